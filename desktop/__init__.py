@@ -1,0 +1,1 @@
+"""SoundDesk desktop application: the Qt window over the core engine."""
