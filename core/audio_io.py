@@ -1,0 +1,127 @@
+"""Audio files in: read a user's file into an AudioClip and conform it to a model's rate and channels.
+
+Every problem a user can cause (a missing, damaged, empty, silent or non-finite file, an extension we do not
+read) raises `AudioFileError` with one sentence naming the file. A file longer than `max_seconds` is not an
+error: it is cut, and the clip's `notice` says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from core.errors import AudioFileError
+
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
+
+SILENCE_PEAK = 1e-7
+"""A clip whose absolute peak stays below this (about -140 dBFS) holds no usable audio."""
+
+RESAMPLE_QUALITY = "VHQ"
+
+
+@dataclass(frozen=True, eq=False)
+class AudioClip:
+    """Decoded audio: `samples` [C, N] float32 at `sample_rate`; `notice` tells the user what was changed."""
+
+    samples: np.ndarray  # [C, N] float32
+    sample_rate: int
+    path: str | None = None
+    notice: str | None = None
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.num_frames / self.sample_rate
+
+
+def load_audio(path: str | Path, max_seconds: float | None = None) -> AudioClip:
+    """Read `path` as float32 [C, N]; keep at most `max_seconds` (setting `notice` when the file was cut)."""
+    path = Path(path)
+    _check_path(path)
+    data, sample_rate, limit = _read(path, max_seconds)  # [N, C]
+    notice = None
+    if limit is not None and data.shape[0] > limit:
+        data = data[:limit]
+        notice = (
+            f"{path.name} was cut to {max_seconds:.1f} s "
+            f"(the model uses at most {max_seconds:.1f} s of audio)."
+        )
+    _check_samples(path, data)
+    samples = np.ascontiguousarray(data.T, dtype=np.float32)  # [C, N]
+    return AudioClip(samples=samples, sample_rate=sample_rate, path=str(path), notice=notice)
+
+
+def conform(clip: AudioClip, sample_rate: int, channels: int) -> np.ndarray:
+    """Return `clip` as float32 [channels, N'] at `sample_rate` (channel rules of audiocraft, soxr VHQ)."""
+    samples = _convert_channels(clip, channels)  # [channels, N]
+    if clip.sample_rate != sample_rate:
+        # soxr wants [N, C]; its output length is round(N * sample_rate / clip.sample_rate).
+        samples = soxr.resample(samples.T, clip.sample_rate, sample_rate, quality=RESAMPLE_QUALITY).T
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise AudioFileError(f"The audio file {path} does not exist.")
+    if path.is_dir():
+        raise AudioFileError(f"{path} is a folder, not an audio file.")
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        names = ", ".join(SUPPORTED_EXTENSIONS)
+        raise AudioFileError(f"{path.name} is not a supported audio file (supported: {names}).")
+
+
+def _read(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int, int | None]:
+    """Frames [N, C] float32, the rate and the frame limit (one frame past the limit is read to see more)."""
+    try:
+        with sf.SoundFile(str(path)) as audio:
+            sample_rate = int(audio.samplerate)
+            limit = None if max_seconds is None else max(1, int(round(max_seconds * sample_rate)))
+            data = audio.read(-1 if limit is None else limit + 1, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+        raise AudioFileError(_unreadable(path)) from exc
+    return data, sample_rate, limit
+
+
+def _unreadable(path: Path) -> str:
+    if path.stat().st_size == 0:
+        return f"{path.name} is an empty file (0 bytes)."
+    # libsndfile's own wording is often misleading ("File does not exist" for a text file named .mp3).
+    return f"{path.name} could not be read as audio: it is damaged or is not really a {path.suffix} file."
+
+
+def _check_samples(path: Path, data: np.ndarray) -> None:
+    if data.size == 0:
+        raise AudioFileError(f"{path.name} contains no audio samples.")
+    if not np.isfinite(data).all():
+        raise AudioFileError(f"{path.name} contains invalid samples (NaN or infinity).")
+    if float(np.max(np.abs(data))) < SILENCE_PEAK:
+        raise AudioFileError(f"{path.name} is silent: it holds no audible samples.")
+
+
+def _convert_channels(clip: AudioClip, channels: int) -> np.ndarray:
+    """As audiocraft: same -> as is; to mono -> mean; mono -> repeat; more -> fewer: the first channels."""
+    samples = clip.samples  # [C, N]
+    have = samples.shape[0]
+    if have == channels:
+        return samples
+    if channels == 1:
+        return samples.mean(axis=0, keepdims=True)
+    if have == 1:
+        return np.repeat(samples, channels, axis=0)
+    if have > channels:
+        return samples[:channels]
+    name = Path(clip.path).name if clip.path else "The audio"
+    raise AudioFileError(f"{name} has {have} channels and cannot be turned into {channels} channels.")
