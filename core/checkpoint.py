@@ -1,0 +1,74 @@
+"""Reading audiocraft release files safely: `torch.load(weights_only=True)` and the OmegaConf `xp.cfg`."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from core.errors import CheckpointError
+
+
+def load_weights_file(path: Path) -> dict[str, Any]:
+    """Load a release `.bin` (a pickled dict of tensors and strings) without ever running pickled code."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist.")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True, mmap=_is_zip(path))
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path.name} is not a plain weights file: loading it would run code, so it is refused ({_first_line(exc)})."
+        ) from exc
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"{path} is damaged or not a PyTorch checkpoint ({_first_line(exc)}).") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path.name} does not hold the audiocraft release layout (a dict).")
+    return data
+
+
+def _is_zip(path: Path) -> bool:
+    return zipfile.is_zipfile(path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def parse_xp_cfg(data: dict[str, Any], source: Path) -> DictConfig:
+    """The experiment config stored under 'xp.cfg' (a YAML string, or a dict in older exports)."""
+    raw = data.get("xp.cfg")
+    if raw is None:
+        raise CheckpointError(f"{source.name} has no 'xp.cfg': it is not an audiocraft release checkpoint.")
+    try:
+        cfg = OmegaConf.create(raw)
+    except (OmegaConfBaseException, ValueError) as exc:
+        raise CheckpointError(f"The config inside {source.name} cannot be parsed: {_first_line(exc)}.") from exc
+    if not isinstance(cfg, DictConfig):
+        raise CheckpointError(f"The config inside {source.name} is not a mapping.")
+    return cfg
+
+
+def cfg_get(cfg: DictConfig, key: str, default: Any = None) -> Any:
+    """A resolved value (interpolations such as `${sample_rate}` followed) or `default` when absent."""
+    try:
+        value = OmegaConf.select(cfg, key, default=default, throw_on_resolution_failure=True)
+    except OmegaConfBaseException as exc:
+        raise CheckpointError(f"Config key '{key}' cannot be resolved: {_first_line(exc)}.") from exc
+    if isinstance(value, DictConfig | list) or OmegaConf.is_config(value):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def state_dict(data: dict[str, Any], source: Path) -> dict[str, torch.Tensor]:
+    best = data.get("best_state")
+    if not isinstance(best, dict):
+        raise CheckpointError(f"{source.name} has no 'best_state' weights.")
+    if "model" in best and isinstance(best["model"], dict):  # training-style nesting
+        best = best["model"]
+    return best

@@ -1,0 +1,48 @@
+"""Turning next-token logits into tokens: classifier-free guidance, temperature, top-k / top-p, seeded draws."""
+
+from __future__ import annotations
+
+import torch
+
+
+def apply_cfg(cond: torch.Tensor, uncond: torch.Tensor, coef: float) -> torch.Tensor:
+    """audiocraft's guidance: `uncond + (cond - uncond) * coef`."""
+    return uncond + (cond - uncond) * coef
+
+
+def top_k_filter(probs: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep entries >= the k-th largest (ties kept, as audiocraft), renormalised.  # [..., card]"""
+    k = min(k, probs.shape[-1])
+    kth = torch.topk(probs, k, dim=-1).values[..., -1:]
+    kept = probs * (probs >= kth).to(probs.dtype)
+    return kept / kept.sum(dim=-1, keepdim=True)
+
+
+def top_p_filter(probs: torch.Tensor, p: float) -> torch.Tensor:
+    """Keep the smallest head whose exclusive cumulative mass is <= p, renormalised, in vocab order."""
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+    exclusive = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+    sorted_probs = sorted_probs * (exclusive <= p).to(probs.dtype)
+    sorted_probs = sorted_probs / sorted_probs.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+
+
+def logits_to_probs(logits: torch.Tensor, temperature: float, top_k: int = 0, top_p: float = 0.0) -> torch.Tensor:
+    """The distribution audiocraft samples from: softmax(logits / T), then top-p if p > 0 else top-k if k > 0."""
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p > 0.0:
+        return top_p_filter(probs, top_p)
+    if top_k > 0:
+        return top_k_filter(probs, top_k)
+    return probs
+
+
+def sample(logits: torch.Tensor, *, use_sampling: bool, temperature: float, top_k: int, top_p: float,
+           generator: torch.Generator | None) -> torch.Tensor:
+    """Next tokens from logits [..., card] -> [...]: argmax when greedy or T == 0, else a seeded draw."""
+    if not use_sampling or temperature <= 0.0:
+        return logits.argmax(dim=-1)
+    probs = logits_to_probs(logits, temperature, top_k, top_p)
+    flat = probs.reshape(-1, probs.shape[-1])
+    drawn = torch.multinomial(flat, num_samples=1, generator=generator)
+    return drawn.reshape(probs.shape[:-1])
