@@ -1,4 +1,4 @@
-"""The layering promise: core/ never imports Qt, pyqtgraph, sounddevice or desktop/ (import-linter + a real import)."""
+"""The layering promise: core/ never imports Qt, pyqtgraph, sounddevice or desktop/."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ def _run_lint(cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(cwd), "NO_COLOR": "1"}
     return subprocess.run(
         [_lint_imports(), "--config", str(cwd / "pyproject.toml"), "--no-cache", "--no-logo"],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -68,7 +72,8 @@ def test_importing_every_core_module_loads_no_gui_or_audio_device_module() -> No
         print(json.dumps({{"modules": names, "loaded": sorted(top & set({list(FORBIDDEN_IN_CORE)!r}))}}))
         """
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"core.catalog", "core.params", "core.takes", "core.cli"} <= set(report["modules"])
