@@ -109,10 +109,6 @@ class ChromaExtractor:
         fbanks = chroma_filterbank(sample_rate, self.n_fft, n_chroma=n_chroma, tuning=0.0)
         self.fbanks = torch.from_numpy(fbanks).to(device)  # [n_chroma, F]
 
-    def num_frames(self, num_samples: int) -> int:
-        """Chroma frames for a waveform of `num_samples` (after the padding of short inputs)."""
-        return 1 + max(num_samples, self.n_fft) // self.hop
-
     @torch.no_grad()
     def __call__(self, wav: torch.Tensor) -> torch.Tensor:
         if wav.dim() == 3:
@@ -142,9 +138,10 @@ def match_length(chroma: torch.Tensor, length: int) -> torch.Tensor:
     return chroma[:, :length]
 
 
-def chroma_length(extractor: ChromaExtractor, segment_duration: float) -> int:
-    """Frames of the training segment (audiocraft `_get_chroma_len`): 30 s at 32 kHz, hop 4096 -> 235."""
-    return extractor.num_frames(int(extractor.sample_rate * segment_duration))
+def chroma_length(segment_duration: float, sample_rate: int, radix2_exp: int) -> int:
+    """Frames of the training segment (audiocraft `_get_chroma_len`): 30 s at 32 kHz, n_fft 2**14 -> 235."""
+    n_fft = 2**radix2_exp
+    return 1 + max(int(sample_rate * segment_duration), n_fft) // (n_fft // 4)
 
 
 def null_chroma(extractor: ChromaExtractor, batch: int, length: int) -> torch.Tensor:

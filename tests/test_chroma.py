@@ -110,13 +110,15 @@ def test_chroma_without_argmax_peaks_at_one(melody_refs):
 
 
 def test_chroma_length_of_the_30_s_training_segment(extractor):
-    assert chroma_length(extractor, 30) == 235
+    assert chroma_length(30, 32000, 14) == 235
     assert extractor(torch.zeros(1, 32000 * 30)).shape[1] == 235
+    assert chroma_length(10, 16000, 12) == 1 + 160000 // 1024
+    assert chroma_length(0.1, 32000, 14) == 5  # shorter than one window: padded to n_fft
 
 
 def test_cfg_chroma_matches_audiocraft(extractor, melody_refs):
     chroma = extractor(torch.from_numpy(melody_refs["melody.wav"]))  # [3, 16, 12]
-    cfg = cfg_chroma(extractor, chroma, chroma_length(extractor, 30))
+    cfg = cfg_chroma(extractor, chroma, chroma_length(30, 32000, 14))
     np.testing.assert_allclose(cfg.numpy(), melody_refs["lm.cfg_chroma"], atol=1e-4)
 
 
