@@ -1,0 +1,56 @@
+"""Shared Qt test set-up for desktop tests: offscreen platform, a guard against leaked QThreads, tmp settings.
+
+Imported by every tests/test_desktop_*.py module that needs Qt (it holds fixtures and helpers, no tests).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
+import pytest  # noqa: E402
+import shiboken6  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QSettings, QThread  # noqa: E402
+
+TEST_ORGANISATION = "SoundDeskTests"
+
+
+@pytest.fixture
+def no_dangling_threads(monkeypatch):
+    """Fail the test if any QThread it started is still running when it ends (napari's _dangling_qthreads)."""
+    started: list[QThread] = []
+    owners: list[
+        object
+    ] = []  # keeps each thread's parent alive, so a leak fails the test instead of aborting
+    original = QThread.start
+
+    def start(self, *args, **kwargs):
+        started.append(self)
+        owners.append(self.parent())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", start)
+    yield started
+    running = [t for t in started if shiboken6.isValid(t) and t.isRunning()]
+    for thread in running:
+        thread.wait(10_000)
+    if running:
+        names = ", ".join(t.objectName() or repr(t) for t in running)
+        owners.clear()
+        pytest.fail(f"the test left {len(running)} QThread(s) running: {names}")
+
+
+@pytest.fixture
+def tmp_settings(qapp, tmp_path):
+    """QSettings that write into tmp_path under a test organisation, never the user's real settings."""
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    old = (QCoreApplication.organizationName(), QCoreApplication.applicationName())
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    QCoreApplication.setOrganizationName(TEST_ORGANISATION)
+    QCoreApplication.setApplicationName("SoundDesk")
+    yield folder
+    QCoreApplication.setOrganizationName(old[0])
+    QCoreApplication.setApplicationName(old[1])
