@@ -48,7 +48,9 @@ class T5Conditioner(nn.Module):
 
 def _load_t5(name: str):
     from transformers import AutoTokenizer, T5EncoderModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
         model = T5EncoderModel.from_pretrained(name, dtype=torch.float32)
@@ -62,14 +64,17 @@ def _load_t5(name: str):
 
 
 class ChromaConditioner(nn.Module):
-    """The melody conditioner's trained projection of a 12-bin chromagram; the chroma itself is core.chroma."""
+    """The melody conditioner: chromagram (core.chroma) -> trained `output_proj`, tiled to the segment length."""
 
     def __init__(self, n_chroma: int, lm_dim: int, sample_rate: int, radix2_exp: int, argmax: bool,
-                 chroma_len: int) -> None:
+                 segment_duration: float) -> None:
         super().__init__()
+        from core.chroma import ChromaExtractor, chroma_length
+
         self.output_proj = nn.Linear(n_chroma, lm_dim)
-        self.n_chroma, self.sample_rate, self.radix2_exp = n_chroma, sample_rate, radix2_exp
-        self.argmax, self.chroma_len = argmax, chroma_len
+        self.extractor = ChromaExtractor(sample_rate, n_chroma=n_chroma, radix2_exp=radix2_exp, argmax=argmax)
+        self.sample_rate = sample_rate
+        self.chroma_len = chroma_length(segment_duration, sample_rate, radix2_exp)
 
     def project(self, chroma: torch.Tensor) -> torch.Tensor:
         """chroma [B, T, n_chroma] -> condition [B, T, D] (no masking, as at evaluation in audiocraft)."""

@@ -1,0 +1,99 @@
+"""Autoregressive decoding with the codebook delay pattern and classifier-free guidance (MusicGen, AudioGen).
+
+One take at a time: the CFG batch is `[conditional; null]` (2 rows), so a take depends only on its own prompt,
+parameters and seed. Steps: `prefill` (the start column, or a continuation prompt), then `decode_one_token`
+per remaining pattern step, as audiocraft's `LMModel.generate` with its streaming cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from core.cancel import CancelToken, Progress, check_cancel, report
+from core.lm import Conditions, LMModel
+from core.params import GenerationParams
+from core.patterns import DelayPattern
+from core.sampling import apply_cfg, sample
+
+UNKNOWN = -1
+
+
+@dataclass
+class DecodeState:
+    """What the loop carries between steps."""
+
+    sequence: torch.Tensor  # [B, K, S] pattern sequence, UNKNOWN where not generated yet
+    mask: torch.Tensor  # [K, S] valid positions of the pattern
+    cross_kv: list | None  # per-layer text keys/values, computed once
+    prefix_len: int
+
+
+def _next_tokens(lm: LMModel, chunk: torch.Tensor, cond: Conditions, state: DecodeState, start: int,
+                 params: GenerationParams, generator: torch.Generator | None) -> torch.Tensor:
+    """Run the CFG batch on `chunk` [B, K, T] and pick the next column: -> [B, K]."""
+    B = chunk.shape[0]
+    logits = lm(torch.cat([chunk, chunk]), cond, start=start, cross_kv=state.cross_kv)[:, :, -1]  # [2B, K, card]
+    guided = apply_cfg(logits[:B], logits[B:], params.cfg_coef)
+    return sample(guided, use_sampling=params.use_sampling, temperature=params.temperature,
+                  top_k=params.top_k, top_p=params.top_p, generator=generator)
+
+
+def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special: int) -> None:
+    """Store generated tokens at `offset`, keeping prompt tokens and the pattern's special positions."""
+    valid = state.mask[:, offset].unsqueeze(0).expand_as(tokens)
+    tokens = torch.where(valid, tokens, torch.full_like(tokens, special))
+    column = state.sequence[:, :, offset]
+    state.sequence[:, :, offset] = torch.where(column == UNKNOWN, tokens, column)
+
+
+def prefill(lm: LMModel, pattern: DelayPattern, cond: Conditions, prompt: torch.Tensor, total_frames: int,
+            params: GenerationParams, generator: torch.Generator | None) -> tuple[DecodeState, int]:
+    """Build the sequence, set up caches and decode the first step after the prompt.
+
+    `prompt` [B, K, T0] (T0 may be 0). Returns the state and the next sequence offset to decode.
+    """
+    B, K, T0 = prompt.shape
+    codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
+    codes[..., :T0] = prompt
+    sequence, mask = pattern.build(codes, lm.special_token)
+    dtype = lm.emb[0].weight.dtype
+    lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
+    cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
+    state = DecodeState(sequence, mask, cross_kv, cond.prefix_len)
+    first = pattern.first_step_with_frame(T0)
+    tokens = _next_tokens(lm, sequence[..., :first], cond, state, 0, params, generator)
+    _write_column(state, first, tokens, lm.special_token)
+    return state, first + 1
+
+
+def decode_one_token(lm: LMModel, cond: Conditions, state: DecodeState, offset: int, params: GenerationParams,
+                     generator: torch.Generator | None) -> None:
+    """Feed the column at `offset - 1` (cache holds the rest) and write the column at `offset`."""
+    chunk = state.sequence[..., offset - 1:offset]
+    tokens = _next_tokens(lm, chunk, cond, state, state.prefix_len + offset - 1, params, generator)
+    _write_column(state, offset, tokens, lm.special_token)
+
+
+@torch.inference_mode()
+def generate_codes(lm: LMModel, pattern: DelayPattern, cond: Conditions, prompt: torch.Tensor,
+                   total_frames: int, params: GenerationParams, generator: torch.Generator | None,
+                   progress: Progress | None = None, cancel: CancelToken | None = None) -> torch.Tensor:
+    """Generate `total_frames` frames (prompt included): prompt [B, K, T0] -> codes [B, K, total_frames].
+
+    `cond` holds the CFG batch: 2B rows, conditional first. `progress(step, total)` counts LM calls.
+    """
+    try:
+        check_cancel(cancel)
+        state, offset = prefill(lm, pattern, cond, prompt, total_frames, params, generator)
+        steps = state.sequence.shape[-1]
+        first = offset - 1
+        report(progress, 1, steps - first)
+        for offset in range(offset, steps):
+            check_cancel(cancel)
+            decode_one_token(lm, cond, state, offset, params, generator)
+            report(progress, offset - first + 1, steps - first)
+        return pattern.revert(state.sequence, total_frames)
+    finally:
+        lm.transformer.clear_caches()
