@@ -1,0 +1,166 @@
+"""The engine: owns loaded models (a cache keyed by model reference) and turns requests into takes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from core.audio_io import AudioClip
+from core.cancel import CancelToken, Progress, check_cancel
+from core.conditioning import ChromaConditioner
+from core.codec import CompressionModel, load_compression_model, wrap_for_lm
+from core.errors import CheckpointError, InvalidParameterError
+from core.hub import resolve_model_dir
+from core.loader import LMBundle, load_lm_bundle
+from core.params import GenerationParams
+from core.takes import Take
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One take to make: a prompt, parameters and seed, optionally a melody or audio to continue."""
+
+    prompt: str
+    params: GenerationParams
+    seed: int
+    melody: AudioClip | None = None
+    separate_melody: bool = True
+    continuation: AudioClip | None = None
+
+
+class Engine:
+    """Loads models once and keeps them: switching back to a loaded model is instant."""
+
+    def __init__(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self._models: dict[str, LoadedModel] = {}
+
+    def load(self, ref: str | Path, progress: Progress | None = None,
+             cancel: CancelToken | None = None) -> LoadedModel:
+        key = str(ref)
+        if key not in self._models:
+            folder = resolve_model_dir(key, progress, cancel)
+            check_cancel(cancel)
+            self._models[key] = LoadedModel.from_folder(key, folder, self.device, self.dtype)
+        return self._models[key]
+
+    def is_loaded(self, ref: str | Path) -> bool:
+        return str(ref) in self._models
+
+    def loaded(self) -> list[str]:
+        return list(self._models)
+
+    def unload(self, ref: str | Path | None = None) -> None:
+        """Free one model, or all of them."""
+        if ref is None:
+            self._models.clear()
+        else:
+            self._models.pop(str(ref), None)
+
+
+class LoadedModel:
+    """A language model with its codec and conditioners, ready to generate takes."""
+
+    def __init__(self, ref: str, folder: Path, bundle: LMBundle, codec: CompressionModel,
+                 device: torch.device) -> None:
+        self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
+        if codec.num_codebooks != bundle.lm.cfg.n_q:
+            raise CheckpointError(f"The codec of {ref} has {codec.num_codebooks} codebooks but the LM expects "
+                                  f"{bundle.lm.cfg.n_q}.")
+
+    @classmethod
+    def from_folder(cls, ref: str, folder: Path, device: torch.device, dtype: torch.dtype) -> LoadedModel:
+        bundle = load_lm_bundle(folder / "state_dict.bin", dtype)
+        codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
+        bundle.lm.to(device)
+        for module in bundle.conditioners.values():
+            module.to(device)
+        return cls(ref, folder, bundle, codec.to(device), device)
+
+    @property
+    def family(self) -> str:
+        if self.bundle.magnet:
+            return "magnet"
+        return "musicgen" if self.sample_rate == 32000 else "audiogen"
+
+    @property
+    def sample_rate(self) -> int:
+        return self.codec.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.codec.channels
+
+    @property
+    def frame_rate(self) -> float:
+        return float(self.codec.frame_rate)
+
+    @property
+    def max_duration(self) -> float:
+        return self.bundle.segment_duration
+
+    @property
+    def autoregressive(self) -> bool:
+        return not self.bundle.magnet
+
+    @property
+    def supports_melody(self) -> bool:
+        return any(isinstance(m, ChromaConditioner) for m in self.bundle.conditioners.values())
+
+    @property
+    def default_params(self) -> GenerationParams:
+        from core.catalog import AUDIOGEN_DEFAULTS, MAGNET_DEFAULTS, MUSICGEN_DEFAULTS
+
+        if self.bundle.magnet:
+            return MAGNET_DEFAULTS.replace(duration=self.max_duration)
+        base = MUSICGEN_DEFAULTS if self.family == "musicgen" else AUDIOGEN_DEFAULTS
+        return base.replace(cfg_coef=self.bundle.cfg_coef, duration=min(base.duration, self.max_duration))
+
+    def generate(self, request: GenerationRequest, progress: Progress | None = None,
+                 cancel: CancelToken | None = None) -> Take:
+        """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs)."""
+        from core.generation import generate_take
+
+        started = time.perf_counter()
+        take = generate_take(self, request, progress, cancel)
+        take.extra["elapsed_s"] = round(time.perf_counter() - started, 3)
+        return take
+
+    def remove_drums_and_bass(self, wav: torch.Tensor, shift_offset: int) -> torch.Tensor:
+        """The melody conditioner's stem separation (demucs htdemucs), loaded on first use."""
+        from core.separation import load_separator, remove_drums_and_bass
+
+        if getattr(self, "_separator", None) is None:
+            self._separator = load_separator()
+        return remove_drums_and_bass(self._separator, wav, shift_offset)
+
+
+def generate_variations(model: LoadedModel, request: GenerationRequest, count: int,
+                        progress: Progress | None = None, cancel: CancelToken | None = None) -> list[Take]:
+    """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i."""
+    if count < 1:
+        raise InvalidParameterError(f"The number of variations must be at least 1, got {count}.")
+    takes = []
+    for i in range(count):
+        step = _offset_progress(progress, i, count)
+        takes.append(model.generate(_with_seed(request, request.seed + i), step, cancel))
+    return takes
+
+
+def _with_seed(request: GenerationRequest, seed: int) -> GenerationRequest:
+    from dataclasses import replace
+
+    return replace(request, seed=seed)
+
+
+def _offset_progress(progress: Progress | None, index: int, count: int) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda step, total: progress(index * total + step, count * total)

@@ -1,0 +1,194 @@
+"""From a request to a take: conditions for the CFG batch, audio prompts, windows beyond the model's length.
+
+Mirrors audiocraft's `MusicGen._generate_tokens`: a take longer than the model's window is generated window by
+window, each continuing the last `max_duration - extend_stride` seconds of the previous one.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import julius
+import numpy as np
+import torch
+
+from core.audio_io import AudioClip
+from core.cancel import CancelToken, Progress, report
+from core.conditioning import ChromaConditioner, T5Conditioner
+from core.decoding import generate_codes
+from core.errors import InvalidParameterError
+from core.lm import Conditions
+from core.takes import Take
+
+DEMUCS_MAX_SHIFT = 22050  # demucs apply_model: int(0.5 * 44100)
+
+
+def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Tensor:
+    """audiocraft's convert_audio: resample (julius) then adapt channels. -> [1, C, N] float32"""
+    wav = torch.from_numpy(np.ascontiguousarray(clip.samples, dtype=np.float32))[None]  # [1, C, N]
+    if clip.sample_rate != sample_rate:
+        wav = julius.resample_frac(wav, int(clip.sample_rate), int(sample_rate))
+    if wav.shape[1] == channels:
+        return wav
+    if channels == 1:
+        return wav.mean(dim=1, keepdim=True)
+    if wav.shape[1] == 1:
+        return wav.expand(-1, channels, -1).contiguous()
+    if wav.shape[1] >= channels:
+        return wav[:, :channels]
+    raise InvalidParameterError(f"{clip.path or 'The audio'} has {wav.shape[1]} channels; cannot make {channels}.")
+
+
+def shift_offset_for_seed(seed: int) -> int:
+    """The demucs random time shift of a melody take, drawn from the take's own seed (reproducible)."""
+    return random.Random(seed).randint(0, DEMUCS_MAX_SHIFT)
+
+
+class ConditionBuilder:
+    """Builds the `[conditional; null]` CFG batch of conditions for one prompt (and melody)."""
+
+    def __init__(self, model, prompt: str, melody: torch.Tensor | None, separate: bool, shift_offset: int):
+        self.model, self.prompt, self.melody = model, prompt, melody  # melody [1, C, N] at model rate
+        self.separate, self.shift_offset = separate, shift_offset
+        self._text: dict[str, torch.Tensor] = {}
+
+    def __call__(self, melody_window: torch.Tensor | None = None) -> Conditions:
+        bundle = self.model.bundle
+        tensors = {}
+        for name in bundle.condition_order:
+            module = bundle.conditioners[name]
+            if isinstance(module, T5Conditioner):
+                tensors[name] = self._text_condition(name, module)
+            else:
+                wav = melody_window if melody_window is not None else self.melody
+                tensors[name] = self._melody_condition(module, wav)
+        return bundle.fuser.fuse(tensors, bundle.condition_order)
+
+    def _text_condition(self, name: str, module: T5Conditioner) -> torch.Tensor:
+        if name not in self._text:
+            cond, _ = module.encode([self.prompt])  # [1, L, D]
+            self._text[name] = torch.cat([cond, torch.zeros_like(cond)])  # null = '' -> all masked
+        return self._text[name]
+
+    @torch.inference_mode()
+    def _melody_condition(self, module: ChromaConditioner, wav: torch.Tensor | None) -> torch.Tensor:
+        from core.chroma import cfg_chroma
+
+        chroma = None
+        if wav is not None:
+            mono = wav.mean(dim=1, keepdim=True)  # [1, 1, N]
+            if self.separate:
+                mono = self.model.remove_drums_and_bass(mono, self.shift_offset)
+            chroma = module.extractor(mono)  # [1, frames, n_chroma]
+        return module.project(cfg_chroma(module.extractor, chroma, module.chroma_len))  # [2, T, D]
+
+
+def _windows(duration: float, frame_rate: float, max_duration: float, stride: int,
+             prompt_len: int) -> list[int]:
+    """audiocraft's extension schedule: frames to generate (prompt included) in each window."""
+    total = int(duration * frame_rate)
+    if duration <= max_duration:
+        return [total]
+    windows, offset = [], 0
+    while offset + prompt_len < total:
+        chunk = min(duration - offset / frame_rate, max_duration)
+        windows.append(int(chunk * frame_rate))
+        prompt_len = windows[-1] - stride
+        offset += stride
+    return windows
+
+
+def _steps(pattern, frames: int, prompt_len: int) -> int:
+    return pattern.num_steps(frames) - pattern.first_step_with_frame(prompt_len)
+
+
+def generate_ar_codes(model, build: ConditionBuilder, prompt: torch.Tensor, total: int, params,
+                      generator: torch.Generator, progress: Progress | None,
+                      cancel: CancelToken | None) -> torch.Tensor:
+    """Autoregressive codes [1, K, total] (prompt included), window by window beyond the model's length."""
+    fr, bundle = model.frame_rate, model.bundle
+    stride = int(fr * params.extend_stride)
+    if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
+        raise InvalidParameterError(f"Extend stride ({params.extend_stride} s) must be shorter than the model's "
+                                    f"window ({model.max_duration} s).")
+    windows = _windows(params.duration, fr, model.max_duration, stride, prompt.shape[-1])
+    lengths = [prompt.shape[-1]] + [n - stride for n in windows[:-1]]
+    budget = sum(_steps(bundle.pattern, n, p) for n, p in zip(windows, lengths, strict=True))
+    done, pieces = 0, ([prompt] if prompt.shape[-1] else [])
+    for index, frames in enumerate(windows):
+        step = _window_progress(progress, done, budget)
+        cond = build(_melody_window(model, build, index * stride, len(windows) > 1))
+        codes = generate_codes(bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel)
+        done += _steps(bundle.pattern, frames, prompt.shape[-1])
+        pieces.append(codes[..., prompt.shape[-1]:])
+        prompt = codes[..., stride:]
+    report(progress, budget, budget)
+    return torch.cat(pieces, dim=-1)
+
+
+def _window_progress(progress: Progress | None, done: int, budget: int) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda step, _total: progress(done + step, budget)
+
+
+def _melody_window(model, build: ConditionBuilder, offset: int, long_form: bool) -> torch.Tensor | None:
+    """In long-form generation the melody is extended periodically to one window from the current time."""
+    if build.melody is None or not long_form:
+        return None
+    length = build.melody.shape[-1]
+    start = int(offset / model.frame_rate * model.sample_rate)
+    positions = torch.arange(start, start + int(model.max_duration * model.sample_rate))
+    return build.melody[..., positions % length]
+
+
+def generate_take(model, request, progress: Progress | None, cancel: CancelToken | None) -> Take:
+    params = request.params
+    _validate(model, request)
+    generator = torch.Generator().manual_seed(int(request.seed))
+    melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
+    build = ConditionBuilder(model, request.prompt, melody, request.separate_melody,
+                             shift_offset_for_seed(request.seed))
+    total = int(params.duration * model.frame_rate)
+    prompt = _prompt_tokens(model, request.continuation, total)
+    if model.autoregressive:
+        codes = generate_ar_codes(model, build, prompt, total, params, generator, progress, cancel)
+    else:
+        from core.magnet import generate_magnet_codes
+
+        codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
+    with torch.inference_mode():
+        wav = model.codec.decode(codes)  # [1, C, N]
+    return Take(prompt=request.prompt, model=model.ref, seed=int(request.seed), params=params,
+                sample_rate=model.sample_rate, wav=wav[0].float().numpy().copy(),
+                codes=codes[0].numpy().astype(np.int64), extra=_extra(model, request))
+
+
+def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
+    if clip is None:
+        return torch.zeros(1, model.bundle.lm.cfg.n_q, 0, dtype=torch.long)
+    with torch.inference_mode():
+        tokens = model.codec.encode(to_model_audio(clip, model.sample_rate, model.channels)).clone()
+    if tokens.shape[-1] >= total:
+        raise InvalidParameterError(
+            f"The audio to continue ({clip.duration:.2f} s) is as long as the take; ask for a longer duration."
+        )
+    return tokens
+
+
+def _validate(model, request) -> None:
+    if request.melody is not None and not model.supports_melody:
+        raise InvalidParameterError(f"{model.ref} does not take a melody; choose a melody model.")
+    if request.continuation is not None and not model.autoregressive:
+        raise InvalidParameterError("MAGNeT models cannot continue audio; choose MusicGen or AudioGen.")
+
+
+def _extra(model, request) -> dict:
+    extra = {"family": model.family}
+    if request.melody is not None:
+        extra["melody"] = request.melody.path
+        extra["melody_separation"] = request.separate_melody
+    if request.continuation is not None:
+        extra["continuation"] = request.continuation.path
+    return extra
