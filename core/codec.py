@@ -14,6 +14,7 @@ so they return inference tensors: `.clone()` one before editing it in place outs
 
 from __future__ import annotations
 
+import math
 import pickle
 import zipfile
 from collections.abc import Mapping
@@ -71,7 +72,7 @@ class EncodecCompressionModel(CompressionModel):
         config = encodec.config
         self.sample_rate = int(config.sampling_rate)
         self.channels = int(config.audio_channels)
-        self.hop_length = int(torch.tensor(config.upsampling_ratios).prod())
+        self.hop_length = math.prod(config.upsampling_ratios)
         self.frame_rate = self.sample_rate / self.hop_length
         self.cardinality = int(config.codebook_size)
         self.latent_dim = int(config.hidden_size)
