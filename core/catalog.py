@@ -9,13 +9,22 @@ from core.params import GenerationParams
 
 LICENCE = "CC-BY-NC-4.0"
 
-MUSICGEN_DEFAULTS = GenerationParams(duration=30.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0,
-                                     extend_stride=18.0)
-AUDIOGEN_DEFAULTS = GenerationParams(duration=10.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0,
-                                     extend_stride=2.0)
-MAGNET_DEFAULTS = GenerationParams(duration=10.0, top_k=0, top_p=0.9, temperature=3.0, max_cfg_coef=10.0,
-                                   min_cfg_coef=1.0, decoding_steps=(20, 10, 10, 10),
-                                   span_arrangement="nonoverlap")
+MUSICGEN_DEFAULTS = GenerationParams(
+    duration=30.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0, extend_stride=18.0
+)
+AUDIOGEN_DEFAULTS = GenerationParams(
+    duration=10.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0, extend_stride=2.0
+)
+MAGNET_DEFAULTS = GenerationParams(
+    duration=10.0,
+    top_k=0,
+    top_p=0.9,
+    temperature=3.0,
+    max_cfg_coef=10.0,
+    min_cfg_coef=1.0,
+    decoding_steps=(20, 10, 10, 10),
+    span_arrangement="nonoverlap",
+)
 
 
 @dataclass(frozen=True)
@@ -45,14 +54,33 @@ class ModelSpec:
 
 
 def _musicgen(name: str, size: str, params: int, channels: int = 1, melody: bool = False) -> ModelSpec:
-    return ModelSpec(f"facebook/{name}", "musicgen", "music", size, 32000, channels, params, 30.0,
-                     melody=melody, defaults=MUSICGEN_DEFAULTS)
+    return ModelSpec(
+        f"facebook/{name}",
+        "musicgen",
+        "music",
+        size,
+        32000,
+        channels,
+        params,
+        30.0,
+        melody=melody,
+        defaults=MUSICGEN_DEFAULTS,
+    )
 
 
 def _magnet(name: str, task: str, size: str, params: int, seconds: float) -> ModelSpec:
     rate = 32000 if task == "music" else 16000
-    return ModelSpec(f"facebook/{name}", "magnet", task, size, rate, 1, params, seconds,
-                     defaults=MAGNET_DEFAULTS.replace(duration=seconds))
+    return ModelSpec(
+        f"facebook/{name}",
+        "magnet",
+        task,
+        size,
+        rate,
+        1,
+        params,
+        seconds,
+        defaults=MAGNET_DEFAULTS.replace(duration=seconds),
+    )
 
 
 _SPECS = [
@@ -64,8 +92,17 @@ _SPECS = [
     _musicgen("musicgen-stereo-medium", "medium", 1_500_000_000, channels=2),
     _musicgen("musicgen-stereo-large", "large", 3_300_000_000, channels=2),
     _musicgen("musicgen-stereo-melody", "medium", 1_500_000_000, channels=2, melody=True),
-    ModelSpec("facebook/audiogen-medium", "audiogen", "sound", "medium", 16000, 1, 1_500_000_000, 10.0,
-              defaults=AUDIOGEN_DEFAULTS),
+    ModelSpec(
+        "facebook/audiogen-medium",
+        "audiogen",
+        "sound",
+        "medium",
+        16000,
+        1,
+        1_500_000_000,
+        10.0,
+        defaults=AUDIOGEN_DEFAULTS,
+    ),
     _magnet("magnet-small-10secs", "music", "small", 300_000_000, 10.0),
     _magnet("magnet-medium-10secs", "music", "medium", 1_500_000_000, 10.0),
     _magnet("magnet-small-30secs", "music", "small", 300_000_000, 30.0),

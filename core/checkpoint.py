@@ -21,13 +21,15 @@ def load_weights_file(path: Path) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True, mmap=_is_zip(path))
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path.name} is not a plain weights file: loading it would run code, so it is refused ({_first_line(exc)})."
-        ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path} is damaged or not a PyTorch checkpoint ({_first_line(exc)}).") from exc
+        if "weights only load failed" in str(exc).lower():
+            raise CheckpointError(
+                f"{path} is not a safe weights file (it would run code when loaded), so it was not opened."
+            ) from exc
+        raise CheckpointError(f"{path} is damaged or is not a PyTorch checkpoint.") from exc
+    except Exception as exc:  # torch raises KeyError, RuntimeError, EOFError... for damaged files
+        raise CheckpointError(f"{path} is damaged or is not a PyTorch checkpoint ({type(exc).__name__}).") from exc
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path.name} does not hold the audiocraft release layout (a dict).")
+        raise CheckpointError(f"{path} does not hold an audiocraft checkpoint (a dict).")
     return data
 
 

@@ -14,6 +14,7 @@ from core.errors import GenerationCancelled, SoundDeskError
 # `run(args) -> int` returns the exit code.
 COMMAND_MODULES = (
     "core.cli_generate",
+    "core.cli_export",
 )
 
 

@@ -15,8 +15,6 @@ so they return inference tensors: `.clone()` one before editing it in place outs
 from __future__ import annotations
 
 import math
-import pickle
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 from torch import nn
 from transformers import EncodecModel
 
+from core.checkpoint import load_weights_file
 from core.codec_encodec import build_from_export, load_pretrained
 from core.errors import CheckpointError, InvalidParameterError
 
@@ -244,23 +243,7 @@ def load_compression_model(
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """A release `.bin` loaded with `weights_only=True`: tensors and plain data only, never pickled code."""
-    if not path.is_file():
-        raise CheckpointError(f"{path} does not exist.")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
-    except pickle.UnpicklingError as exc:
-        if "weights only load failed" in str(exc).lower():
-            raise CheckpointError(
-                f"{path} is not a safe weights file (it would run code when loaded), so it was not opened."
-            ) from exc
-        raise CheckpointError(f"{path} is damaged or is not a PyTorch checkpoint.") from exc
-    except Exception as exc:  # torch raises KeyError, RuntimeError, EOFError... for damaged files
-        raise CheckpointError(
-            f"{path} is damaged or is not a PyTorch checkpoint ({type(exc).__name__})."
-        ) from exc
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path} does not hold an audiocraft checkpoint (a dict).")
-    return data
+    return load_weights_file(path)
 
 
 def _parse_cfg(raw: Any, source: str) -> DictConfig:

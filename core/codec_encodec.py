@@ -42,6 +42,7 @@ from transformers import EncodecConfig, EncodecModel
 from transformers.models.encodec.modeling_encodec import EncodecConv1d
 
 from core.errors import CheckpointError, ModelNotFoundError
+from core.hub import from_pretrained_cached_first
 
 
 class SeanetConv1d(nn.Module):
@@ -240,7 +241,7 @@ def load_pretrained(name: str, source: str) -> tuple[EncodecModel, int]:
     if name in ("dac_44khz", "dac_24khz", "debug_compression_model"):
         raise CheckpointError(f"{source} asks for the '{name}' codec, which SoundDesk does not support.")
     try:
-        model = EncodecModel.from_pretrained(name)
+        model = from_pretrained_cached_first(EncodecModel.from_pretrained, name)
     except OSError as exc:
         raise ModelNotFoundError(
             f"The codec '{name}' that {source} needs is not downloaded and cannot be fetched now ({exc})."

@@ -51,9 +51,11 @@ def _load_t5(name: str):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    from core.hub import from_pretrained_cached_first
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        model = T5EncoderModel.from_pretrained(name, dtype=torch.float32)
+        tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
+        model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
     except OSError as exc:
         raise ModelNotFoundError(
             f"The text encoder '{name}' is not available: it is neither in the local Hugging Face cache nor "
@@ -66,8 +68,9 @@ def _load_t5(name: str):
 class ChromaConditioner(nn.Module):
     """The melody conditioner: chromagram (core.chroma) -> trained `output_proj`, tiled to the segment length."""
 
-    def __init__(self, n_chroma: int, lm_dim: int, sample_rate: int, radix2_exp: int, argmax: bool,
-                 segment_duration: float) -> None:
+    def __init__(
+        self, n_chroma: int, lm_dim: int, sample_rate: int, radix2_exp: int, argmax: bool, segment_duration: float
+    ) -> None:
         super().__init__()
         from core.chroma import ChromaExtractor, chroma_length
 

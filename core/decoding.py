@@ -30,14 +30,27 @@ class DecodeState:
     prefix_len: int
 
 
-def _next_tokens(lm: LMModel, chunk: torch.Tensor, cond: Conditions, state: DecodeState, start: int,
-                 params: GenerationParams, generator: torch.Generator | None) -> torch.Tensor:
+def _next_tokens(
+    lm: LMModel,
+    chunk: torch.Tensor,
+    cond: Conditions,
+    state: DecodeState,
+    start: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
     """Run the CFG batch on `chunk` [B, K, T] and pick the next column: -> [B, K]."""
     B = chunk.shape[0]
     logits = lm(torch.cat([chunk, chunk]), cond, start=start, cross_kv=state.cross_kv)[:, :, -1]  # [2B, K, card]
     guided = apply_cfg(logits[:B], logits[B:], params.cfg_coef)
-    return sample(guided, use_sampling=params.use_sampling, temperature=params.temperature,
-                  top_k=params.top_k, top_p=params.top_p, generator=generator)
+    return sample(
+        guided,
+        use_sampling=params.use_sampling,
+        temperature=params.temperature,
+        top_k=params.top_k,
+        top_p=params.top_p,
+        generator=generator,
+    )
 
 
 def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special: int) -> None:
@@ -48,8 +61,15 @@ def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special
     state.sequence[:, :, offset] = torch.where(column == UNKNOWN, tokens, column)
 
 
-def prefill(lm: LMModel, pattern: DelayPattern, cond: Conditions, prompt: torch.Tensor, total_frames: int,
-            params: GenerationParams, generator: torch.Generator | None) -> tuple[DecodeState, int]:
+def prefill(
+    lm: LMModel,
+    pattern: DelayPattern,
+    cond: Conditions,
+    prompt: torch.Tensor,
+    total_frames: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+) -> tuple[DecodeState, int]:
     """Build the sequence, set up caches and decode the first step after the prompt.
 
     `prompt` [B, K, T0] (T0 may be 0). Returns the state and the next sequence offset to decode.
@@ -68,18 +88,32 @@ def prefill(lm: LMModel, pattern: DelayPattern, cond: Conditions, prompt: torch.
     return state, first + 1
 
 
-def decode_one_token(lm: LMModel, cond: Conditions, state: DecodeState, offset: int, params: GenerationParams,
-                     generator: torch.Generator | None) -> None:
+def decode_one_token(
+    lm: LMModel,
+    cond: Conditions,
+    state: DecodeState,
+    offset: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+) -> None:
     """Feed the column at `offset - 1` (cache holds the rest) and write the column at `offset`."""
-    chunk = state.sequence[..., offset - 1:offset]
+    chunk = state.sequence[..., offset - 1 : offset]
     tokens = _next_tokens(lm, chunk, cond, state, state.prefix_len + offset - 1, params, generator)
     _write_column(state, offset, tokens, lm.special_token)
 
 
 @torch.inference_mode()
-def generate_codes(lm: LMModel, pattern: DelayPattern, cond: Conditions, prompt: torch.Tensor,
-                   total_frames: int, params: GenerationParams, generator: torch.Generator | None,
-                   progress: Progress | None = None, cancel: CancelToken | None = None) -> torch.Tensor:
+def generate_codes(
+    lm: LMModel,
+    pattern: DelayPattern,
+    cond: Conditions,
+    prompt: torch.Tensor,
+    total_frames: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> torch.Tensor:
     """Generate `total_frames` frames (prompt included): prompt [B, K, T0] -> codes [B, K, total_frames].
 
     `cond` holds the CFG batch: 2B rows, conditional first. `progress(step, total)` counts LM calls.
@@ -90,10 +124,10 @@ def generate_codes(lm: LMModel, pattern: DelayPattern, cond: Conditions, prompt:
         steps = state.sequence.shape[-1]
         first = offset - 1
         report(progress, 1, steps - first)
-        for offset in range(offset, steps):
+        for step in range(offset, steps):
             check_cancel(cancel)
-            decode_one_token(lm, cond, state, offset, params, generator)
-            report(progress, offset - first + 1, steps - first)
+            decode_one_token(lm, cond, state, step, params, generator)
+            report(progress, step - first + 1, steps - first)
         return pattern.revert(state.sequence, total_frames)
     finally:
         lm.transformer.clear_caches()

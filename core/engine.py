@@ -11,8 +11,8 @@ import torch
 
 from core.audio_io import AudioClip
 from core.cancel import CancelToken, Progress, check_cancel
-from core.conditioning import ChromaConditioner
 from core.codec import CompressionModel, load_compression_model, wrap_for_lm
+from core.conditioning import ChromaConditioner
 from core.errors import CheckpointError, InvalidParameterError
 from core.hub import resolve_model_dir
 from core.loader import LMBundle, load_lm_bundle
@@ -42,8 +42,7 @@ class Engine:
         self.dtype = dtype
         self._models: dict[str, LoadedModel] = {}
 
-    def load(self, ref: str | Path, progress: Progress | None = None,
-             cancel: CancelToken | None = None) -> LoadedModel:
+    def load(self, ref: str | Path, progress: Progress | None = None, cancel: CancelToken | None = None) -> LoadedModel:
         key = str(ref)
         if key not in self._models:
             folder = resolve_model_dir(key, progress, cancel)
@@ -68,12 +67,12 @@ class Engine:
 class LoadedModel:
     """A language model with its codec and conditioners, ready to generate takes."""
 
-    def __init__(self, ref: str, folder: Path, bundle: LMBundle, codec: CompressionModel,
-                 device: torch.device) -> None:
+    def __init__(self, ref: str, folder: Path, bundle: LMBundle, codec: CompressionModel, device: torch.device) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
         if codec.num_codebooks != bundle.lm.cfg.n_q:
-            raise CheckpointError(f"The codec of {ref} has {codec.num_codebooks} codebooks but the LM expects "
-                                  f"{bundle.lm.cfg.n_q}.")
+            raise CheckpointError(
+                f"The codec of {ref} has {codec.num_codebooks} codebooks but the LM expects {bundle.lm.cfg.n_q}."
+            )
 
     @classmethod
     def from_folder(cls, ref: str, folder: Path, device: torch.device, dtype: torch.dtype) -> LoadedModel:
@@ -123,8 +122,9 @@ class LoadedModel:
         base = MUSICGEN_DEFAULTS if self.family == "musicgen" else AUDIOGEN_DEFAULTS
         return base.replace(cfg_coef=self.bundle.cfg_coef, duration=min(base.duration, self.max_duration))
 
-    def generate(self, request: GenerationRequest, progress: Progress | None = None,
-                 cancel: CancelToken | None = None) -> Take:
+    def generate(
+        self, request: GenerationRequest, progress: Progress | None = None, cancel: CancelToken | None = None
+    ) -> Take:
         """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs)."""
         from core.generation import generate_take
 
@@ -142,8 +142,13 @@ class LoadedModel:
         return remove_drums_and_bass(self._separator, wav, shift_offset)
 
 
-def generate_variations(model: LoadedModel, request: GenerationRequest, count: int,
-                        progress: Progress | None = None, cancel: CancelToken | None = None) -> list[Take]:
+def generate_variations(
+    model: LoadedModel,
+    request: GenerationRequest,
+    count: int,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Take]:
     """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i."""
     if count < 1:
         raise InvalidParameterError(f"The number of variations must be at least 1, got {count}.")

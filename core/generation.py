@@ -84,8 +84,7 @@ class ConditionBuilder:
         return module.project(cfg_chroma(module.extractor, chroma, module.chroma_len))  # [2, T, D]
 
 
-def _windows(duration: float, frame_rate: float, max_duration: float, stride: int,
-             prompt_len: int) -> list[int]:
+def _windows(duration: float, frame_rate: float, max_duration: float, stride: int, prompt_len: int) -> list[int]:
     """audiocraft's extension schedule: frames to generate (prompt included) in each window."""
     total = int(duration * frame_rate)
     if duration <= max_duration:
@@ -103,15 +102,24 @@ def _steps(pattern, frames: int, prompt_len: int) -> int:
     return pattern.num_steps(frames) - pattern.first_step_with_frame(prompt_len)
 
 
-def generate_ar_codes(model, build: ConditionBuilder, prompt: torch.Tensor, total: int, params,
-                      generator: torch.Generator, progress: Progress | None,
-                      cancel: CancelToken | None) -> torch.Tensor:
+def generate_ar_codes(
+    model,
+    build: ConditionBuilder,
+    prompt: torch.Tensor,
+    total: int,
+    params,
+    generator: torch.Generator,
+    progress: Progress | None,
+    cancel: CancelToken | None,
+) -> torch.Tensor:
     """Autoregressive codes [1, K, total] (prompt included), window by window beyond the model's length."""
     fr, bundle = model.frame_rate, model.bundle
     stride = int(fr * params.extend_stride)
     if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
-        raise InvalidParameterError(f"Extend stride ({params.extend_stride} s) must be shorter than the model's "
-                                    f"window ({model.max_duration} s).")
+        raise InvalidParameterError(
+            f"Extend stride ({params.extend_stride} s) must be shorter than the model's "
+            f"window ({model.max_duration} s)."
+        )
     windows = _windows(params.duration, fr, model.max_duration, stride, prompt.shape[-1])
     lengths = [prompt.shape[-1]] + [n - stride for n in windows[:-1]]
     budget = sum(_steps(bundle.pattern, n, p) for n, p in zip(windows, lengths, strict=True))
@@ -121,7 +129,7 @@ def generate_ar_codes(model, build: ConditionBuilder, prompt: torch.Tensor, tota
         cond = build(_melody_window(model, build, index * stride, len(windows) > 1))
         codes = generate_codes(bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel)
         done += _steps(bundle.pattern, frames, prompt.shape[-1])
-        pieces.append(codes[..., prompt.shape[-1]:])
+        pieces.append(codes[..., prompt.shape[-1] :])
         prompt = codes[..., stride:]
     report(progress, budget, budget)
     return torch.cat(pieces, dim=-1)
@@ -148,8 +156,9 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     _validate(model, request)
     generator = torch.Generator().manual_seed(int(request.seed))
     melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
-    build = ConditionBuilder(model, request.prompt, melody, request.separate_melody,
-                             shift_offset_for_seed(request.seed))
+    build = ConditionBuilder(
+        model, request.prompt, melody, request.separate_melody, shift_offset_for_seed(request.seed)
+    )
     total = int(params.duration * model.frame_rate)
     prompt = _prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
@@ -160,9 +169,16 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
         codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
     with torch.inference_mode():
         wav = model.codec.decode(codes)  # [1, C, N]
-    return Take(prompt=request.prompt, model=model.ref, seed=int(request.seed), params=params,
-                sample_rate=model.sample_rate, wav=wav[0].float().numpy().copy(),
-                codes=codes[0].numpy().astype(np.int64), extra=_extra(model, request))
+    return Take(
+        prompt=request.prompt,
+        model=model.ref,
+        seed=int(request.seed),
+        params=params,
+        sample_rate=model.sample_rate,
+        wav=wav[0].float().numpy().copy(),
+        codes=codes[0].numpy().astype(np.int64),
+        extra=_extra(model, request),
+    )
 
 
 def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:

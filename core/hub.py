@@ -66,8 +66,9 @@ def is_downloaded(ref: str) -> bool:
     return all(isinstance(try_to_load_from_cache(ref, name), str) for name in RELEASE_FILES)
 
 
-def resolve_model_dir(ref: str | os.PathLike, progress: Progress | None = None,
-                      cancel: CancelToken | None = None) -> Path:
+def resolve_model_dir(
+    ref: str | os.PathLike, progress: Progress | None = None, cancel: CancelToken | None = None
+) -> Path:
     """The folder with the release files of `ref`, downloading them first when needed.
 
     `progress(bytes_done, bytes_total)` follows a download; `cancel` stops it (GenerationCancelled).
@@ -79,32 +80,49 @@ def resolve_model_dir(ref: str | os.PathLike, progress: Progress | None = None,
     return _check_release_folder(paths[0].parent)
 
 
-def download_file(repo_id: str, filename: str, progress: Progress | None = None,
-                  cancel: CancelToken | None = None) -> Path:
+def download_file(
+    repo_id: str, filename: str, progress: Progress | None = None, cancel: CancelToken | None = None
+) -> Path:
     """One file of a hub repository through the cache; readable errors for offline / missing / network."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
     from huggingface_hub.errors import (
         EntryNotFoundError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
     )
 
+    cached = try_to_load_from_cache(repo_id, filename)
+    if isinstance(cached, str):  # already downloaded: no network round trip at all
+        return Path(cached)
     try:
         return Path(hf_hub_download(repo_id, filename, tqdm_class=_progress_tqdm(progress, cancel)))
     except GenerationCancelled:
         raise
-    except RepositoryNotFoundError as exc:
-        raise ModelNotFoundError(f"There is no model '{repo_id}' on the hub (or it is private).") from exc
-    except EntryNotFoundError as exc:
-        raise ModelNotFoundError(f"'{repo_id}' has no {filename}: it is not an audiocraft release.") from exc
-    except LocalEntryNotFoundError as exc:
+    except LocalEntryNotFoundError as exc:  # (a subclass of EntryNotFoundError: test it first)
         reason = "offline mode is on" if is_offline() else "the hub cannot be reached"
         raise ModelNotFoundError(
             f"'{repo_id}' is not downloaded yet and {reason}: download it once with network access, "
             f"or pass a local model folder."
         ) from exc
+    except RepositoryNotFoundError as exc:
+        raise ModelNotFoundError(f"There is no model '{repo_id}' on the hub (or it is private).") from exc
+    except EntryNotFoundError as exc:
+        raise ModelNotFoundError(f"'{repo_id}' has no {filename}: it is not an audiocraft release.") from exc
     except OSError as exc:
         raise ModelNotFoundError(f"Could not download {filename} of '{repo_id}': {exc}.") from exc
+
+
+def from_pretrained_cached_first(load, name: str, **kwargs):
+    """`load(name, **kwargs)` (a transformers `from_pretrained`) from the cache first, the hub only if needed.
+
+    Without this, a machine with a complete cache but no network waits through the hub client's retries.
+    """
+    try:
+        return load(name, local_files_only=True, **kwargs)
+    except OSError:
+        if is_offline():
+            raise
+    return load(name, **kwargs)
 
 
 def _progress_tqdm(progress: Progress | None, cancel: CancelToken | None):

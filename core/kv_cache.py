@@ -9,8 +9,15 @@ from torch import nn
 class KVCache(nn.Module):
     """Keys and values of past positions for one self-attention layer.  # k, v: [B, H, max_len, Dh]"""
 
-    def __init__(self, batch: int, heads: int, max_len: int, head_dim: int, dtype: torch.dtype,
-                 device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        batch: int,
+        heads: int,
+        max_len: int,
+        head_dim: int,
+        dtype: torch.dtype,
+        device: torch.device | str = "cpu",
+    ) -> None:
         super().__init__()
         shape = (batch, heads, max_len, head_dim)
         self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)

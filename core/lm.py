@@ -64,10 +64,15 @@ class LMModel(nn.Module):
         """Per-codebook logits from final hidden states: [B, S, D] -> [B, K, S, card]."""
         return torch.stack([linear(hidden) for linear in self.linears], dim=1)
 
-    def hidden(self, sequence: torch.Tensor, cond: Conditions, start: int = 0,
-               attn_mask: torch.Tensor | None = None,
-               cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-               cross_weight_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def hidden(
+        self,
+        sequence: torch.Tensor,
+        cond: Conditions,
+        start: int = 0,
+        attn_mask: torch.Tensor | None = None,
+        cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+        cross_weight_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Final hidden states (after out_norm) of the sequence positions only: [B, K, S] -> [B, S, D].
 
         `start` is the absolute position of the first token (it counts the prefix); the prefix is prepended
@@ -84,9 +89,14 @@ class LMModel(nn.Module):
             out = self.out_norm(out)
         return out[:, -S:]
 
-    def forward(self, sequence: torch.Tensor, cond: Conditions, start: int = 0,
-                attn_mask: torch.Tensor | None = None,
-                cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-                cross_weight_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        sequence: torch.Tensor,
+        cond: Conditions,
+        start: int = 0,
+        attn_mask: torch.Tensor | None = None,
+        cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+        cross_weight_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Logits [B, K, S, card] for the sequence [B, K, S]."""
         return self.heads(self.hidden(sequence, cond, start, attn_mask, cross_kv, cross_weight_mask))

@@ -45,17 +45,24 @@ def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32) -> LMBundle:
     data = load_weights_file(path)
     cfg = parse_xp_cfg(data, path)
     weights = state_dict(data, path)
-    fuser = Fuser(cross=list(cfg_get(cfg, "fuser.cross", []) or []),
-                  prepend=list(cfg_get(cfg, "fuser.prepend", []) or []))
+    fuser = Fuser(
+        cross=list(cfg_get(cfg, "fuser.cross", []) or []), prepend=list(cfg_get(cfg, "fuser.prepend", []) or [])
+    )
     _refuse_unsupported(cfg, path)
     lm_cfg = _lm_config(cfg, cross=bool(fuser.cross))
     lm = _load_lm(lm_cfg, {k: v for k, v in weights.items() if not k.startswith(_COND_PREFIX)}, path)
     conditioners, order = _build_conditioners(cfg, weights, lm_cfg.transformer.dim, path)
     magnet = cfg_get(cfg, "lm_model") == "transformer_lm_magnet"
     bundle = LMBundle(
-        lm=lm.to(dtype).eval(), pattern=_pattern(cfg, lm_cfg.n_q), conditioners=conditioners,
-        condition_order=order, fuser=fuser, cfg=cfg, magnet=magnet,
-        sample_rate=int(cfg_get(cfg, "sample_rate")), channels=int(cfg_get(cfg, "channels", 1)),
+        lm=lm.to(dtype).eval(),
+        pattern=_pattern(cfg, lm_cfg.n_q),
+        conditioners=conditioners,
+        condition_order=order,
+        fuser=fuser,
+        cfg=cfg,
+        magnet=magnet,
+        sample_rate=int(cfg_get(cfg, "sample_rate")),
+        channels=int(cfg_get(cfg, "channels", 1)),
         segment_duration=float(cfg_get(cfg, "dataset.segment_duration")),
         cfg_coef=float(cfg_get(cfg, "classifier_free_guidance.inference_coef", 3.0)),
         interleave_stereo=bool(cfg_get(cfg, "interleave_stereo_codebooks.use", False)),
@@ -77,8 +84,12 @@ def _refuse_unsupported(cfg: DictConfig, path: Path) -> None:
         value = cfg_get(cfg, key, allowed[0])
         if value not in allowed:
             raise CheckpointError(f"{path.name}: {key}={value!r} is not supported (supported: {allowed}).")
-    for key in ("transformer_lm.qk_layer_norm", "transformer_lm.qk_layer_norm_cross", "transformer_lm.xpos",
-                "fuser.cross_attention_pos_emb"):
+    for key in (
+        "transformer_lm.qk_layer_norm",
+        "transformer_lm.qk_layer_norm_cross",
+        "transformer_lm.xpos",
+        "fuser.cross_attention_pos_emb",
+    ):
         if cfg_get(cfg, key, False):
             raise CheckpointError(f"{path.name}: {key} is not supported.")
     if int(cfg_get(cfg, "transformer_lm.kv_repeat", 1)) != 1 or not cfg_get(cfg, "transformer_lm.norm_first", False):
@@ -90,15 +101,24 @@ def _refuse_unsupported(cfg: DictConfig, path: Path) -> None:
 def _lm_config(cfg: DictConfig, cross: bool) -> LMConfig:
     t = cfg_get(cfg, "transformer_lm")
     tcfg = TransformerConfig(
-        dim=int(t["dim"]), num_heads=int(t["num_heads"]), num_layers=int(t["num_layers"]),
-        hidden_scale=float(t.get("hidden_scale", 4)), causal=bool(t.get("causal", True)),
+        dim=int(t["dim"]),
+        num_heads=int(t["num_heads"]),
+        num_layers=int(t["num_layers"]),
+        hidden_scale=float(t.get("hidden_scale", 4)),
+        causal=bool(t.get("causal", True)),
         cross_attention=cross or bool(t.get("cross_attention", False)),
-        bias_ff=bool(t.get("bias_ff", True)), bias_attn=bool(t.get("bias_attn", True)),
+        bias_ff=bool(t.get("bias_ff", True)),
+        bias_attn=bool(t.get("bias_attn", True)),
         layer_scale=t.get("layer_scale"),
     )
-    return LMConfig(n_q=int(t["n_q"]), card=int(t["card"]), transformer=tcfg,
-                    norm_first=bool(t.get("norm_first", False)), bias_proj=bool(t.get("bias_proj", True)),
-                    subcodes_context=t.get("subcodes_context"))
+    return LMConfig(
+        n_q=int(t["n_q"]),
+        card=int(t["card"]),
+        transformer=tcfg,
+        norm_first=bool(t.get("norm_first", False)),
+        bias_proj=bool(t.get("bias_proj", True)),
+        subcodes_context=t.get("subcodes_context"),
+    )
 
 
 def _pattern(cfg: DictConfig, n_q: int) -> DelayPattern:
@@ -135,21 +155,26 @@ def _assign(module: nn.Module, weights: dict[str, torch.Tensor], path: Path, wha
         )
     for name, tensor in expected.items():
         if tuple(weights[name].shape) != tuple(tensor.shape):
-            raise CheckpointError(f"{path.name}: {name} has shape {tuple(weights[name].shape)}, "
-                                  f"expected {tuple(tensor.shape)}.")
+            raise CheckpointError(
+                f"{path.name}: {name} has shape {tuple(weights[name].shape)}, expected {tuple(tensor.shape)}."
+            )
     module.load_state_dict({k: v.float() for k, v in weights.items()}, assign=True)
 
 
-def _build_conditioners(cfg: DictConfig, weights: dict[str, torch.Tensor], lm_dim: int,
-                        path: Path) -> tuple[dict[str, nn.Module], list[str]]:
+def _build_conditioners(
+    cfg: DictConfig, weights: dict[str, torch.Tensor], lm_dim: int, path: Path
+) -> tuple[dict[str, nn.Module], list[str]]:
     spec = cfg_get(cfg, "conditioners", {}) or {}
     text, wav, modules = [], [], {}
     for name, entry in spec.items():
         if not isinstance(entry, dict) or "model" not in entry:
             continue  # e.g. conditioners.args
         kind = entry["model"]
-        proj = {k[len(f"{_COND_PREFIX}{name}.output_proj."):]: v for k, v in weights.items()
-                if k.startswith(f"{_COND_PREFIX}{name}.output_proj.")}
+        proj = {
+            k[len(f"{_COND_PREFIX}{name}.output_proj.") :]: v
+            for k, v in weights.items()
+            if k.startswith(f"{_COND_PREFIX}{name}.output_proj.")
+        }
         if kind in _TEXT_CONDITIONERS:
             module = T5Conditioner(entry["t5"]["name"], proj["weight"].shape[1], lm_dim)
             text.append(name)
@@ -165,5 +190,11 @@ def _build_conditioners(cfg: DictConfig, weights: dict[str, torch.Tensor], lm_di
 
 def _chroma_conditioner(cfg: DictConfig, name: str, entry: dict, lm_dim: int, n_chroma: int) -> ChromaConditioner:
     sample_rate = int(entry.get("sample_rate") or cfg_get(cfg, "sample_rate"))
-    return ChromaConditioner(n_chroma, lm_dim, sample_rate, int(entry.get("radix2_exp", 12)),
-                             bool(entry.get("argmax", False)), float(cfg_get(cfg, "dataset.segment_duration")))
+    return ChromaConditioner(
+        n_chroma,
+        lm_dim,
+        sample_rate,
+        int(entry.get("radix2_exp", 12)),
+        bool(entry.get("argmax", False)),
+        float(cfg_get(cfg, "dataset.segment_duration")),
+    )

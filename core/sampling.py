@@ -37,8 +37,15 @@ def logits_to_probs(logits: torch.Tensor, temperature: float, top_k: int = 0, to
     return probs
 
 
-def sample(logits: torch.Tensor, *, use_sampling: bool, temperature: float, top_k: int, top_p: float,
-           generator: torch.Generator | None) -> torch.Tensor:
+def sample(
+    logits: torch.Tensor,
+    *,
+    use_sampling: bool,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
     """Next tokens from logits [..., card] -> [...]: argmax when greedy or T == 0, else a seeded draw."""
     if not use_sampling or temperature <= 0.0:
         return logits.argmax(dim=-1)

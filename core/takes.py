@@ -86,8 +86,7 @@ def save_take(take: Take, folder: str | os.PathLike, name: str) -> TakeFiles:
     sidecar = json.dumps(take.metadata(codes_name=files.codes.name), indent=2, ensure_ascii=False)
     written: list[Path] = []
     try:
-        _atomic_write(files.wav, lambda p: sf.write(p, take.wav.T, take.sample_rate, subtype="FLOAT",
-                                                    format="WAV"))
+        _atomic_write(files.wav, lambda p: sf.write(p, take.wav.T, take.sample_rate, subtype="FLOAT", format="WAV"))
         written.append(files.wav)
         _atomic_write(files.codes, lambda p: _save_npy(p, take.codes))
         written.append(files.codes)

@@ -111,23 +111,29 @@ class CrossAttention(nn.Module):
 
     def _proj(self, x: torch.Tensor, part: int) -> torch.Tensor:
         d = self.dim
-        bias = None if self.in_proj_bias is None else self.in_proj_bias[part * d:(part + 1) * d]
-        return F.linear(x, self.in_proj_weight[part * d:(part + 1) * d], bias)
+        bias = None if self.in_proj_bias is None else self.in_proj_bias[part * d : (part + 1) * d]
+        return F.linear(x, self.in_proj_weight[part * d : (part + 1) * d], bias)
 
     def project_kv(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values of the condition src [B, L, D] -> two [B, H, L, Dh]."""
         return _split_heads(self._proj(src, 1), self.heads), _split_heads(self._proj(src, 2), self.heads)
 
-    def forward(self, x: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor],
-                weight_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor], weight_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         q = _split_heads(self._proj(x, 0), self.heads)  # [B, H, T, Dh]
         k, v = kv
         if weight_mask is None:
             out = F.scaled_dot_product_attention(q, k, v)
-        else:  # AudioGenX: scale the post-softmax weights of each condition token  # weight_mask [B, L]
-            weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
-            out = (weights * weight_mask[:, None, None, :].to(weights.dtype)) @ v
+        else:  # AudioGenX: scale the post-softmax weights of each condition token
+            weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # [B, H, T, L]
+            out = (weights * _per_query(weight_mask).to(weights.dtype)) @ v
         return self.out_proj(_merge_heads(out))
+
+
+def _per_query(weight_mask: torch.Tensor) -> torch.Tensor:
+    """A cross-weight mask [B, L] (same for every query) or [B, T, L] (one row per query) -> [B, 1, T|1, L]."""
+    return weight_mask[:, None, None, :] if weight_mask.dim() == 2 else weight_mask[:, None, :, :]
 
 
 class TransformerLayer(nn.Module):
@@ -149,9 +155,14 @@ class TransformerLayer(nn.Module):
         if cfg.cross_attention:
             self.layer_scale_cross = LayerScale(cfg.dim) if scaled else nn.Identity()
 
-    def forward(self, x: torch.Tensor, start: int, attn_mask: torch.Tensor | None,
-                cross_kv: tuple[torch.Tensor, torch.Tensor] | None,
-                cross_weight_mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        start: int,
+        attn_mask: torch.Tensor | None,
+        cross_kv: tuple[torch.Tensor, torch.Tensor] | None,
+        cross_weight_mask: torch.Tensor | None,
+    ) -> torch.Tensor:
         x = x + self.layer_scale_1(self.self_attn(self.norm1(x), start, attn_mask))
         if self.cross_attention is not None:
             assert cross_kv is not None, "this LM needs a cross-attention condition"
@@ -183,9 +194,14 @@ class Transformer(nn.Module):
             return None
         return [layer.cross_attention.project_kv(src) for layer in self.layers]
 
-    def forward(self, x: torch.Tensor, start: int = 0, attn_mask: torch.Tensor | None = None,
-                cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-                cross_weight_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        start: int = 0,
+        attn_mask: torch.Tensor | None = None,
+        cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+        cross_weight_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         B, T, C = x.shape
         positions = torch.arange(start, start + T, device=x.device)
         x = x + self.cfg.positional_scale * sin_embedding(positions, C, self.cfg.max_period, x.dtype)
