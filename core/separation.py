@@ -54,6 +54,10 @@ class Separator:
     def audio_channels(self) -> int:
         return int(self.models[0].audio_channels)
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.models[0].parameters()).device
+
     def apply(
         self,
         mix: torch.Tensor,
@@ -61,8 +65,9 @@ class Separator:
         progress: Progress | None = None,
         cancel: CancelToken | None = None,
     ) -> torch.Tensor:
-        """demucs `apply_model` on `mix` [B, C, L] at `samplerate` -> stems [B, S, C, L]."""
-        estimates = torch.zeros(())
+        """demucs `apply_model`: `mix` [B, C, L] at `samplerate` -> stems [B, S, C, L] (model device)."""
+        mix = mix.to(self.device, torch.float32)
+        estimates = torch.zeros((), device=self.device)
         totals = [0.0] * len(self.sources)
         for model, model_weights in zip(self.models, self.weights, strict=True):
             out = apply_with_shift(model, mix, shift_offset, progress, cancel)  # [B, S, C, L]
@@ -169,10 +174,10 @@ def separate(
     rate, and back the same way for each stem.
     """
     channels = min(wav.shape[1], model.audio_channels)
-    mix = _convert(wav, sample_rate, model.samplerate, model.audio_channels)  # [B, 2, L]
+    mix = _convert(wav.to(model.device), sample_rate, model.samplerate, model.audio_channels)  # [B, 2, L]
     stems = model.apply(mix, shift_offset, progress, cancel)  # [B, S, 2, L]
     return {
-        name: _convert(stems[:, k], model.samplerate, sample_rate, channels)
+        name: _convert(stems[:, k], model.samplerate, sample_rate, channels).to(wav.device)
         for k, name in enumerate(model.sources)
     }
 
@@ -186,11 +191,11 @@ def remove_drums_and_bass(
     cancel: CancelToken | None = None,
 ) -> torch.Tensor:
     """audiocraft's `_get_stemmed_wav`: `wav` [B, 1, T] -> vocals + other as mono [B, 1, T']."""
-    mix = _convert(wav, sample_rate, model.samplerate, model.audio_channels)  # [B, 2, L]
+    mix = _convert(wav.to(model.device), sample_rate, model.samplerate, model.audio_channels)  # [B, 2, L]
     stems = model.apply(mix, shift_offset, progress, cancel)  # [B, S, 2, L]
     keep = [model.sources.index(name) for name in MELODY_STEMS]
     melody = stems[:, keep].sum(1)  # [B, 2, L]
-    return _convert(melody, model.samplerate, sample_rate, 1)
+    return _convert(melody, model.samplerate, sample_rate, 1).to(wav.device)
 
 
 def _convert(wav: torch.Tensor, from_rate: int, to_rate: int, channels: int) -> torch.Tensor:
