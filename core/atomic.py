@@ -1,0 +1,117 @@
+"""Writing a group of files so each appears whole or not at all; OS failures become ExportError sentences.
+
+Every file is first written to a hidden temporary name in its own folder (same file system, so the final
+rename is atomic), then committed. Without `overwrite`, the commit is a hard link, which fails if the target
+appeared in the meantime: an existing file is never replaced silently. On any failure every temporary file
+and every file this call already committed is removed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.errors import ExportError
+
+CHUNK = 1 << 20
+_NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.ENOSYS, errno.EMLINK, errno.EOPNOTSUPP}
+
+
+def ensure_folder(folder: Path) -> Path:
+    """Create `folder` (and parents) or raise ExportError saying why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"Cannot create the output folder {folder}: {_reason(exc, folder)}.") from exc
+    if not folder.is_dir():
+        raise ExportError(f"The output location {folder} is not a folder.")
+    return folder
+
+
+def write_files(files: Sequence[tuple[Path, bytes]], overwrite: bool = False) -> None:
+    """Write every (path, data) pair completely, or none of them (raises ExportError)."""
+    temps: list[tuple[Path, Path]] = []
+    committed: list[Path] = []
+    current = files[0][0] if files else Path()
+    try:
+        for path, data in files:
+            current = path
+            temps.append((_write_temp(path, data), path))
+        for tmp, path in temps:
+            current = path
+            _commit(tmp, path, overwrite)
+            committed.append(path)
+    except OSError as exc:
+        for tmp, _ in temps:
+            _remove(tmp)
+        for path in committed:
+            _remove(path)
+        raise ExportError(describe(exc, current)) from exc
+
+
+def _write_temp(path: Path, data: bytes) -> Path:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view[:CHUNK])
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _remove(tmp)
+        raise
+    os.close(fd)
+    return tmp
+
+
+def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails with FileExistsError instead of replacing
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+        if path.exists():  # file system without hard links: check, then rename
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from exc
+        os.replace(tmp, path)
+        return
+    _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _reason(exc: OSError, path: Path) -> str:
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return "the disk is full"
+    if exc.errno == errno.EROFS:
+        return "the disk is read-only"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the name is too long for this file system"
+    return exc.strerror or str(exc)
+
+
+def describe(exc: OSError, path: Path) -> str:
+    """One sentence for a failed write of `path`."""
+    if isinstance(exc, FileExistsError):
+        return f"{path} already exists; choose another name or allow overwriting (--overwrite)."
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        return f"Permission denied: cannot write {path.name} into {path.parent}."
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return f"The disk is full: {path} could not be written (nothing was left behind)."
+    return f"Could not write {path}: {_reason(exc, path)}."
