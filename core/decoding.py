@@ -28,6 +28,7 @@ class DecodeState:
     mask: torch.Tensor  # [K, S] valid positions of the pattern
     cross_kv: list | None  # per-layer text keys/values, computed once
     prefix_len: int
+    cross_weight_mask: torch.Tensor | None = None  # [B, S - 1, L] conditional rows' cross weights per input step
 
 
 def _next_tokens(
@@ -41,7 +42,9 @@ def _next_tokens(
 ) -> torch.Tensor:
     """Run the CFG batch on `chunk` [B, K, T] and pick the next column: -> [B, K]."""
     B = chunk.shape[0]
-    logits = lm(torch.cat([chunk, chunk]), cond, start=start, cross_kv=state.cross_kv)[:, :, -1]  # [2B, K, card]
+    weights = _cfg_weight_mask(state, start - state.prefix_len, chunk.shape[-1])  # [2B, T, L] or None
+    both = torch.cat([chunk, chunk])  # [2B, K, T]
+    logits = lm(both, cond, start=start, cross_kv=state.cross_kv, cross_weight_mask=weights)[:, :, -1]
     guided = apply_cfg(logits[:B], logits[B:], params.cfg_coef)
     return sample(
         guided,
@@ -51,6 +54,14 @@ def _next_tokens(
         top_p=params.top_p,
         generator=generator,
     )
+
+
+def _cfg_weight_mask(state: DecodeState, offset: int, length: int) -> torch.Tensor | None:
+    """One LM call's cross-weight mask: the given rows for the conditional half, ones for the null half."""
+    if state.cross_weight_mask is None:
+        return None
+    rows = state.cross_weight_mask[:, offset : offset + length]  # [B, T, L]
+    return torch.cat([rows, torch.ones_like(rows)])  # [2B, T, L]
 
 
 def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special: int) -> None:
@@ -69,10 +80,13 @@ def prefill(
     total_frames: int,
     params: GenerationParams,
     generator: torch.Generator | None,
+    cross_weight_mask: torch.Tensor | None = None,
 ) -> tuple[DecodeState, int]:
     """Build the sequence, set up caches and decode the first step after the prompt.
 
     `prompt` [B, K, T0] (T0 may be 0). Returns the state and the next sequence offset to decode.
+    `cross_weight_mask` [B, S - 1, L] (AudioGenX) scales the conditional rows' cross-attention weights: row s
+    applies when the LM reads the column at step s. The null rows keep their weights.
     """
     B, K, T0 = prompt.shape
     codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
@@ -81,7 +95,7 @@ def prefill(
     dtype = lm.emb[0].weight.dtype
     lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
     cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
-    state = DecodeState(sequence, mask, cross_kv, cond.prefix_len)
+    state = DecodeState(sequence, mask, cross_kv, cond.prefix_len, cross_weight_mask)
     first = pattern.first_step_with_frame(T0)
     tokens = _next_tokens(lm, sequence[..., :first], cond, state, 0, params, generator)
     _write_column(state, first, tokens, lm.special_token)
@@ -113,14 +127,16 @@ def generate_codes(
     generator: torch.Generator | None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    cross_weight_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Generate `total_frames` frames (prompt included): prompt [B, K, T0] -> codes [B, K, total_frames].
 
     `cond` holds the CFG batch: 2B rows, conditional first. `progress(step, total)` counts LM calls.
+    `cross_weight_mask` [B, S - 1, L]: see `prefill` (None: the model as trained).
     """
     try:
         check_cancel(cancel)
-        state, offset = prefill(lm, pattern, cond, prompt, total_frames, params, generator)
+        state, offset = prefill(lm, pattern, cond, prompt, total_frames, params, generator, cross_weight_mask)
         steps = state.sequence.shape[-1]
         first = offset - 1
         report(progress, 1, steps - first)
