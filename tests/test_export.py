@@ -12,8 +12,11 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 
+from core.cancel import CancelToken
+from core.errors import GenerationCancelled, InvalidParameterError
 from core.export import ExportSettings, export_take, export_takes
 from core.metadata import read_metadata
+from core.naming import UcsFields
 from core.params import GenerationParams
 from core.takes import Take, save_take
 
@@ -188,3 +191,30 @@ def test_export_takes_reads_sidecars_and_numbers_them(tmp_path) -> None:
     results = export_takes(paths, tmp_path / "out", ExportSettings(naming="{index:02d}_{seed}", format="flac16"))
     assert [r.path.name for r in results] == ["01_0.flac", "02_1.flac", "03_2.flac"]
     assert json.loads(results[1].sidecar.read_text())["source"]["take"] == str(paths[1])
+
+
+def test_settings_defaults_round_trip_and_validation() -> None:
+    defaults = ExportSettings()
+    assert (defaults.format, defaults.sample_rate, defaults.level) == ("wav24", 48000, "none")
+    custom = ExportSettings(format="ogg", sample_rate=None, level="peak", ucs=UcsFields("DOGBark"))
+    assert ExportSettings.from_dict(json.loads(json.dumps(custom.to_dict()))) == custom
+    assert custom.level_target == -1.0 and ExportSettings(level="loudness").level_target == -14.0
+    bad = [{"format": "mp3"}, {"sample_rate": 22050}, {"channels": 6}, {"level": "rms"}, {"target": 3.0},
+           {"fade_in": -1.0}, {"trim_silence": 0.0}, {"if_exists": "ask"}, {"naming": "{nope}"}]  # fmt: skip
+    for changes in bad:
+        with pytest.raises(InvalidParameterError):
+            ExportSettings(**changes)
+
+
+def test_cancel_before_the_next_take_writes_nothing_more(tmp_path) -> None:
+    paths = [save_take(make_take(noise_tone(seed=i), seed=i), tmp_path / "takes", f"t{i}").sidecar for i in range(3)]
+    token = CancelToken()
+    steps = []
+
+    def progress(step: int, total: int) -> None:
+        steps.append((step, total))
+        token.cancel()
+
+    with pytest.raises(GenerationCancelled):
+        export_takes(paths, tmp_path / "out", ExportSettings(), progress=progress, cancel=token)
+    assert steps == [(1, 3)] and len(list((tmp_path / "out").glob("*.wav"))) == 1
