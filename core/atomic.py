@@ -109,7 +109,7 @@ def _reason(exc: OSError, path: Path) -> str:
 def describe(exc: OSError, path: Path) -> str:
     """One sentence for a failed write of `path`."""
     if isinstance(exc, FileExistsError):
-        return f"{path} already exists; choose another name or allow overwriting (--overwrite)."
+        return f"{path} already exists; choose another name or allow overwriting it."
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         return f"Permission denied: cannot write {path.name} into {path.parent}."
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):

@@ -109,9 +109,10 @@ def load_scene(path: str | os.PathLike) -> Scene:
             )
             for item in data["layers"]
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        name = str(data.get("name") or path.stem)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ExportError(f"Cannot read the scene {path}: {exc}.") from exc
-    return Scene(str(data.get("name") or path.stem), layers)
+    return Scene(name, layers)
 
 
 def save_scene(scene: Scene, path: str | os.PathLike, overwrite: bool = True) -> Path:
@@ -175,7 +176,9 @@ def build_layers(scene: Scene, settings: ExportSettings | None = None) -> LayerS
     stack = _place(takes, [scene.layers[i] for i in indices], rate, channels)  # [L, C, N]
     if settings.trim_silence is not None:
         bounds = silence_bounds(stack.sum(axis=0), settings.trim_silence)
-        if bounds is not None:
+        if bounds is None:
+            notes.append(f"Everything is below {settings.trim_silence:g} dBFS; nothing was trimmed.")
+        else:
             stack = stack[..., bounds[0] : bounds[1]]
     curve = fade_curve(stack.shape[-1], rate, settings.fade_in, settings.fade_out)
     if curve is not None:

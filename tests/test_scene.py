@@ -150,3 +150,11 @@ def test_bad_layers_are_refused(takes) -> None:
         Layer(takes[0], offset=-1.0)
     with pytest.raises(InvalidParameterError):
         Layer(takes[0], gain_db=float("nan"))
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"layers": [{"offset": 1}]}', '{"layers": ["x"]}'])
+def test_unreadable_scene_files_raise_export_error(tmp_path, text: str) -> None:
+    path = tmp_path / "scene.json"
+    path.write_text(text)
+    with pytest.raises(ExportError, match="Cannot read the scene"):
+        load_scene(path)
