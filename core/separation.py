@@ -65,7 +65,10 @@ class Separator:
         progress: Progress | None = None,
         cancel: CancelToken | None = None,
     ) -> torch.Tensor:
-        """demucs `apply_model`: `mix` [B, C, L] at `samplerate` -> stems [B, S, C, L] (model device)."""
+        """demucs `apply_model`: `mix` [B, C, L] at `samplerate` -> stems [B, S, C, L] (model device).
+
+        Every model of a bag uses the same `shift_offset` (demucs draws one per model; `htdemucs` has one).
+        """
         mix = mix.to(self.device, torch.float32)
         estimates = torch.zeros((), device=self.device)
         totals = [0.0] * len(self.sources)
@@ -99,6 +102,8 @@ def load_separator(
     try:
         bag = yaml.safe_load(bag_path.read_text())
         signatures = [str(sig) for sig in bag["models"]]
+        if not signatures:
+            raise TypeError("no models")
     except (yaml.YAMLError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{bag_path.name} of '{repo_id}' is not a demucs bag of models.") from exc
     models = []
@@ -122,9 +127,8 @@ def _load_model(path: Path, bag_segment: float | None, device: torch.device | st
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{path.name} is not a readable safetensors file.") from exc
     if metadata.get("klass") != MODEL_CLASS or "structure" in metadata:
-        raise CheckpointError(
-            f"{path.name} holds a '{metadata.get('klass')}' model; only HTDemucs is supported."
-        )
+        klass = metadata.get("klass")
+        raise CheckpointError(f"{path.name} holds a '{klass}' model; only HTDemucs is supported.")
     kwargs = _model_kwargs(path, metadata, HTDemucs)
     with torch.device("meta"):
         model = HTDemucs(**kwargs)
