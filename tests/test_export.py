@@ -218,3 +218,21 @@ def test_cancel_before_the_next_take_writes_nothing_more(tmp_path) -> None:
     with pytest.raises(GenerationCancelled):
         export_takes(paths, tmp_path / "out", ExportSettings(), progress=progress, cancel=token)
     assert steps == [(1, 3)] and len(list((tmp_path / "out").glob("*.wav"))) == 1
+
+
+def test_libsndfile_reads_our_bext_chunk(tmp_path) -> None:
+    # An independent bext parser: libsndfile's SFC_GET_BROADCAST_INFO (C struct SF_BROADCAST_INFO, where the
+    # uint32 time reference is aligned to offset 340). soundfile does not wrap it, so call it through cffi.
+    snd, ffi = getattr(sf, "_snd", None), getattr(sf, "_ffi", None)
+    if snd is None or ffi is None:
+        pytest.skip("this soundfile build does not expose its libsndfile handle")
+    result = export_take(make_take(noise_tone(seconds=1.0)), tmp_path, ExportSettings(level="loudness"))
+    buffer = ffi.new("char[]", 4096)
+    with sf.SoundFile(result.path) as handle:
+        assert snd.sf_command(handle._file, 0x10F0, buffer, 4096) == 1  # SFC_GET_BROADCAST_INFO: found
+    raw = bytes(ffi.buffer(buffer, 1024))
+    assert raw[:256].rstrip(b"\0").decode() == PROMPT
+    assert raw[256:288].rstrip(b"\0") == b"SoundDesk"
+    assert struct.unpack("<H", raw[348:350])[0] == 2  # version
+    assert struct.unpack("<h", raw[414:416])[0] == -1400  # LoudnessValue: -14.00 LUFS
+    assert b"A=PCM,F=48000,W=24,M=mono" in raw[600:]
