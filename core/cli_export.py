@@ -38,9 +38,7 @@ def _rate(text: str) -> int | None:
 
 def _add_output_options(parser: argparse.ArgumentParser, audiocraft: bool) -> None:
     parser.add_argument("--out", type=Path, default=Path("."), help="output folder (created if missing)")
-    parser.add_argument(
-        "--format", choices=list(FORMATS), default="wav24", help="file format (default wav24)"
-    )
+    parser.add_argument("--format", choices=list(FORMATS), default="wav24", help="file format (default wav24)")
     parser.add_argument(
         "--rate", type=_rate, default=48000, help="44100, 48000 (default), 96000 or 'asis' (as generated)"
     )

@@ -43,9 +43,7 @@ def integrated_lufs(wav: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness of `wav` [C, N] in LUFS (pyloudnorm, BS.1770-4); -inf for silence."""
     _check_length(wav, sample_rate)
     data = np.asarray(wav, dtype=np.float64).T  # [N, C]
-    return float(
-        pyloudnorm.Meter(sample_rate).integrated_loudness(data[:, 0] if data.shape[1] == 1 else data)
-    )
+    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(data[:, 0] if data.shape[1] == 1 else data))
 
 
 def peak_gain(wav: np.ndarray, target_dbfs: float) -> float:

@@ -92,9 +92,7 @@ def validate_pattern(pattern: str) -> str:
     return pattern
 
 
-def pattern_stem(
-    pattern: str, prompt: str, model: str, seed: int, index: int = 1, day: date | None = None
-) -> str:
+def pattern_stem(pattern: str, prompt: str, model: str, seed: int, index: int = 1, day: date | None = None) -> str:
     """Fill the naming pattern and sanitise the result (extension not included)."""
     validate_pattern(pattern)
     filled = pattern.format(

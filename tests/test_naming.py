@@ -101,9 +101,7 @@ def test_model_label() -> None:
 def test_ucs_name_from_fields_and_prompt() -> None:
     fields = UcsFields("DOGBark", creator_id="JD", source_id="MyLib")
     assert ucs_stem(fields, "dog barking loudly in a_big hall") == "DOGBark_Dog Barking Loudly In A_JD_MyLib"
-    custom = UcsFields(
-        "AMBRain", fx_name="Rain_on roof", creator_id="JD", source_id="Lib", user_data="take 2"
-    )
+    custom = UcsFields("AMBRain", fx_name="Rain_on roof", creator_id="JD", source_id="Lib", user_data="take 2")
     assert ucs_stem(custom, "ignored") == "AMBRain_Rain on roof_JD_Lib_take 2"
 
 
