@@ -55,10 +55,7 @@ def load_audio(path: str | Path, max_seconds: float | None = None) -> AudioClip:
     notice = None
     if limit is not None and data.shape[0] > limit:
         data = data[:limit]
-        notice = (
-            f"{path.name} was cut to {max_seconds:.1f} s "
-            f"(the model uses at most {max_seconds:.1f} s of audio)."
-        )
+        notice = f"{path.name} was cut to {max_seconds:.1f} s (the model uses at most {max_seconds:.1f} s of audio)."
     _check_samples(path, data)
     samples = np.ascontiguousarray(data.T, dtype=np.float32)  # [C, N]
     return AudioClip(samples=samples, sample_rate=sample_rate, path=str(path), notice=notice)

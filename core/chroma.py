@@ -153,9 +153,7 @@ def null_chroma(extractor: ChromaExtractor, batch: int, length: int) -> torch.Te
     return match_length(extractor(silent), length).expand(batch, -1, -1)
 
 
-def cfg_chroma(
-    extractor: ChromaExtractor, chroma: torch.Tensor | None, length: int, batch: int = 1
-) -> torch.Tensor:
+def cfg_chroma(extractor: ChromaExtractor, chroma: torch.Tensor | None, length: int, batch: int = 1) -> torch.Tensor:
     """Chroma for a classifier-free-guidance batch: [conditional rows; null rows] -> [2B, length, C].
 
     `chroma` [B, T, C] is the melody chroma; None means text only (`batch` null rows are conditional too).

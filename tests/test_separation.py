@@ -102,16 +102,12 @@ def test_melody_stems_match_audiocraft(melody_stems, refs):
 def test_melody_chroma_after_stemming_matches_audiocraft(melody_stems, chroma, refs):
     melody_chroma = chroma(melody_stems[:3])
     np.testing.assert_allclose(melody_chroma.numpy(), refs["melody.chroma"], atol=1e-4)
-    np.testing.assert_allclose(
-        cfg_chroma(chroma, melody_chroma, 235).numpy(), refs["melody.cfg_chroma"], atol=1e-4
-    )
+    np.testing.assert_allclose(cfg_chroma(chroma, melody_chroma, 235).numpy(), refs["melody.cfg_chroma"], atol=1e-4)
 
 
 @pytest.fixture(scope="module")
 def bach_stems(separator, refs) -> dict[str, torch.Tensor]:
-    return separate(
-        separator, torch.from_numpy(refs["bach.input_wav"]), 32000, int(refs["bach.shift_offset"][0])
-    )
+    return separate(separator, torch.from_numpy(refs["bach.input_wav"]), 32000, int(refs["bach.shift_offset"][0]))
 
 
 def test_separate_returns_every_stem_at_the_input_rate(bach_stems):
@@ -125,9 +121,7 @@ def test_bach_vocals_plus_other_match_audiocraft(bach_stems, chroma, refs):
     np.testing.assert_allclose(melody.numpy(), refs["bach.stemmed_wav"], atol=1e-6)
     bach_chroma = chroma(melody)
     np.testing.assert_allclose(bach_chroma.numpy(), refs["bach.chroma"], atol=1e-4)
-    np.testing.assert_allclose(
-        cfg_chroma(chroma, bach_chroma, 235).numpy(), refs["bach.cfg_chroma"], atol=1e-4
-    )
+    np.testing.assert_allclose(cfg_chroma(chroma, bach_chroma, 235).numpy(), refs["bach.cfg_chroma"], atol=1e-4)
 
 
 def test_cancel_stops_before_the_model_runs(separator, melody_wav):
@@ -158,9 +152,7 @@ class ContextModel(nn.Module):
 
     def forward(self, mix: torch.Tensor) -> torch.Tensor:  # [B, C, S] -> [B, 4, C, S]
         batch, channels, length = mix.shape
-        smooth = F.conv1d(mix.reshape(-1, 1, length), self.kernel, padding=20).reshape(
-            batch, channels, length
-        )
+        smooth = F.conv1d(mix.reshape(-1, 1, length), self.kernel, padding=20).reshape(batch, channels, length)
         return torch.stack([smooth * (k + 1) + torch.tanh(mix) * k for k in range(4)], dim=1)
 
 
@@ -173,9 +165,7 @@ class _FixedRandom:
         return self.value
 
 
-@pytest.mark.parametrize(
-    ("length", "offset"), [(5300, 0), (5300, 317), (5300, 500), (1200, 250), (4000, None)]
-)
+@pytest.mark.parametrize(("length", "offset"), [(5300, 0), (5300, 317), (5300, 500), (1200, 250), (4000, None)])
 def test_apply_with_shift_equals_demucs_apply_model(monkeypatch, length, offset):
     import demucs.apply
 
@@ -183,9 +173,7 @@ def test_apply_with_shift_equals_demucs_apply_model(monkeypatch, length, offset)
     model = ContextModel()
     if offset is not None:
         monkeypatch.setattr(demucs.apply, "random", _FixedRandom(offset))
-    expected = demucs.apply.apply_model(
-        model, mix, shifts=0 if offset is None else 1, split=True, overlap=0.25
-    )
+    expected = demucs.apply.apply_model(model, mix, shifts=0 if offset is None else 1, split=True, overlap=0.25)
     calls = []
     ours = apply_with_shift(model, mix, offset, progress=lambda step, total: calls.append((step, total)))
     assert ours.shape == (2, 4, 2, length)
