@@ -97,9 +97,7 @@ def test_from_name_accepts_full_and_short_ids() -> None:
     assert from_name("audio-magnet-medium") is CATALOG["facebook/audio-magnet-medium"]
 
 
-@pytest.mark.parametrize(
-    "name", ["musicgen-tiny", "facebook/audiogen-small", "MusicGen-Small", "", "other/x"]
-)
+@pytest.mark.parametrize("name", ["musicgen-tiny", "facebook/audiogen-small", "MusicGen-Small", "", "other/x"])
 def test_from_name_rejects_unknown_models_with_a_readable_error(name: str) -> None:
     with pytest.raises(ModelNotFoundError) as caught:
         from_name(name)

@@ -32,9 +32,7 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("changes", "words"), INVALID, ids=[repr(c) for c, _ in INVALID])
-def test_out_of_range_values_raise_a_readable_invalid_parameter_error(
-    changes: dict, words: list[str]
-) -> None:
+def test_out_of_range_values_raise_a_readable_invalid_parameter_error(changes: dict, words: list[str]) -> None:
     with pytest.raises(InvalidParameterError) as caught:
         GenerationParams(**changes)
     message = str(caught.value)

@@ -20,9 +20,7 @@ def _take(channels: int = 2, sample_rate: int = 32000, frames: int = 50, **extra
     wav = rng.uniform(-1.0, 1.0, size=(channels, samples)).astype(np.float32)  # [C, N]
     wav[0, :3] = [1.5, -1.25, 1e-30]  # values a 16/24-bit file could not hold
     codes = rng.integers(0, 2048, size=(4 * channels, frames), dtype=np.int64)  # [K, T]
-    params = GenerationParams(
-        duration=1.0, use_sampling=False, top_k=40, top_p=0.0, temperature=0.8, cfg_coef=4.0
-    )
+    params = GenerationParams(duration=1.0, use_sampling=False, top_k=40, top_p=0.0, temperature=0.8, cfg_coef=4.0)
     return Take(
         "rain on a tin roof, close",
         "facebook/musicgen-stereo-small",
