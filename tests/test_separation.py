@@ -88,19 +88,18 @@ def test_shift_offsets_of_the_recorded_seeds(refs):
 # --- audiocraft's melody stemming
 @pytest.fixture(scope="module")
 def melody_stems(separator, melody_wav) -> torch.Tensor:
-    """The CFG batch as audiocraft ran it: 3 melodies + 3 zero null rows, offset 4773."""
-    batch = torch.cat([melody_wav, torch.zeros_like(melody_wav)])  # [6, 1, 64000]
-    return remove_drums_and_bass(separator, batch, 4773)
+    """The 3 melodies, offset 4773. audiocraft ran them with 3 zero null rows in the batch; HTDemucs normalises
+    each row, so alone they give the same stems (5.6e-8 here) at half the cost."""
+    return remove_drums_and_bass(separator, melody_wav, 4773)
 
 
 def test_melody_stems_match_audiocraft(melody_stems, refs):
-    assert melody_stems.shape == (6, 1, 64000)
-    np.testing.assert_allclose(melody_stems[:3].numpy(), refs["melody.stemmed_wav"], atol=1e-6)
-    assert torch.count_nonzero(melody_stems[3:]) == 0  # zeros in, exactly zero stems out
+    assert melody_stems.shape == (3, 1, 64000)
+    np.testing.assert_allclose(melody_stems.numpy(), refs["melody.stemmed_wav"], atol=1e-6)
 
 
 def test_melody_chroma_after_stemming_matches_audiocraft(melody_stems, chroma, refs):
-    melody_chroma = chroma(melody_stems[:3])
+    melody_chroma = chroma(melody_stems)
     np.testing.assert_allclose(melody_chroma.numpy(), refs["melody.chroma"], atol=1e-4)
     np.testing.assert_allclose(cfg_chroma(chroma, melody_chroma, 235).numpy(), refs["melody.cfg_chroma"], atol=1e-4)
 
