@@ -188,7 +188,7 @@ class Library:
         return _record(row)
 
     def search(self, text: str = "", starred_only: bool = False, deleted: bool = False) -> list[TakeRecord]:
-        """Takes whose prompt or name contains `text` (case-insensitive), newest first."""
+        """Takes whose prompt or name contains `text` (case-insensitive): newest run first, a run in seed order."""
         sql = "SELECT * FROM takes WHERE deleted = ?"
         args: list[Any] = [int(deleted)]
         for word in text.split():
@@ -197,7 +197,7 @@ class Library:
             args += [pattern, pattern]
         if starred_only:
             sql += " AND starred = 1"
-        sql += " ORDER BY created DESC, id DESC"
+        sql += " ORDER BY created DESC, id ASC"
         return [_record(row) for row in self._db.execute(sql, args)]
 
     def recent_prompts(self, limit: int = 20) -> list[str]:

@@ -20,9 +20,7 @@ TEST_ORGANISATION = "SoundDeskTests"
 def no_dangling_threads(monkeypatch):
     """Fail the test if any QThread it started is still running when it ends (napari's _dangling_qthreads)."""
     started: list[QThread] = []
-    owners: list[
-        object
-    ] = []  # keeps each thread's parent alive, so a leak fails the test instead of aborting
+    owners: list[object] = []  # keeps each thread's parent alive, so a leak fails the test instead of aborting
     original = QThread.start
 
     def start(self, *args, **kwargs):

@@ -1,0 +1,43 @@
+"""Application start: QApplication with its names set once, logging, the exception hook, the main window."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from desktop.crash import ExceptionHandler, setup_logging
+from desktop.settings import APPLICATION, ORGANISATION
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+
+
+def create_application(argv: Sequence[str] = ()) -> QApplication:
+    """The QApplication (an existing one is reused), names set before any QSettings is made."""
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sounddesk", *argv])
+    QCoreApplication.setOrganizationName(ORGANISATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "sounddesk.svg")))
+    style = RESOURCES / "styles" / "sounddesk.qss"
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def run(argv: Sequence[str] = ()) -> int:
+    """Open the window and run the event loop; returns the exit status."""
+    app = create_application(argv)
+    handler = ExceptionHandler(setup_logging(), app)
+    handler.install()
+    from desktop.main_window import MainWindow
+
+    window = MainWindow(warm_start=True)
+    window.show()
+    try:
+        return int(app.exec())
+    finally:
+        handler.uninstall()

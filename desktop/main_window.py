@@ -1,0 +1,253 @@
+"""The SoundDesk main window: composes the generate panel and the takes panel, menus, settings and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
+
+from core import hub
+from core.errors import SoundDeskError
+from core.library import Library, TakeRecord
+from core.takes import load_take
+from desktop.controller import GenerationController
+from desktop.export_dialog import ExportDialog, export_available
+from desktop.generate_panel import GeneratePanel
+from desktop.preferences_dialog import PreferencesDialog
+from desktop.settings import Preferences, group
+from desktop.takes_panel import TakesPanel
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+STATUS_TIMEOUT_MS = 8000
+
+
+class MainWindow(QMainWindow):
+    """One window: prompt and parameters on the left, the take library on the right."""
+
+    def __init__(self, settings: QSettings | None = None, warm_start: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("SoundDesk")
+        self.setWindowIcon(QIcon(str(RESOURCES / "icons" / "sounddesk.svg")))
+        self.settings = settings if settings is not None else QSettings()
+        self.preferences = Preferences.load(self.settings)
+        self.library: Library | None = None
+        self.error_box: QMessageBox | None = None
+        self.controller = GenerationController(lambda: self.library, self)
+        self.generate_panel = GeneratePanel()
+        self.takes_panel = TakesPanel()
+        self.takes_panel.export_available = export_available()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.generate_panel)
+        self.splitter.addWidget(self.takes_panel)
+        self.splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(self.splitter)
+        self._connect()
+        self._make_menus()
+        self.restore_state()
+        self._open_library(self.preferences.library_dir)
+        self._apply_preferences(self.preferences, initial=True)
+        self.statusBar().showMessage("Ready.")
+        if warm_start:
+            self.controller.start_engine()
+
+    def _connect(self) -> None:
+        panel, takes, controller = self.generate_panel, self.takes_panel, self.controller
+        panel.generate_requested.connect(self.generate)
+        panel.cancel_requested.connect(controller.cancel)
+        panel.message.connect(self.show_status)
+        panel.models.folder_opened.connect(controller.load)
+        controller.progress.connect(panel.show_progress)
+        controller.status.connect(self.show_status)
+        controller.error.connect(self.show_error)
+        controller.takes_added.connect(self._on_takes_added)
+        controller.model_loaded.connect(panel.apply_model_info)
+        controller.busy_changed.connect(self._on_busy)
+        controller.queue_changed.connect(lambda: panel.show_queue(controller.queue))
+        takes.message.connect(self.show_status)
+        takes.recall_requested.connect(self.recall)
+        takes.export_requested.connect(self.export_take)
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_folder_action = file_menu.addAction("Open model folder…", self.generate_panel.models.ask_folder)
+        self.open_folder_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.reveal_library_action = file_menu.addAction("Show library folder", self._reveal_library)
+        self.preferences_action = file_menu.addAction("Preferences…", self.edit_preferences)
+        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("Quit", self.close)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.takes_panel.undo_action)
+        edit_menu.addAction(self.takes_panel.redo_action)
+        take_menu = bar.addMenu("&Take")
+        for action in [self.takes_panel.loop_action, *self.takes_panel.take_actions]:
+            take_menu.addAction(action)
+        self.addActions([self.takes_panel.undo_action, self.takes_panel.redo_action, *self.takes_panel.take_actions])
+        if not self.takes_panel.export_available:
+            self.takes_panel.export_action.setToolTip("Export needs core.export, which this build lacks.")
+        model_menu = bar.addMenu("&Model")
+        self.generate_action = model_menu.addAction("Generate", self.generate)
+        self.generate_action.setShortcut(QKeySequence("Ctrl+Return"))
+        self.cancel_action = model_menu.addAction("Cancel", self.controller.cancel)
+        self.cancel_action.setShortcut(QKeySequence("Esc"))
+        self.cancel_action.setEnabled(False)
+        model_menu.addSeparator()
+        self.offline_action = QAction("Work offline", self, checkable=True)
+        self.offline_action.toggled.connect(self._set_offline)
+        model_menu.addAction(self.offline_action)
+        self.unload_action = model_menu.addAction("Free loaded models", self.controller.unload_models)
+
+    def generate(self) -> None:
+        """Queue a generation of what the left panel shows; user mistakes become a status message."""
+        panel = self.generate_panel
+        if not panel.models.current_ref():
+            self.show_error("Choose a model first.")
+            return
+        if not panel.prompt.prompt() and panel.continuation.clip() is None:
+            self.show_error("Type a prompt describing the sound first.")
+            return
+        try:
+            spec = panel.spec(self.preferences.library_dir)
+        except SoundDeskError as exc:
+            self.show_error(str(exc))
+            return
+        panel.prompt.remember(spec.prompt)
+        self.controller.generate(spec)
+
+    def recall(self, record: TakeRecord) -> None:
+        if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed):
+            self.show_status(f"Recalled “{record.name}”: Generate makes it again (seed {record.seed}, locked).")
+        else:
+            self.show_status(f"Recalled “{record.name}”, but its model {record.model} is not available here.")
+
+    def export_take(self, record: TakeRecord) -> None:
+        if not self.takes_panel.export_available:
+            return
+        dialog = ExportDialog(self.settings, self.preferences.library_dir / "exports", self)
+        if dialog.exec() != ExportDialog.DialogCode.Accepted:
+            return
+        from core.export import export_take
+
+        try:
+            result = export_take(
+                load_take(record.sidecar_path),
+                dialog.destination(),
+                dialog.export_settings(),
+                source=record.sidecar_path,
+            )
+        except SoundDeskError as exc:
+            self.show_error(str(exc))
+            return
+        dialog.remember()
+        notes = (" " + " ".join(result.notes)) if result.notes else ""
+        self.show_status(f"Exported {result.path}.{notes}")
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
+
+    def show_error(self, message: str) -> None:
+        """One readable message in one dialog (a second error replaces the text of an open one)."""
+        self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
+        if self.error_box is None:
+            self.error_box = QMessageBox(
+                QMessageBox.Icon.Warning, "SoundDesk", message, QMessageBox.StandardButton.Ok, self
+            )
+            self.error_box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.error_box.setText(message)
+        self.error_box.open()
+
+    def edit_preferences(self) -> None:
+        dialog = PreferencesDialog(self.preferences, self)
+        if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
+            self._apply_preferences(dialog.preferences())
+
+    def _apply_preferences(self, preferences: Preferences, initial: bool = False) -> None:
+        if preferences.library_dir != self.preferences.library_dir:
+            if self.controller.busy:
+                self.show_error("Change the library folder once the running jobs have finished.")
+                preferences.library_dir = self.preferences.library_dir
+            else:
+                self._open_library(preferences.library_dir)
+        self.takes_panel.player.set_device(preferences.output_device or None)
+        if preferences.offline or not initial:
+            hub.set_offline(preferences.offline)
+        self.offline_action.blockSignals(True)
+        self.offline_action.setChecked(hub.is_offline())
+        self.offline_action.blockSignals(False)
+        preferences.offline = hub.is_offline()
+        self.preferences = preferences
+        preferences.save(self.settings)
+
+    def _set_offline(self, offline: bool) -> None:
+        self._apply_preferences(Preferences(self.preferences.library_dir, self.preferences.output_device, offline))
+        self.show_status("Offline: only models already on disk are used." if offline else "Online.")
+
+    def _open_library(self, folder: Path) -> None:
+        try:
+            library = Library(folder)
+        except SoundDeskError as exc:
+            self.show_error(str(exc))
+            return
+        if self.library is not None:
+            self.library.close()
+        self.library = library
+        self.preferences.library_dir = Path(folder)
+        self.takes_panel.set_library(library)
+        self.generate_panel.prompt.set_recent(library.recent_prompts())
+
+    def _reveal_library(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.preferences.library_dir)))
+
+    def _on_takes_added(self, records: list[TakeRecord]) -> None:
+        self.takes_panel.added(records)
+        self.generate_panel.models.refresh()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.generate_panel.set_busy(busy)
+        self.cancel_action.setEnabled(busy)
+        self.unload_action.setEnabled(not busy)
+        self.preferences_action.setEnabled(not busy)
+
+    def save_state(self) -> None:
+        settings = self.settings
+        with group(settings, "window"):
+            settings.setValue("geometry", self.saveGeometry())
+            settings.setValue("state", self.saveState())
+            settings.setValue("splitter", self.splitter.saveState())
+        with group(settings, "generate"):
+            self.generate_panel.save_state(settings)
+        with group(settings, "takes"):
+            self.takes_panel.save_state(settings)
+        self.preferences.save(settings)
+        settings.sync()
+
+    def restore_state(self) -> None:
+        settings = self.settings
+        with group(settings, "window"):
+            for key, restore in (
+                ("geometry", self.restoreGeometry),
+                ("state", self.restoreState),
+                ("splitter", self.splitter.restoreState),
+            ):
+                value = settings.value(key)
+                if value is not None:
+                    restore(value)
+        with group(settings, "generate"):
+            self.generate_panel.restore_state(settings)
+        with group(settings, "takes"):
+            self.takes_panel.restore_state(settings)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Save settings, cancel and wait for the worker (never terminate it), then close the library."""
+        self.save_state()
+        self.takes_panel.player.stop()
+        self.controller.shutdown()
+        QCoreApplication.sendPostedEvents()  # a job that finished just before the cancel is still recorded
+        if self.library is not None:
+            self.library.close()
+            self.library = None
+        super().closeEvent(event)

@@ -1,0 +1,96 @@
+"""Persistent settings: QSettings groups per component, typed reads, and the app-wide preferences dialog data.
+
+The organisation and application names are set once by desktop.app; components then call
+`save_state(settings)` / `restore_state(settings)` inside their own group (`with group(settings, "name")`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from core.library import default_library_dir
+
+ORGANISATION = "SoundDesk"
+APPLICATION = "SoundDesk"
+
+
+@contextmanager
+def group(settings: QSettings, name: str) -> Iterator[QSettings]:
+    settings.beginGroup(name)
+    try:
+        yield settings
+    finally:
+        settings.endGroup()
+
+
+def read_bool(settings: QSettings, key: str, default: bool) -> bool:
+    value = settings.value(key, default)
+    if isinstance(value, str):  # INI files give strings back
+        return value.lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def read_int(settings: QSettings, key: str, default: int) -> int:
+    try:
+        return int(settings.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def read_float(settings: QSettings, key: str, default: float) -> float:
+    try:
+        return float(settings.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def read_str(settings: QSettings, key: str, default: str = "") -> str:
+    value = settings.value(key, default)
+    return default if value is None else str(value)
+
+
+def read_json(settings: QSettings, key: str, default: Any) -> Any:
+    """Values stored as JSON text (lists and dicts survive every QSettings backend this way)."""
+    text = settings.value(key)
+    if not text:
+        return default
+    try:
+        return json.loads(str(text))
+    except ValueError:
+        return default
+
+
+def write_json(settings: QSettings, key: str, value: Any) -> None:
+    settings.setValue(key, json.dumps(value))
+
+
+@dataclass
+class Preferences:
+    """App-wide preferences: where takes go, which device plays them, whether the hub may be reached."""
+
+    library_dir: Path
+    output_device: str = ""  # device name; "" = system default
+    offline: bool = False
+
+    @classmethod
+    def load(cls, settings: QSettings) -> Preferences:
+        with group(settings, "preferences"):
+            folder = read_str(settings, "library_dir")
+            return cls(
+                library_dir=Path(folder) if folder else default_library_dir(),
+                output_device=read_str(settings, "output_device"),
+                offline=read_bool(settings, "offline", False),
+            )
+
+    def save(self, settings: QSettings) -> None:
+        with group(settings, "preferences"):
+            settings.setValue("library_dir", str(self.library_dir))
+            settings.setValue("output_device", self.output_device)
+            settings.setValue("offline", self.offline)
