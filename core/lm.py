@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.transformer import Transformer, TransformerConfig
+from core.transformer import Transformer, TransformerConfig, linear
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class LMModel(nn.Module):
 
     def heads(self, hidden: torch.Tensor) -> torch.Tensor:
         """Per-codebook logits from final hidden states: [B, S, D] -> [B, K, S, card]."""
-        return torch.stack([linear(hidden) for linear in self.linears], dim=1)
+        return torch.stack([linear(hidden, head.weight, head.bias) for head in self.linears], dim=1)
 
     def hidden(
         self,
