@@ -7,6 +7,7 @@ import random
 import sys
 from pathlib import Path
 
+from core import magnet_cli
 from core.audio_io import load_audio
 from core.engine import Engine, GenerationRequest, generate_variations
 from core.errors import InvalidParameterError
@@ -36,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    magnet_cli.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -58,7 +60,7 @@ def _params(args: argparse.Namespace, defaults):
 
 def extra_params(args: argparse.Namespace) -> dict:
     """Parameters added by other decoders' flags (MAGNeT); empty when none are given."""
-    return {}
+    return magnet_cli.params_from_args(args)
 
 
 def _progress(verbose: bool):
