@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -34,6 +35,7 @@ class GeneratePanel(QWidget):
 
     generate_requested = Signal()
     cancel_requested = Signal()
+    remove_job_requested = Signal(object)  # Job
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -67,8 +69,10 @@ class GeneratePanel(QWidget):
         self.progress.setFormat("Idle")
         self.progress.setValue(0)
         self.queue_list = QListWidget()
-        self.queue_list.setMaximumHeight(90)
+        self.queue_list.setFixedHeight(64)
         self.queue_list.setObjectName("queueList")
+        self.queue_list.setToolTip("Double-click a waiting job to drop it, the running one to cancel it")
+        self.queue_list.itemActivated.connect(self._on_queue_item)
         self._build_layout()
         self._on_model_changed(self.models.current_ref())
 
@@ -141,10 +145,16 @@ class GeneratePanel(QWidget):
 
     def show_queue(self, queue: JobQueue) -> None:
         self.queue_list.clear()
-        if queue.current is not None:
-            self.queue_list.addItem(f"▶ {queue.current.title}")
-        for job in queue.pending:
-            self.queue_list.addItem(f"… {job.title}")
+        jobs = ([("▶", queue.current)] if queue.current is not None else []) + [("…", j) for j in queue.pending]
+        for mark, job in jobs:
+            item = QListWidgetItem(f"{mark} {job.title}")
+            item.setData(Qt.ItemDataRole.UserRole, job)
+            self.queue_list.addItem(item)
+
+    def _on_queue_item(self, item: QListWidgetItem) -> None:
+        job = item.data(Qt.ItemDataRole.UserRole)
+        if job is not None:
+            self.remove_job_requested.emit(job)
 
     def save_state(self, settings: QSettings) -> None:
         with group(settings, "model"):

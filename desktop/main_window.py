@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         panel, takes, controller = self.generate_panel, self.takes_panel, self.controller
         panel.generate_requested.connect(self.generate)
         panel.cancel_requested.connect(controller.cancel)
+        panel.remove_job_requested.connect(controller.queue.remove)
         panel.message.connect(self.show_status)
         panel.models.folder_opened.connect(controller.load)
         controller.progress.connect(panel.show_progress)
@@ -125,26 +127,27 @@ class MainWindow(QMainWindow):
             self.show_status(f"Recalled “{record.name}”, but its model {record.model} is not available here.")
 
     def export_take(self, record: TakeRecord) -> None:
+        """Ask how to export (ExportDialog), then write the file through core.export."""
         if not self.takes_panel.export_available:
             return
         dialog = ExportDialog(self.settings, self.preferences.library_dir / "exports", self)
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
+        if self.export_record(record, dialog.destination(), dialog.export_settings()) is not None:
+            dialog.remember()
+
+    def export_record(self, record: TakeRecord, folder: Path, export_settings: Any) -> Any:
+        """Export one take with core.export; returns its ExportResult, or None after showing why not."""
         from core.export import export_take
 
         try:
-            result = export_take(
-                load_take(record.sidecar_path),
-                dialog.destination(),
-                dialog.export_settings(),
-                source=record.sidecar_path,
-            )
+            result = export_take(load_take(record.sidecar_path), folder, export_settings, source=record.sidecar_path)
         except SoundDeskError as exc:
             self.show_error(str(exc))
-            return
-        dialog.remember()
+            return None
         notes = (" " + " ".join(result.notes)) if result.notes else ""
         self.show_status(f"Exported {result.path}.{notes}")
+        return result
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)

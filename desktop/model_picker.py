@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core import hub
@@ -72,7 +72,8 @@ class ModelPicker(QWidget):
         for spec in CATALOG.values():
             self.combo.addItem(describe(spec, hub.is_downloaded(spec.id)), spec.id)
         for folder in self._folders:
-            self.combo.addItem(f"{Path(folder).name}  ·  local folder  ·  {folder}", folder)
+            self.combo.addItem(f"{Path(folder).name}  ·  local folder", folder)
+            self.combo.setItemData(self.combo.count() - 1, folder, Qt.ItemDataRole.ToolTipRole)
         index = self.combo.findData(current) if current else -1
         self.combo.setCurrentIndex(max(index, 0))
         self.combo.blockSignals(False)
@@ -141,9 +142,9 @@ class ModelPicker(QWidget):
             parts.append(f"{spec.channels} ch, up to {spec.max_duration:.0f} s per window, licence {spec.licence}")
             parts.append("on disk" if hub.is_downloaded(ref) else "will be downloaded on first use")
         elif info.family is not None:
-            parts.append(f"local {FAMILY_NAMES.get(info.family, info.family)} model, {info.sample_rate} Hz")
+            parts.append(f"local {FAMILY_NAMES.get(info.family, info.family)} model, {info.sample_rate} Hz: {ref}")
         else:
-            parts.append("local folder (loaded on first use)")
+            parts.append(f"local folder (loaded on first use): {ref}")
         if info.supports_melody:
             parts.append("melody conditioning")
         self.details.setText("; ".join(parts))

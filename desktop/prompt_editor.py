@@ -31,6 +31,8 @@ class PromptEditor(QWidget):
         self.text.setPlaceholderText("Describe the sound: “rain on a tin roof, distant thunder” (Ctrl+Enter)")
         self.text.setTabChangesFocus(True)
         self.text.setMaximumBlockCount(50)
+        self.text.setMinimumHeight(56)
+        self.text.setMaximumHeight(120)
         self.text.submitted.connect(self.submitted)
         self.recent_button = QToolButton(text="Recent")
         self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

@@ -105,3 +105,12 @@ def test_slugify():
     assert slugify("Rain on a tin roof!") == "rain-on-a-tin-roof"
     assert slugify("???") == "take"
     assert len(slugify("x" * 200)) == 40
+
+
+def test_a_run_lists_in_seed_order_under_newer_runs(tmp_path):
+    with Library(tmp_path) as library:
+        for seed in (10, 11, 12):  # one run: the same creation time for every variation
+            take = make_take(seed=seed)
+            library.add(take, write_take_files(tmp_path, take, 100.0), created=100.0)
+        library.add(make_take(seed=1), write_take_files(tmp_path, make_take(seed=1), 200.0), created=200.0)
+        assert [r.seed for r in library.search()] == [1, 10, 11, 12]

@@ -253,13 +253,13 @@ def measure_stall(qtbot, window: MainWindow) -> tuple[int, int, float]:
 
 def test_event_loop_stall_during_generation(qtbot, window, capsys):
     """The GUI thread keeps ticking while a take is generated; prints the longest gap of a 10 ms heartbeat."""
-    window.generate_panel.params.duration.setValue(1.0)
+    window.generate_panel.params.duration.setValue(3.0)
     cold = measure_stall(qtbot, window)  # builds the engine (torch import, if first) and loads the model
     warm = measure_stall(qtbot, window)  # the model is cached: decoding only
     with capsys.disabled():
         for label, (longest, beats, seconds) in (("cold (engine + model load)", cold), ("warm (cached model)", warm)):
             print(
-                f"\nevent-loop stall, 1 s take on the musicgen fixture, {label}: longest 10 ms-heartbeat gap "
+                f"\nevent-loop stall, 3 s take on the musicgen fixture, {label}: longest 10 ms-heartbeat gap "
                 f"{longest} ms over {beats} beats in {seconds:.2f} s"
             )
     assert warm[0] < 500
@@ -312,3 +312,59 @@ def test_actions_have_their_keys(make_window):
     keys = {a.objectName(): a.shortcut().toString() for a in window.findChildren(QAction) if a.objectName()}
     assert keys["play"] == "Space" and keys["delete"] == "Del" and keys["export"] == "Ctrl+E"
     assert window.takes_panel.undo_action.shortcut().toString() == "Ctrl+Z"
+
+
+def test_continuation_dropped_in_is_used(qtbot, window, fixtures_dir, tmp_path):
+    source = tmp_path / "start.wav"
+    sf.write(source, 0.2 * np.sin(np.linspace(0, 2000, 8000, dtype=np.float32)), 16000)
+    panel = window.generate_panel
+    panel.params.duration.setValue(1.0)
+    assert panel.continuation.load(source)
+    record = generate_and_wait(qtbot, window)[0]
+    assert record.extra["continuation"] == str(source)
+    assert sf.info(record.wav_path).frames == 32000
+
+
+def test_model_not_on_disk_offline_is_a_clear_message(qtbot, make_window):
+    window = make_window()
+    panel = window.generate_panel
+    assert panel.models.select("facebook/audiogen-medium")
+    assert "not downloaded" in panel.models.combo.currentText()
+    panel.prompt.set_prompt("footsteps on gravel")
+    panel.params.duration.setValue(0.5)
+    with qtbot.waitSignal(window.controller.error, timeout=GENERATION_TIMEOUT_MS) as blocker:
+        window.generate()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+    assert "facebook/audiogen-medium" in blocker.args[0] and "not downloaded yet" in blocker.args[0]
+    assert window.error_box.isVisible()
+
+
+def test_export_writes_through_core_export(qtbot, window, tmp_path):
+    pytest.importorskip("core.export")
+    from core.export_settings import ExportSettings
+
+    record = generate_and_wait(qtbot, window)[0]
+    assert window.takes_panel.export_action.isEnabled()
+    result = window.export_record(record, tmp_path / "out", ExportSettings(format="flac24", sample_rate=48000))
+    assert result is not None and result.path.is_file() and result.path.suffix == ".flac"
+    assert sf.info(result.path).samplerate == 48000
+    assert str(result.path) in window.statusBar().currentMessage()
+
+
+def test_queue_is_visible_and_a_waiting_job_can_be_dropped(qtbot, window):
+    panel = window.generate_panel
+    added = []
+    window.controller.takes_added.connect(added.append)
+    window.generate()
+    panel.params.seed.setValue(5)
+    panel.params.seed_lock.setChecked(True)
+    window.generate()
+    window.generate()
+    assert panel.queue_list.count() == 3 and panel.queue_list.item(0).text().startswith("▶")
+    assert panel.generate_button.text() == "Queue another" and panel.cancel_button.isEnabled()
+    waiting = panel.queue_list.item(2)
+    panel.queue_list.itemActivated.emit(waiting)
+    assert panel.queue_list.count() == 2
+    qtbot.waitUntil(lambda: not window.controller.busy and len(added) == 2, timeout=GENERATION_TIMEOUT_MS)
+    assert panel.queue_list.count() == 0 and panel.generate_button.text() == "Generate"
+    assert window.takes_panel.model.rowCount() == 2
