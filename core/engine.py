@@ -32,6 +32,7 @@ class GenerationRequest:
     melody: AudioClip | None = None
     separate_melody: bool = True
     continuation: AudioClip | None = None
+    shift_offset: int | None = None  # demucs time shift; None: drawn from the seed (reproducible)
 
 
 class Engine:
@@ -133,13 +134,13 @@ class LoadedModel:
         take.extra["elapsed_s"] = round(time.perf_counter() - started, 3)
         return take
 
-    def remove_drums_and_bass(self, wav: torch.Tensor, shift_offset: int) -> torch.Tensor:
-        """The melody conditioner's stem separation (demucs htdemucs), loaded on first use."""
-        from core.separation import load_separator, remove_drums_and_bass
-
+    def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
+        """The melody conditioner's stem separator (demucs htdemucs), loaded on first use."""
         if getattr(self, "_separator", None) is None:
-            self._separator = load_separator()
-        return remove_drums_and_bass(self._separator, wav, shift_offset)
+            from core.separation import load_separator
+
+            self._separator = load_separator(progress=progress, cancel=cancel)
+        return self._separator
 
 
 def generate_variations(

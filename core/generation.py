@@ -6,7 +6,6 @@ window, each continuing the last `max_duration - extend_stride` seconds of the p
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
 import julius
@@ -19,9 +18,9 @@ from core.conditioning import ChromaConditioner, T5Conditioner
 from core.decoding import generate_codes
 from core.errors import InvalidParameterError
 from core.lm import Conditions
+from core.melody import melody_cfg_chroma
+from core.separation import shift_offset_for_seed
 from core.takes import Take
-
-DEMUCS_MAX_SHIFT = 22050  # demucs apply_model: int(0.5 * 44100)
 
 
 def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Tensor:
@@ -40,17 +39,22 @@ def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Te
     raise InvalidParameterError(f"{clip.path or 'The audio'} has {wav.shape[1]} channels; cannot make {channels}.")
 
 
-def shift_offset_for_seed(seed: int) -> int:
-    """The demucs random time shift of a melody take, drawn from the take's own seed (reproducible)."""
-    return random.Random(seed).randint(0, DEMUCS_MAX_SHIFT)
-
-
 class ConditionBuilder:
     """Builds the `[conditional; null]` CFG batch of conditions for one prompt (and melody)."""
 
-    def __init__(self, model, prompt: str, melody: torch.Tensor | None, separate: bool, shift_offset: int):
+    def __init__(
+        self,
+        model,
+        prompt: str,
+        melody: torch.Tensor | None,
+        separate: bool,
+        shift_offset: int,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+    ):
         self.model, self.prompt, self.melody = model, prompt, melody  # melody [1, C, N] at model rate
         self.separate, self.shift_offset = separate, shift_offset
+        self.progress, self.cancel = progress, cancel
         self._text: dict[str, torch.Tensor] = {}
 
     def __call__(self, melody_window: torch.Tensor | None = None) -> Conditions:
@@ -73,15 +77,14 @@ class ConditionBuilder:
 
     @torch.inference_mode()
     def _melody_condition(self, module: ChromaConditioner, wav: torch.Tensor | None) -> torch.Tensor:
-        from core.chroma import cfg_chroma
-
-        chroma = None
-        if wav is not None:
-            mono = wav.mean(dim=1, keepdim=True)  # [1, 1, N]
-            if self.separate:
-                mono = self.model.remove_drums_and_bass(mono, self.shift_offset)
-            chroma = module.extractor(mono)  # [1, frames, n_chroma]
-        return module.project(cfg_chroma(module.extractor, chroma, module.chroma_len))  # [2, T, D]
+        """The chroma condition [2, T, D]; with separation, drums and bass go first (all model channels in)."""
+        separator = self.model.separator(self.progress, self.cancel) if (wav is not None and self.separate) else None
+        if wav is not None and separator is None:
+            wav = wav.mean(dim=1, keepdim=True)  # [1, 1, N]
+        chroma = melody_cfg_chroma(
+            module.extractor, module.chroma_len, wav, separator, self.shift_offset, cancel=self.cancel
+        )
+        return module.project(chroma)
 
 
 def _windows(duration: float, frame_rate: float, max_duration: float, stride: int, prompt_len: int) -> list[int]:
@@ -156,9 +159,8 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     _validate(model, request)
     generator = torch.Generator().manual_seed(int(request.seed))
     melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
-    build = ConditionBuilder(
-        model, request.prompt, melody, request.separate_melody, shift_offset_for_seed(request.seed)
-    )
+    offset = request.shift_offset if request.shift_offset is not None else shift_offset_for_seed(request.seed)
+    build = ConditionBuilder(model, request.prompt, melody, request.separate_melody, offset, cancel=cancel)
     total = int(params.duration * model.frame_rate)
     prompt = _prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
