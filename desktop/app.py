@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from desktop.crash import ExceptionHandler, setup_logging
 from desktop.settings import APPLICATION, ORGANISATION
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+log = logging.getLogger(__name__)
 
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
@@ -31,12 +33,14 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
 def run(argv: Sequence[str] = ()) -> int:
     """Open the window and run the event loop; returns the exit status."""
     app = create_application(argv)
-    handler = ExceptionHandler(setup_logging(), app)
+    log_path = setup_logging()
+    handler = ExceptionHandler(log_path, app)
     handler.install()
     from desktop.main_window import MainWindow
 
     window = MainWindow(warm_start=True)
     window.show()
+    log.info("window shown (log file %s)", log_path)
     try:
         return int(app.exec())
     finally:

@@ -30,7 +30,7 @@ def setup_logging(path: Path | None = None) -> Path:
     path = path or log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
-    if not any(isinstance(h, RotatingFileHandler) for h in root.handlers):
+    if not any(getattr(h, "baseFilename", None) == str(path.resolve()) for h in root.handlers):
         handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
         root.addHandler(handler)

@@ -368,3 +368,42 @@ def test_queue_is_visible_and_a_waiting_job_can_be_dropped(qtbot, window):
     qtbot.waitUntil(lambda: not window.controller.busy and len(added) == 2, timeout=GENERATION_TIMEOUT_MS)
     assert panel.queue_list.count() == 0 and panel.generate_button.text() == "Generate"
     assert window.takes_panel.model.rowCount() == 2
+
+
+def test_magnet_folder_lights_up_its_controls_and_generates(qtbot, make_window, fixtures_dir):
+    window = make_window()
+    prepare(window, fixtures_dir / "magnet", seconds=1.0)
+    panel = window.generate_panel
+    assert not panel.params.magnet.isVisibleTo(panel)  # unknown until loaded
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=GENERATION_TIMEOUT_MS):
+        window.controller.load(panel.models.current_ref())
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+    assert panel.params.magnet.isVisibleTo(panel) and not panel.params.cfg_coef.isEnabled()
+    for box, steps in zip(panel.params.decoding_steps, (3, 2, 2, 1), strict=True):
+        box.setValue(steps)
+    record = generate_and_wait(qtbot, window)[0]
+    assert record.params.decoding_steps == (3, 2, 2, 1) and record.extra["family"] == "magnet"
+    assert sf.info(record.wav_path).frames == 32000
+    assert "steps 3/2/2/1" in window.takes_panel.detail.info.text()
+
+
+def test_preferences_switch_library_and_device_and_persist(qtbot, window, make_window, tmp_path):
+    from desktop.preferences_dialog import PreferencesDialog
+    from desktop.settings import Preferences
+
+    generate_and_wait(qtbot, window)
+    dialog = PreferencesDialog(window.preferences, window)
+    assert dialog.preferences() == window.preferences
+    dialog.library_dir.setText(str(tmp_path / "second-library"))
+    edited = dialog.preferences()
+    edited.output_device = "no such sound card"
+    window._apply_preferences(edited)
+    assert window.library.folder == tmp_path / "second-library"
+    assert window.takes_panel.model.rowCount() == 0
+    assert window.takes_panel.player.device == "no such sound card"
+    window.close()
+
+    again = make_window()
+    assert again.preferences == Preferences(tmp_path / "second-library", "no such sound card", True)
+    assert again.library.folder == tmp_path / "second-library"
+    assert again.takes_panel.player.device == "no such sound card"
