@@ -9,11 +9,13 @@ from core.params import GenerationParams
 
 LICENCE = "CC-BY-NC-4.0"
 
+# Sampling defaults are audiocraft's `set_generation_params` keyword defaults; durations are what its
+# MusicGen / AudioGen constructors set when a model is loaded (15 s and 5 s).
 MUSICGEN_DEFAULTS = GenerationParams(
-    duration=30.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0, extend_stride=18.0
+    duration=15.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0, extend_stride=18.0
 )
 AUDIOGEN_DEFAULTS = GenerationParams(
-    duration=10.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0, extend_stride=2.0
+    duration=5.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0, extend_stride=2.0
 )
 MAGNET_DEFAULTS = GenerationParams(
     duration=10.0,

@@ -10,6 +10,19 @@ from typing import Any
 from core.errors import InvalidParameterError
 
 SPAN_ARRANGEMENTS = ("nonoverlap", "stride1")
+_FLOATS = {
+    "duration": "Duration",
+    "top_p": "top-p",
+    "temperature": "Temperature",
+    "cfg_coef": "CFG coefficient",
+    "extend_stride": "Extend stride",
+    "max_cfg_coef": "Maximum CFG coefficient",
+    "min_cfg_coef": "Minimum CFG coefficient",
+}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -34,25 +47,39 @@ class GenerationParams:
     span_arrangement: str = "nonoverlap"
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.duration) or self.duration <= 0:
+        self._check_types()
+        if self.duration <= 0:
             raise InvalidParameterError(f"Duration must be a positive number of seconds, got {self.duration}.")
         if self.top_k < 0:
             raise InvalidParameterError(f"top-k must be 0 (off) or a positive integer, got {self.top_k}.")
         if not 0.0 <= self.top_p <= 1.0:
             raise InvalidParameterError(f"top-p must lie between 0 and 1, got {self.top_p}.")
-        if not math.isfinite(self.temperature) or self.temperature < 0:
+        if self.temperature < 0:
             raise InvalidParameterError(f"Temperature must be 0 or more, got {self.temperature}.")
-        if not math.isfinite(self.cfg_coef):
-            raise InvalidParameterError(f"CFG coefficient must be a number, got {self.cfg_coef}.")
         if self.extend_stride <= 0:
             raise InvalidParameterError(f"Extend stride must be positive, got {self.extend_stride}.")
-        if not self.decoding_steps or any(int(s) < 1 for s in self.decoding_steps):
+        if not self.decoding_steps or any(s < 1 for s in self.decoding_steps):
             raise InvalidParameterError(f"Decoding steps must be positive integers, got {self.decoding_steps}.")
         if self.span_arrangement not in SPAN_ARRANGEMENTS:
             raise InvalidParameterError(
                 f"Span arrangement must be one of {', '.join(SPAN_ARRANGEMENTS)}, got {self.span_arrangement!r}."
             )
-        object.__setattr__(self, "decoding_steps", tuple(int(s) for s in self.decoding_steps))
+
+    def _check_types(self) -> None:
+        """Numbers must be finite numbers of the right kind (a hand-edited sidecar can hold anything)."""
+        for name, label in _FLOATS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise InvalidParameterError(f"{label} must be a finite number, got {value!r}.")
+            object.__setattr__(self, name, float(value))
+        if not _is_int(self.top_k):
+            raise InvalidParameterError(f"top-k must be a whole number, got {self.top_k!r}.")
+        if not isinstance(self.use_sampling, bool):
+            raise InvalidParameterError(f"use_sampling must be true or false, got {self.use_sampling!r}.")
+        steps = self.decoding_steps
+        if isinstance(steps, str | bytes) or not hasattr(steps, "__iter__") or not all(_is_int(s) for s in steps):
+            raise InvalidParameterError(f"Decoding steps must be a list of whole numbers, got {steps!r}.")
+        object.__setattr__(self, "decoding_steps", tuple(int(s) for s in steps))
 
     def replace(self, **changes: Any) -> GenerationParams:
         return dataclasses.replace(self, **changes)
@@ -66,6 +93,4 @@ class GenerationParams:
     def from_dict(cls, data: dict[str, Any]) -> GenerationParams:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
-        if "decoding_steps" in kwargs:
-            kwargs["decoding_steps"] = tuple(kwargs["decoding_steps"])
         return cls(**kwargs)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from core.atomic import ensure_folder, write_files
 from core.errors import ExportError
 from core.params import GenerationParams
 
@@ -63,44 +64,19 @@ class TakeFiles:
     sidecar: Path
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temporary file in the same folder, then rename: never a partial file at `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_take(take: Take, folder: str | os.PathLike, name: str) -> TakeFiles:
-    """Write the take's WAV (32-bit float), codes and JSON sidecar; all three or none."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"Cannot create the output folder {folder}: {exc.strerror or exc}.") from exc
+def save_take(take: Take, folder: str | os.PathLike, name: str, overwrite: bool = True) -> TakeFiles:
+    """Write the take's WAV (32-bit float), codes and JSON sidecar: all three, or none (ExportError)."""
+    folder = ensure_folder(Path(folder))
     files = TakeFiles(folder / f"{name}.wav", folder / f"{name}.codes.npy", folder / f"{name}.json")
     sidecar = json.dumps(take.metadata(codes_name=files.codes.name), indent=2, ensure_ascii=False)
-    written: list[Path] = []
-    try:
-        _atomic_write(files.wav, lambda p: sf.write(p, take.wav.T, take.sample_rate, subtype="FLOAT", format="WAV"))
-        written.append(files.wav)
-        _atomic_write(files.codes, lambda p: _save_npy(p, take.codes))
-        written.append(files.codes)
-        _atomic_write(files.sidecar, lambda p: p.write_text(sidecar, encoding="utf-8"))
-    except OSError as exc:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise ExportError(f"Could not write the take to {folder}: {exc.strerror or exc}.") from exc
+    wav, codes = io.BytesIO(), io.BytesIO()
+    sf.write(wav, take.wav.T, take.sample_rate, subtype="FLOAT", format="WAV")
+    np.save(codes, np.asarray(take.codes, dtype=np.int64))
+    write_files(
+        [(files.wav, wav.getvalue()), (files.codes, codes.getvalue()), (files.sidecar, sidecar.encode("utf-8"))],
+        overwrite=overwrite,
+    )
     return files
-
-
-def _save_npy(path: Path, codes: np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        np.save(handle, np.asarray(codes, dtype=np.int64))
 
 
 def load_take(sidecar: str | os.PathLike) -> Take:

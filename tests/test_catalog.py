@@ -30,12 +30,13 @@ RELEASED = {
     "facebook/audio-magnet-medium": ("magnet", "sound", "medium", 16000, 1, 1500 * M, 10.0, False),
 }
 
-# The keyword defaults of audiocraft 1.3's set_generation_params (models/musicgen.py, audiogen.py, magnet.py).
+# The keyword defaults of audiocraft 1.3's set_generation_params (models/musicgen.py, audiogen.py, magnet.py),
+# except the duration: MusicGen.__init__ / AudioGen.__init__ set 15 s / 5 s when a model is loaded.
 MUSICGEN_DEFAULTS = dict(
-    use_sampling=True, top_k=250, top_p=0.0, temperature=1.0, duration=30.0, cfg_coef=3.0, extend_stride=18.0
+    use_sampling=True, top_k=250, top_p=0.0, temperature=1.0, duration=15.0, cfg_coef=3.0, extend_stride=18.0
 )
 AUDIOGEN_DEFAULTS = dict(
-    use_sampling=True, top_k=250, top_p=0.0, temperature=1.0, duration=10.0, cfg_coef=3.0, extend_stride=2.0
+    use_sampling=True, top_k=250, top_p=0.0, temperature=1.0, duration=5.0, cfg_coef=3.0, extend_stride=2.0
 )
 MAGNET_DEFAULTS = dict(
     use_sampling=True,

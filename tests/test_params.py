@@ -138,7 +138,6 @@ WRONG_TYPE_OR_NAN = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="GenerationParams does not check types or NaN in every field yet")
 @pytest.mark.parametrize("data", WRONG_TYPE_OR_NAN, ids=[repr(d) for d in WRONG_TYPE_OR_NAN])
 def test_from_dict_rejects_wrong_types_and_nan_with_invalid_parameter_error(data: dict) -> None:
     with pytest.raises(InvalidParameterError):

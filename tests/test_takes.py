@@ -112,7 +112,7 @@ def test_output_folder_is_created(tmp_path: Path) -> None:
 def test_failure_on_the_sidecar_removes_the_wav_and_codes(tmp_path: Path) -> None:
     # A folder where the sidecar goes makes the last of the three writes fail after the first two succeeded.
     (tmp_path / "take.json").mkdir()
-    with pytest.raises(ExportError, match="Could not write the take"):
+    with pytest.raises(ExportError, match="Could not write"):
         save_take(_take(), tmp_path, "take")
     assert _files_in(tmp_path) == ["take.json"]
     assert not any((tmp_path / "take.json").iterdir())
@@ -151,3 +151,16 @@ def test_load_take_with_a_damaged_sidecar_is_a_readable_error(tmp_path: Path) ->
     files.sidecar.write_text("{ not json", encoding="utf-8")
     with pytest.raises(ExportError, match="Cannot read the take"):
         load_take(files.sidecar)
+
+
+def test_take_files_are_readable_by_other_users_as_the_umask_allows(tmp_path: Path) -> None:
+    """A DAW running as another user, or a shared library folder, must be able to read the take."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        files = save_take(_take(), tmp_path, "shared")
+    finally:
+        os.umask(old)
+    for path in (files.wav, files.codes, files.sidecar):
+        assert path.stat().st_mode & 0o777 == 0o644, path
