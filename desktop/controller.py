@@ -118,7 +118,7 @@ class GenerationController(QObject):
         self.status.emit(f"Freed {count} loaded model(s)." if count else "No model was loaded.")
         return count
 
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
         return self.queue.shutdown(timeout_ms)
 
     def _on_started(self, job: Job) -> None:

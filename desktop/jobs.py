@@ -86,13 +86,14 @@ class JobQueue(QObject):
         self.cancel_current()
         self.changed.emit()
 
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel everything and wait for the worker thread to end; True when no thread is left running."""
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Cancel everything and wait for the worker thread to end (by default for as long as it takes: a
+        step that ignores the token, such as reading a large checkpoint, still ends); True when none is left."""
         self.cancel_all()
         thread = self._thread
         if thread is None:
             return True
-        return thread.wait(timeout_ms)
+        return thread.wait() if timeout_ms is None else thread.wait(timeout_ms)
 
     def _start_next(self) -> None:
         if self._current is not None or not self._pending:

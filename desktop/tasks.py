@@ -26,7 +26,7 @@ from desktop.worker import Report
 class EngineHolder:
     """Owns the one core Engine (so the loaded models); builds it lazily, on whichever thread asks first."""
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu") -> None:  # "auto": CUDA when present (untested here: no GPU)
         self.device = device
         self._engine: Any = None
         self._lock = threading.Lock()
@@ -34,8 +34,12 @@ class EngineHolder:
     def get(self) -> Any:
         with self._lock:
             if self._engine is None:
+                import torch
+
                 from core.engine import Engine  # imports torch: seconds, so only ever from a worker
 
+                if self.device == "auto":
+                    self.device = "cuda" if torch.cuda.is_available() else "cpu"
                 self._engine = Engine(device=self.device)
                 settle_garbage()
             return self._engine
