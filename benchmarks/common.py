@@ -1,0 +1,55 @@
+"""Shared benchmark helpers: the machine description and random-weight LMs of released sizes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from contextlib import contextmanager
+
+import torch
+
+from core.lm import LMConfig, LMModel
+from core.transformer import TransformerConfig
+
+MUSICGEN_SMALL = dict(dim=1024, num_heads=16, num_layers=24, hidden_scale=4, n_q=4, card=2048)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{platform.platform()} | {cpu} | {os.cpu_count()} logical CPUs | torch {torch.__version__} "
+        f"| {torch.get_num_threads()} threads"
+    )
+
+
+def random_lm(causal: bool = True, cross: bool = True, seed: int = 0, **sizes) -> LMModel:
+    """A randomly initialised LM of the given size (gaussian std 0.02, as audiocraft's init scale)."""
+    s = {**MUSICGEN_SMALL, **sizes}
+    tcfg = TransformerConfig(
+        dim=s["dim"],
+        num_heads=s["num_heads"],
+        num_layers=s["num_layers"],
+        hidden_scale=s["hidden_scale"],
+        causal=causal,
+        cross_attention=cross,
+    )
+    torch.manual_seed(seed)
+    lm = LMModel(LMConfig(n_q=s["n_q"], card=s["card"], transformer=tcfg, norm_first=True, bias_proj=False))
+    with torch.no_grad():
+        for param in lm.parameters():
+            if param.dim() >= 2:
+                param.normal_(0.0, 0.02)
+    return lm.eval()
+
+
+@contextmanager
+def timed(label: str, results: dict):
+    start = time.perf_counter()
+    yield
+    results[label] = time.perf_counter() - start
