@@ -9,7 +9,6 @@ from pathlib import Path
 
 from core import magnet_cli
 from core.audio_io import load_audio
-from core.engine import Engine, GenerationRequest, generate_variations
 from core.errors import InvalidParameterError
 from core.naming import model_label, prompt_words, sanitize, unique_stem
 from core.takes import save_take
@@ -78,11 +77,16 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
     if args.variations < 1:
         raise InvalidParameterError(f"--variations must be at least 1, got {args.variations}.")
+    from core.engine import Engine, GenerationRequest, generate_variations  # torch: only when generating
+
     continuation = load_audio(args.continuation) if args.continuation else None
     melody = load_audio(args.melody) if args.melody else None
     model = Engine(device=args.device).load(args.model)
     if melody is not None:
         melody = load_audio(args.melody, max_seconds=model.max_duration)
+    for clip in (melody, continuation):
+        if clip is not None and clip.notice:
+            print(f"note: {clip.notice}", file=sys.stderr)
     params = _params(args, model.default_params)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     out = Path(args.out)

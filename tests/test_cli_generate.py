@@ -166,3 +166,28 @@ def test_main_py_runs_as_a_script(fixtures_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     wav = Path(done.stdout.strip())
     assert wav.is_file() and sf.info(wav).samplerate == 16000
+
+
+def test_melody_flags_reach_the_take(fixtures_dir, audio_dir, tmp_path, capsys):
+    """--melody with a real 44.1 kHz stereo mp3; the take records which file and whether stems were removed."""
+    code = main(
+        [
+            "generate",
+            "piano",
+            "--model",
+            str(fixtures_dir / "musicgen-melody"),
+            "--duration",
+            "0.3",
+            "--seed",
+            "1",
+            "--melody",
+            str(audio_dir / "bach.mp3"),
+            "--no-melody-separation",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    meta = json.loads(Path(captured.out.strip()).with_suffix(".json").read_text())
+    assert meta["melody"] == str(audio_dir / "bach.mp3") and meta["melody_separation"] is False
