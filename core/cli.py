@@ -15,7 +15,7 @@ from core.errors import GenerationCancelled, SoundDeskError
 COMMAND_MODULES = (
     "core.cli_generate",
     "core.cli_export",
-    "core.cli_explain",
+    "core.cli_separate",
 )
 
 
