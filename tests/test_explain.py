@@ -66,6 +66,14 @@ def test_one_score_per_word_in_prompt_order(made):
     assert [(l.loss > 0) for l in explanation.losses] == [True] * 3
 
 
+def test_hard_masks_are_zeros_and_ones(audiogen):
+    model, take = audiogen
+    explanation = explain_take(model, take, ExplainSettings(epochs=2, hard=True))
+    assert set(explanation.mask.unique().tolist()) <= {0.0, 1.0}
+    assert 0.0 < explanation.mask.mean() < 1.0
+    assert all(0.0 <= s <= 1.0 for _, s in explanation.words)
+
+
 def test_a_seed_reproduces_the_explanation(audiogen):
     model, take = audiogen
     first = explain_take(model, take, FAST)
