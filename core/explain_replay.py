@@ -5,7 +5,7 @@ sequence (step s predicts the column at s + 1), and one causal pass over them gi
 (after out_norm) of every decoding step at once: those of the conditional branch of generation, since CFG rows
 are independent. AudioGenX records them during generation (gen_audio.py:44-50, lm.py `generate_with_mask`
 `outs`); the replays scale the post-softmax cross-attention weights of each text token by a per-step mask
-(audiocraft/utils/attention.py:30-36, applied to the conditional half only).
+(audiocraft/utils/attention.py:28-34, applied to the conditional half only).
 """
 
 from __future__ import annotations
