@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "core.cli_generate",
     "core.cli_export",
     "core.cli_separate",
+    "core.cli_explain",
 )
 
 
