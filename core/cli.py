@@ -27,6 +27,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def progress_printer(verbose: bool):
+    """A `progress(step, total)` that shows `step/total` on stderr when `verbose`, else None."""
+    if not verbose:
+        return None
+
+    def show(step: int, total: int) -> None:
+        print(f"\r{step}/{total}", end="" if step < total else "\n", file=sys.stderr, flush=True)
+
+    return show
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sounddesk", description="SoundDesk: text-to-sound and text-to-music, offline.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.cli import progress_printer
 from core.engine import Engine
 from core.explain import ExplainSettings, explain_take
 from core.takes import load_take, save_take
@@ -39,22 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _progress(verbose: bool):
-    if not verbose:
-        return None
-
-    def show(step: int, total: int) -> None:
-        print(f"\r{step}/{total}", end="" if step < total else "\n", file=sys.stderr, flush=True)
-
-    return show
-
-
 def run(args: argparse.Namespace) -> int:
     take = load_take(args.take)
     model = Engine(device=args.device).load(take.model)
     settings = ExplainSettings(epochs=args.epochs, seed=args.seed)
     window = tuple(args.window) if args.window else None
-    explanation = explain_take(model, take, settings, window, _progress(args.verbose))
+    explanation = explain_take(model, take, settings, window, progress_printer(args.verbose))
     for word, score in explanation.words:
         print(f"{word}\t{score:.4f}")
     if args.verbose:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core import magnet_cli
 from core.audio_io import load_audio
+from core.cli import progress_printer
 from core.errors import InvalidParameterError
 from core.naming import model_label, prompt_words, sanitize, unique_stem
 from core.takes import save_take
@@ -62,16 +63,6 @@ def extra_params(args: argparse.Namespace) -> dict:
     return magnet_cli.params_from_args(args)
 
 
-def _progress(verbose: bool):
-    if not verbose:
-        return None
-
-    def show(step: int, total: int) -> None:
-        print(f"\r{step}/{total}", end="" if step < total else "\n", file=sys.stderr, flush=True)
-
-    return show
-
-
 def run(args: argparse.Namespace) -> int:
     if args.duration is not None and not args.duration > 0:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
@@ -100,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             separate_melody=not args.no_melody_separation,
             continuation=continuation,
         )
-        for take in generate_variations(model, request, args.variations, _progress(args.verbose)):
+        for take in generate_variations(model, request, args.variations, progress_printer(args.verbose)):
             stem = unique_stem(
                 out,
                 sanitize(f"{prompt_words(prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}"),
