@@ -80,6 +80,7 @@ class LoadedModel:
         bundle = load_lm_bundle(folder / "state_dict.bin", dtype)
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
+        bundle.lm.pack_weights()
         for module in bundle.conditioners.values():
             module.to(device)
         return cls(ref, folder, bundle, codec.to(device), device)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.transformer import Transformer, TransformerConfig, linear
+from core.fast_linear import linear, pack_weight
+from core.transformer import Transformer, TransformerConfig
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class LMModel(nn.Module):
         self.transformer = Transformer(cfg.transformer)
         self.out_norm = nn.LayerNorm(dim, eps=1e-5) if cfg.norm_first else None
         self.linears = nn.ModuleList(nn.Linear(dim, cfg.card, bias=cfg.bias_proj) for _ in range(cfg.n_q))
+        self.packed_heads: list[torch.Tensor | None] = []
 
     @property
     def special_token(self) -> int:
@@ -62,7 +64,15 @@ class LMModel(nn.Module):
 
     def heads(self, hidden: torch.Tensor) -> torch.Tensor:
         """Per-codebook logits from final hidden states: [B, S, D] -> [B, K, S, card]."""
-        return torch.stack([linear(hidden, head.weight, head.bias) for head in self.linears], dim=1)
+        packed = self.packed_heads or [None] * len(self.linears)
+        return torch.stack(
+            [linear(hidden, h.weight, h.bias, p) for h, p in zip(self.linears, packed, strict=True)], dim=1
+        )
+
+    def pack_weights(self) -> None:
+        """Decode-time packed copies of the large weights (bfloat16 on the CPU; see core.fast_linear)."""
+        self.transformer.pack_weights()
+        self.packed_heads = [pack_weight(head.weight) for head in self.linears]
 
     def hidden(
         self,

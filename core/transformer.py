@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.fast_linear import linear, pack_weight
 from core.kv_cache import KVCache
 
 
@@ -35,26 +36,6 @@ class TransformerConfig:
     @property
     def head_dim(self) -> int:
         return self.dim // self.num_heads
-
-
-_GEMV_MIN_WEIGHT = 1 << 18  # below this F.linear is as fast, and tiny models keep F.linear's exact numerics
-_GEMV_MAX_ROWS = 4
-
-
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """F.linear, but decode-time float32 products of a few rows run as matrix-vector products on the CPU.
-
-    MKL's float32 GEMM with 1-4 rows is 4-10x slower than one GEMV per row on some CPUs (measured on AMD EPYC:
-    4096x1024 weight, 2 rows: 4.8 ms vs 0.6 ms), and a decode step is exactly that shape.
-    """
-    rows = x.numel() // x.shape[-1]
-    if rows > _GEMV_MAX_ROWS or x.dtype != torch.float32 or x.device.type != "cpu" or weight.numel() < _GEMV_MIN_WEIGHT:
-        return F.linear(x, weight, bias)
-    flat = x.reshape(rows, x.shape[-1])
-    out = torch.stack([torch.mv(weight, row) for row in flat])
-    if bias is not None:
-        out = out + bias
-    return out.reshape(*x.shape[:-1], weight.shape[0])
 
 
 def sin_embedding(positions: torch.Tensor, dim: int, max_period: float, dtype: torch.dtype) -> torch.Tensor:
@@ -96,10 +77,11 @@ class SelfAttention(nn.Module):
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * cfg.dim)) if cfg.bias_attn else None
         self.out_proj = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias_attn)
         self.cache: KVCache | None = None
+        self.packed: dict = {}  # decode-time packed weights (core.fast_linear), see Transformer.pack_weights
 
     def forward(self, x: torch.Tensor, start: int, attn_mask: torch.Tensor | None) -> torch.Tensor:
         B, T, D = x.shape
-        q, k, v = linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = linear(x, self.in_proj_weight, self.in_proj_bias, self.packed.get("in")).chunk(3, dim=-1)
         q, k, v = (_split_heads(t, self.heads) for t in (q, k, v))  # [B, H, T, Dh]
         if self.cache is not None:
             k, v = self.cache.update(start, k, v)
@@ -110,7 +92,7 @@ class SelfAttention(nn.Module):
             else:  # a chunk after cached positions: each query sees the past and itself
                 attn_mask = _causal_mask(T, k.shape[2], x.device)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal)
-        return linear(_merge_heads(out), self.out_proj.weight, self.out_proj.bias)
+        return linear(_merge_heads(out), self.out_proj.weight, self.out_proj.bias, self.packed.get("out"))
 
 
 def _causal_mask(queries: int, keys: int, device: torch.device) -> torch.Tensor:
@@ -128,11 +110,12 @@ class CrossAttention(nn.Module):
         self.in_proj_weight = nn.Parameter(torch.empty(3 * cfg.dim, cfg.dim))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * cfg.dim)) if cfg.bias_attn else None
         self.out_proj = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias_attn)
+        self.packed: dict = {}
 
     def _proj(self, x: torch.Tensor, part: int) -> torch.Tensor:
         d = self.dim
         bias = None if self.in_proj_bias is None else self.in_proj_bias[part * d : (part + 1) * d]
-        return linear(x, self.in_proj_weight[part * d : (part + 1) * d], bias)
+        return linear(x, self.in_proj_weight[part * d : (part + 1) * d], bias, self.packed.get(part))
 
     def project_kv(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values of the condition src [B, L, D] -> two [B, H, L, Dh]."""
@@ -148,7 +131,7 @@ class CrossAttention(nn.Module):
         else:  # AudioGenX: scale the post-softmax weights of each condition token
             weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # [B, H, T, L]
             out = (weights * _per_query(weight_mask).to(weights.dtype)) @ v
-        return linear(_merge_heads(out), self.out_proj.weight, self.out_proj.bias)
+        return linear(_merge_heads(out), self.out_proj.weight, self.out_proj.bias, self.packed.get("out"))
 
 
 def _per_query(weight_mask: torch.Tensor) -> torch.Tensor:
@@ -172,6 +155,7 @@ class TransformerLayer(nn.Module):
         scaled = cfg.layer_scale is not None
         self.layer_scale_1 = LayerScale(cfg.dim) if scaled else nn.Identity()
         self.layer_scale_2 = LayerScale(cfg.dim) if scaled else nn.Identity()
+        self.packed: dict = {}
         if cfg.cross_attention:
             self.layer_scale_cross = LayerScale(cfg.dim) if scaled else nn.Identity()
 
@@ -188,8 +172,8 @@ class TransformerLayer(nn.Module):
             assert cross_kv is not None, "this LM needs a cross-attention condition"
             attended = self.cross_attention(self.norm_cross(x), cross_kv, cross_weight_mask)
             x = x + self.layer_scale_cross(attended)
-        hidden = F.gelu(linear(self.norm2(x), self.linear1.weight, self.linear1.bias))
-        return x + self.layer_scale_2(linear(hidden, self.linear2.weight, self.linear2.bias))
+        hidden = F.gelu(linear(self.norm2(x), self.linear1.weight, self.linear1.bias, self.packed.get(1)))
+        return x + self.layer_scale_2(linear(hidden, self.linear2.weight, self.linear2.bias, self.packed.get(2)))
 
 
 class Transformer(nn.Module):
@@ -208,6 +192,16 @@ class Transformer(nn.Module):
     def clear_caches(self) -> None:
         for layer in self.layers:
             layer.self_attn.cache = None
+
+    def pack_weights(self) -> None:
+        """Prepare the decode-time copies of large CPU weights (core.fast_linear); a no-op where none apply."""
+        for layer in self.layers:
+            attn = layer.self_attn
+            attn.packed = _packed({"in": attn.in_proj_weight, "out": attn.out_proj.weight})
+            layer.packed = _packed({1: layer.linear1.weight, 2: layer.linear2.weight})
+            if layer.cross_attention is not None:
+                cross, d = layer.cross_attention, layer.cross_attention.dim
+                cross.packed = _packed({0: cross.in_proj_weight[:d], "out": cross.out_proj.weight})
 
     def cross_kv(self, src: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
         """Per-layer keys/values of the cross-attention source, computed once."""
@@ -229,3 +223,8 @@ class Transformer(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x, start, attn_mask, None if cross_kv is None else cross_kv[i], cross_weight_mask)
         return x
+
+
+def _packed(weights: dict) -> dict:
+    packed = {key: pack_weight(weight) for key, weight in weights.items()}
+    return {key: value for key, value in packed.items() if value is not None}

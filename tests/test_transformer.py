@@ -1,20 +1,24 @@
-"""Transformer building blocks: the decode-time GEMV path, KV-cached attention and the delay pattern."""
+"""Transformer building blocks: the decode-time linear paths, KV-cached attention and the delay pattern."""
 
 from __future__ import annotations
 
 import torch
 
 from benchmarks.common import random_lm
+from core.fast_linear import linear, pack_weight
 from core.lm import Conditions
 from core.patterns import DelayPattern
-from core.transformer import linear
 
 
-def test_gemv_linear_equals_f_linear():
+def test_decode_linear_equals_f_linear():
     torch.manual_seed(0)
     weight, bias = torch.randn(4096, 1024) * 0.02, torch.randn(4096)
     for rows in (1, 2, 4, 9):
         x = torch.randn(rows, 1, 1024)
+        wb, bb, xb = weight.bfloat16(), bias.bfloat16(), x.bfloat16()
+        torch.testing.assert_close(
+            linear(xb, wb, bb, pack_weight(wb)), torch.nn.functional.linear(xb, wb, bb), atol=0.05, rtol=0.02
+        )
         torch.testing.assert_close(
             linear(x, weight, bias), torch.nn.functional.linear(x, weight, bias), atol=2e-5, rtol=1e-5
         )
