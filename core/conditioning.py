@@ -31,7 +31,8 @@ class T5Conditioner(nn.Module):
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Texts -> (condition [B, L, D], mask [B, L]); empty texts give an all-zero mask."""
-        tokens = self.tokenizer(texts, return_tensors="pt", padding=True)
+        device = self.output_proj.weight.device
+        tokens = self.tokenizer(texts, return_tensors="pt", padding=True).to(device)
         mask = tokens["attention_mask"].clone()
         for i, text in enumerate(texts):
             if text == "":

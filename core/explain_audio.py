@@ -55,7 +55,7 @@ def masked_take(
     frames = int(np.asarray(take.codes).shape[-1])
     cond = ConditionBuilder(model, take.prompt, None, True, 0)()  # [cond; null] text conditions
     weights = mask.to(device=model.device, dtype=torch.float32)[None]  # [1, S, L]
-    generator = torch.Generator().manual_seed(int(take.seed))
+    generator = torch.Generator(device=model.device).manual_seed(int(take.seed))
     prompt = torch.zeros(1, bundle.lm.cfg.n_q, 0, dtype=torch.long, device=model.device)
     codes = generate_codes(
         bundle.lm,

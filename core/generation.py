@@ -157,8 +157,9 @@ def _melody_window(model, build: ConditionBuilder, offset: int, long_form: bool)
 def generate_take(model, request, progress: Progress | None, cancel: CancelToken | None) -> Take:
     params = request.params
     _validate(model, request)
-    generator = torch.Generator().manual_seed(int(request.seed))
+    generator = torch.Generator(device=model.device).manual_seed(int(request.seed))
     melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
+    melody = melody.to(model.device) if melody is not None else None
     offset = request.shift_offset if request.shift_offset is not None else shift_offset_for_seed(request.seed)
     build = ConditionBuilder(model, request.prompt, melody, request.separate_melody, offset, cancel=cancel)
     total = int(params.duration * model.frame_rate)
@@ -177,17 +178,17 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
         seed=int(request.seed),
         params=params,
         sample_rate=model.sample_rate,
-        wav=wav[0].float().numpy().copy(),
-        codes=codes[0].numpy().astype(np.int64),
+        wav=wav[0].float().cpu().numpy().copy(),
+        codes=codes[0].cpu().numpy().astype(np.int64),
         extra=_extra(model, request),
     )
 
 
 def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
     if clip is None:
-        return torch.zeros(1, model.bundle.lm.cfg.n_q, 0, dtype=torch.long)
+        return torch.zeros(1, model.bundle.lm.cfg.n_q, 0, dtype=torch.long, device=model.device)
     with torch.inference_mode():
-        tokens = model.codec.encode(to_model_audio(clip, model.sample_rate, model.channels)).clone()
+        tokens = model.codec.encode(to_model_audio(clip, model.sample_rate, model.channels).to(model.device)).clone()
     if tokens.shape[-1] >= total:
         raise InvalidParameterError(
             f"The audio to continue ({clip.duration:.2f} s) is as long as the take; ask for a longer duration."
