@@ -191,3 +191,30 @@ def test_melody_flags_reach_the_take(fixtures_dir, audio_dir, tmp_path, capsys):
     assert code == 0, captured.err
     meta = json.loads(Path(captured.out.strip()).with_suffix(".json").read_text())
     assert meta["melody"] == str(audio_dir / "bach.mp3") and meta["melody_separation"] is False
+
+
+def test_duration_beyond_the_model_window_extends_the_take(fixtures_dir, tmp_path, capsys):
+    """AudioGen's window is 10 s; 11 s comes from sliding-window continuation (extend stride 8 s)."""
+    code = main(
+        [
+            "generate",
+            "rain",
+            "--model",
+            str(fixtures_dir / "audiogen"),
+            "--duration",
+            "11",
+            "--extend-stride",
+            "8",
+            "--seed",
+            "2",
+            "--top-k",
+            "10",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    wav = Path(capsys.readouterr().out.strip())
+    assert sf.info(wav).frames == 11 * 16000
+    codes = np.load(wav.with_suffix("").with_suffix(".codes.npy"))
+    assert codes.shape == (4, 550)
