@@ -142,6 +142,8 @@ class GenerationController(QObject):
         self.progress.emit(stage, step, total, text)
 
     def _on_finished(self, job: Job, result: object) -> None:
+        if job.kind not in ("start", "load", "generate"):
+            return  # explain / separate / stems jobs: whoever queued them records their results
         if job.kind == "start":
             self.status.emit("Engine ready.")
             return

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 PAD_X, PAD_Y, GAP = 4, 2, 4  # pixels around each word and between words / lines
+EXPLAIN_TIP = "Find which words of the prompt made this sound (AudioGenX)"
 
 
 class ShadedPrompt(QWidget):
@@ -107,7 +108,7 @@ class ExplainPanel(QWidget):
         self.prompt_view = ShadedPrompt()
         self.scope = QLabel()
         self.explain_button = QPushButton("Explain")
-        self.explain_button.setToolTip("Find which words of the prompt made this sound (AudioGenX)")
+        self.explain_button.setToolTip(EXPLAIN_TIP)
         self.whole_button = QPushButton("Whole take")
         self.whole_button.setToolTip("Score the words over the whole take again")
         self.factual_button = QPushButton("Play factual")
@@ -129,6 +130,7 @@ class ExplainPanel(QWidget):
         layout.addLayout(buttons)
         self._explained = False
         self._busy = False
+        self._unavailable: str | None = None
         self.clear()
 
     def clear(self) -> None:
@@ -162,6 +164,11 @@ class ExplainPanel(QWidget):
         if self._explained and end > start:
             self.rescore_requested.emit((float(start), float(end)))
 
+    def set_unavailable(self, reason: str | None) -> None:
+        """Why this take cannot be explained (Explain is disabled with `reason` as its tooltip), or None."""
+        self._unavailable = reason
+        self._sync()
+
     def set_busy(self, busy: bool) -> None:
         """While an explanation or a regeneration runs, its buttons wait."""
         self._busy = busy
@@ -169,6 +176,7 @@ class ExplainPanel(QWidget):
 
     def _sync(self) -> None:
         ready = self._explained and not self._busy
-        self.explain_button.setEnabled(not self._busy and bool(self.prompt_view.words()))
+        self.explain_button.setEnabled(not self._busy and bool(self.prompt_view.words()) and not self._unavailable)
+        self.explain_button.setToolTip(self._unavailable or EXPLAIN_TIP)
         for button in (self.whole_button, self.factual_button, self.counterfactual_button):
             button.setEnabled(ready)

@@ -19,6 +19,7 @@ from desktop.generate_panel import GeneratePanel
 from desktop.preferences_dialog import PreferencesDialog
 from desktop.settings import Preferences, group
 from desktop.takes_panel import TakesPanel
+from desktop.window_features import WindowFeatures
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self._connect()
         self._make_menus()
+        self.features = WindowFeatures(self)  # explain panel, separation, scene dock
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)

@@ -52,7 +52,7 @@ class TakeDetail(QWidget):
             self.buttons[action.objectName()] = button
         buttons.addStretch(1)
         buttons.addWidget(self.spectrogram)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.waveform, 1)
@@ -60,6 +60,10 @@ class TakeDetail(QWidget):
         layout.addWidget(self.info)
         self.record: TakeRecord | None = None
         self.show_record(None)
+
+    def add_section(self, widget: QWidget) -> None:
+        """Another part about the selected take, below its details (the explain panel)."""
+        self._layout.addWidget(widget)
 
     def show_record(self, record: TakeRecord | None, wav: np.ndarray | None = None) -> None:
         self.record = record

@@ -1,15 +1,17 @@
-"""Pictures of sound: min/max peaks, a pyqtgraph waveform view with playhead and spectrogram, and pixmaps."""
+"""Pictures of sound: min/max peaks, a pyqtgraph waveform view with playhead, spectrogram and a time selection,
+and pixmaps."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 WAVE_COLOUR = QColor(90, 170, 255)
 PLAYHEAD_COLOUR = QColor(255, 170, 40)
+SELECTION_COLOUR = QColor(255, 255, 255, 40)
 SPECTROGRAM_FFT = 512
 SPECTROGRAM_HOP = 256
 SPECTROGRAM_FLOOR_DB = -100.0
@@ -60,11 +62,34 @@ def waveform_pixmap(wav: np.ndarray, width: int, height: int, background: QColor
     return pixmap
 
 
+class SelectionViewBox(pg.ViewBox):
+    """A view box whose left-button drag draws a time selection instead of panning: `drag(start, now, done)`."""
+
+    def __init__(self, drag) -> None:
+        super().__init__()
+        self._drag = drag
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph override
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        start = self.mapSceneToView(ev.buttonDownScenePos(Qt.MouseButton.LeftButton)).x()
+        self._drag(start, self.mapSceneToView(ev.scenePos()).x(), ev.isFinish())
+
+
 class WaveformView(pg.PlotWidget):
-    """The selected take: its waveform (or spectrogram) over time, with a playhead line."""
+    """The selected take: its waveform (or spectrogram) over time, with a playhead line and a time selection.
+
+    Dragging across the view selects a time window (its edges can then be dragged); `selection_changed(start,
+    end)` follows each finished drag, `selection_cleared` a new sound or `clear_selection()`.
+    """
+
+    selection_changed = Signal(float, float)  # seconds
+    selection_cleared = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background=None)
+        super().__init__(parent, background=None, viewBox=SelectionViewBox(self._drag_selection))
         self.setMinimumHeight(120)
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
@@ -79,6 +104,11 @@ class WaveformView(pg.PlotWidget):
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=2))
         self.playhead.setZValue(10)
         self.addItem(self.playhead)
+        self.region = pg.LinearRegionItem((0.0, 0.0), brush=pg.mkBrush(SELECTION_COLOUR))
+        self.region.setZValue(5)
+        self.region.setVisible(False)
+        self.region.sigRegionChangeFinished.connect(self._emit_selection)
+        self.addItem(self.region)
         self._wav: np.ndarray | None = None
         self._rate = 1
         self._spectrogram = False
@@ -89,10 +119,54 @@ class WaveformView(pg.PlotWidget):
         self._wav, self._rate = wav, sample_rate
         self.duration = 0.0 if wav is None else wav.shape[-1] / sample_rate
         self.set_playhead(0.0)
+        self.clear_selection()
         self._redraw()
 
     def set_playhead(self, seconds: float) -> None:
         self.playhead.setValue(seconds)
+
+    def selection(self) -> tuple[float, float] | None:
+        """The selected (start, end) seconds, or None."""
+        if not self.region.isVisible():
+            return None
+        start, end = self.region.getRegion()
+        return (float(start), float(end))
+
+    def set_selection(self, start: float, end: float) -> None:
+        """Select [start, end] seconds (clamped to the sound) and emit `selection_changed`."""
+        start, end = sorted((min(max(start, 0.0), self.duration), min(max(end, 0.0), self.duration)))
+        if end <= start:
+            self.clear_selection()
+            return
+        self.region.setBounds((0.0, self.duration))
+        self.region.blockSignals(True)
+        self.region.setRegion((start, end))
+        self.region.blockSignals(False)
+        self.region.setVisible(True)
+        self._emit_selection()
+
+    def clear_selection(self) -> None:
+        if self.region.isVisible():
+            self.region.setVisible(False)
+            self.selection_cleared.emit()
+
+    def _drag_selection(self, start: float, now: float, done: bool) -> None:
+        if self._wav is None:
+            return
+        if not done:
+            low, high = sorted((min(max(start, 0.0), self.duration), min(max(now, 0.0), self.duration)))
+            self.region.blockSignals(True)
+            self.region.setBounds((0.0, self.duration))
+            self.region.setRegion((low, high))
+            self.region.blockSignals(False)
+            self.region.setVisible(True)
+            return
+        self.set_selection(start, now)
+
+    def _emit_selection(self) -> None:
+        selection = self.selection()
+        if selection is not None and selection[1] > selection[0]:
+            self.selection_changed.emit(*selection)
 
     @property
     def spectrogram_shown(self) -> bool:

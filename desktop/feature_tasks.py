@@ -1,0 +1,151 @@
+"""What the explain, separate and stem-export jobs do off the GUI thread: plain functions over core.
+
+Like desktop.tasks, each task is `task(report, cancel) -> result`, never touches a widget, and imports torch
+(through core.explain or core.take_separation) only inside the worker. Files are written completely or not at
+all: a separation whose third stem fails to write removes the two already written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.cancel import CancelToken, check_cancel
+from core.library import write_take_files
+from core.takes import Take, TakeFiles, load_take
+from desktop.tasks import EngineHolder, load_model
+from desktop.worker import Report
+
+
+@dataclass(frozen=True)
+class TakeJob:
+    """The context of a job about one library take: its id, sidecar and model reference (`ref`)."""
+
+    take_id: int
+    sidecar: Path
+    ref: str  # the model that made the take; the controller's "Loading <ref>" progress reads it
+
+
+@dataclass
+class ExplainResult:
+    take_id: int
+    explanation: Any  # core.explain.Explanation
+
+
+@dataclass
+class RegenerateResult:
+    take_id: int
+    counterfactual: bool
+    take: Take
+
+
+@dataclass
+class SeparationResult:
+    take_id: int
+    stems: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
+
+
+@dataclass(frozen=True)
+class StemsJob:
+    """The context of a stem export: the scene, where it goes and how (core.export_settings)."""
+
+    scene: Any  # core.scene.Scene
+    folder: Path
+    settings: Any  # core.export_settings.ExportSettings
+    ref: str = ""
+
+
+class SeparatorHolder:
+    """Owns the demucs separator once loaded (in a worker), so a second separation starts at once."""
+
+    def __init__(self) -> None:
+        self._separator: Any = None
+        self._lock = threading.Lock()
+
+    def get(self, report: Report, cancel: CancelToken) -> Any:
+        with self._lock:
+            if self._separator is None:
+                from core.separation import load_separator
+
+                progress = lambda done, total: report("download", done, total)  # noqa: E731
+                self._separator = load_separator(progress=progress, cancel=cancel)
+            return self._separator
+
+    def unload(self) -> None:
+        self._separator = None
+
+
+def explain_task(holder: EngineHolder, job: TakeJob, settings: Any = None):
+    """A job task: load the take's model and run AudioGenX on the take (`settings`: ExplainSettings)."""
+
+    def task(report: Report, cancel: CancelToken) -> ExplainResult:
+        take = load_take(job.sidecar)
+        model = load_model(holder, job.ref, report, cancel)
+        from core.explain import ExplainSettings, explain_take
+
+        progress = lambda step, total: report("explaining", step, total)  # noqa: E731
+        explanation = explain_take(model, take, settings or ExplainSettings(), None, progress, cancel)
+        return ExplainResult(job.take_id, explanation)
+
+    return task
+
+
+def regenerate_task(holder: EngineHolder, job: TakeJob, explanation: Any, counterfactual: bool):
+    """A job task: the take made again with its explanation's mask M (or 1 - M); kept in memory only."""
+
+    def task(report: Report, cancel: CancelToken) -> RegenerateResult:
+        take = load_take(job.sidecar)
+        model = load_model(holder, job.ref, report, cancel)
+        from core.explain_audio import regenerate_take
+
+        progress = lambda step, total: report("regenerating", step, total)  # noqa: E731
+        made = regenerate_take(model, take, explanation, counterfactual, progress, cancel)
+        return RegenerateResult(job.take_id, counterfactual, made)
+
+    return task
+
+
+def separate_task(separators: SeparatorHolder, job: TakeJob, library_dir: Path):
+    """A job task: split the take into stems (demucs htdemucs) and write each as a library take."""
+
+    def task(report: Report, cancel: CancelToken) -> SeparationResult:
+        take = load_take(job.sidecar)
+        separator = separators.get(report, cancel)
+        from core.take_separation import separate_take
+
+        progress = lambda step, total: report("separating", step, total)  # noqa: E731
+        stems = separate_take(take, separator, progress, cancel)
+        check_cancel(cancel)  # once writing starts it finishes: the stems are written all or none
+        created = time.time()
+        return SeparationResult(job.take_id, write_all(library_dir, stems, created))
+
+    return task
+
+
+def write_all(folder: Path, takes: list[Take], created: float) -> list[tuple[Take, TakeFiles, float]]:
+    """Write every take into `folder`; if one fails, remove those already written and re-raise."""
+    written: list[tuple[Take, TakeFiles, float]] = []
+    try:
+        for take in takes:
+            written.append((take, write_take_files(folder, take, created), created))
+    except BaseException:
+        for _, files, _ in written:
+            for path in (files.wav, files.codes, files.sidecar):
+                path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def stems_task(job: StemsJob):
+    """A job task: core.scene.export_stems of the scene into the folder (all files or none)."""
+
+    def task(report: Report, cancel: CancelToken) -> Any:
+        from core.scene import export_stems
+
+        progress = lambda step, total: report("exporting stems", step, total)  # noqa: E731
+        return export_stems(job.scene, job.folder, job.settings, progress, cancel)
+
+    return task
