@@ -9,6 +9,7 @@ queues as a job; `show_export` then offers the written files and their folder fo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +47,14 @@ NAME_WIDTH = 150
 SCENE_FILTER = "SoundDesk scene (*.scene.json *.json)"
 
 
+def take_label(sidecar: Path) -> str:
+    """A layer without a name of its own is labelled with its take's prompt (the file name if unreadable)."""
+    try:
+        return str(json.loads(sidecar.read_text(encoding="utf-8"))["prompt"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return sidecar.stem
+
+
 class SceneRow(QWidget):
     """One layer: its controls and its lane; `changed` after any edit, `remove_requested` for ✕."""
 
@@ -57,7 +66,7 @@ class SceneRow(QWidget):
         from core.scene import MAX_GAIN_DB
 
         self.layer = layer
-        self.label = QLabel(layer.name)
+        self.label = QLabel(layer.name or take_label(layer.take))
         self.label.setFixedWidth(NAME_WIDTH)
         self.label.setToolTip(str(layer.take))
         self.gain = QDoubleSpinBox(suffix=" dB", decimals=1, singleStep=1.0)
@@ -199,7 +208,8 @@ class SceneView(QWidget):
     def set_scene(self, scene: Scene) -> None:
         self.clear()
         self.name.setText(scene.name)
-        missing = [str(layer.take) for layer in scene.layers if not self._add(layer)]
+        layers = [replace(layer, take=layer.take.resolve()) for layer in scene.layers]  # no "scenes/../" paths
+        missing = [str(layer.take) for layer in layers if not self._add(layer)]
         if missing:
             self.message.emit(f"{len(missing)} take(s) of the scene could not be read: {', '.join(missing)}.")
 

@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QGroupBox, QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from core.errors import SoundDeskError
-from core.library import TakeRecord
+from core.library import TakeRecord, default_name
 from desktop.explain_controller import ExplainController, short_prompt
 from desktop.explain_panel import ExplainPanel
 from desktop.feature_tasks import SeparationResult, SeparatorHolder, StemsJob, TakeJob, separate_task, stems_task
@@ -156,7 +156,8 @@ class WindowFeatures(QObject):
         except (OSError, RuntimeError) as exc:
             self.window.show_status(f"Cannot read {record.wav_path}: {exc}.")
             return False
-        added = self.scene_view.add_take(record.sidecar_path, record.name, wav, rate)
+        renamed = record.name != default_name(record.prompt, record.seed)  # else stems are named by the prompt
+        added = self.scene_view.add_take(record.sidecar_path, record.name if renamed else "", wav, rate)
         if added:
             self.scene_dock.show()
             self.scene_dock.raise_()
