@@ -26,6 +26,7 @@ from desktop.scene_view import SceneView
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
 
+SCENE_DOCK_HEIGHT = 200  # pixels the scene dock takes when "Add to scene" first opens it (two to three rows)
 SEPARATE_TIP = "Split this music take into drums, bass, other and vocals takes (demucs htdemucs)"
 
 
@@ -159,7 +160,9 @@ class WindowFeatures(QObject):
         renamed = record.name != default_name(record.prompt, record.seed)  # else stems are named by the prompt
         added = self.scene_view.add_take(record.sidecar_path, record.name if renamed else "", wav, rate)
         if added:
-            self.scene_dock.show()
+            if not self.scene_dock.isVisible():
+                self.scene_dock.show()
+                self.window.resizeDocks([self.scene_dock], [SCENE_DOCK_HEIGHT], Qt.Orientation.Vertical)
             self.scene_dock.raise_()
             self.window.show_status(f"Added “{record.name}” to the scene: drag it along the timeline to place it.")
         return added

@@ -1,4 +1,5 @@
-"""Screenshot of the real window: start Xvfb, open SoundDesk, generate a take on a fixture model, grab the screen.
+"""Screenshot of the real window: start Xvfb, open SoundDesk, generate a take on a fixture model, explain it,
+lay the takes on the scene, grab the screen.
 
     python scripts/screenshot.py [--model ../shared/fixtures/musicgen] [--out screenshots/window.png]
 
@@ -32,6 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", default="1400x900", help="window (and virtual screen) size")
     parser.add_argument("--offscreen", action="store_true", help="no Xvfb: Qt offscreen platform, widget grab")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the generation")
+    parser.add_argument("--explain-epochs", type=int, default=30, help="AudioGenX epochs (0: no explanation)")
     return parser.parse_args(argv)
 
 
@@ -71,6 +73,43 @@ def set_environment(display: str | None) -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
+def wait_idle(window, timeout: float) -> list[str]:
+    """Run the event loop until the job queue is idle; the error messages of the jobs that ran."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    errors: list[str] = []
+    window.controller.error.connect(errors.append)
+    loop = QEventLoop()
+    window.controller.queue.idle.connect(loop.quit)
+    QTimer.singleShot(int(timeout * 1000), loop.quit)
+    loop.exec()
+    window.controller.error.disconnect(errors.append)
+    window.controller.queue.idle.disconnect(loop.quit)
+    return errors if not window.controller.busy else [*errors, "timed out"]
+
+
+def explain_and_layer(window, args: argparse.Namespace) -> list[str]:
+    """Explain the selected take (the explain panel shades its words) and lay every take on the scene."""
+    features = window.features
+    takes = window.takes_panel
+    for row in range(takes.model.rowCount()):
+        takes.list.select_take(takes.model.record(row).id)
+        features.add_to_scene()
+    if len(features.scene_view.rows) > 1:
+        features.scene_view.rows[1].lane.set_offset(args.duration / 2)
+        features.scene_view.rows[1].lane.offset_changed.emit(args.duration / 2)
+    takes.list.select_take(takes.model.record(0).id)
+    if args.explain_epochs <= 0:
+        return []
+    from core.explain import ExplainSettings
+
+    features.explain.settings = ExplainSettings(epochs=args.explain_epochs)
+    features.explain.explain()
+    errors = wait_idle(window, args.timeout)
+    takes.detail.waveform.set_selection(0.25 * args.duration, 0.6 * args.duration)  # re-scores that window
+    return errors
+
+
 def capture(args: argparse.Namespace, real_screen: bool) -> int:
     sys.path.insert(0, str(ROOT))
     from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
@@ -105,6 +144,11 @@ def capture(args: argparse.Namespace, real_screen: bool) -> int:
     loop.exec()
     if errors or window.controller.busy:
         print(f"generation did not finish: {errors or 'timed out'}", file=sys.stderr)
+        window.close()
+        return 1
+    errors = explain_and_layer(window, args)
+    if errors:
+        print(f"explanation did not finish: {errors}", file=sys.stderr)
         window.close()
         return 1
     records = window.takes_panel.model.records()
