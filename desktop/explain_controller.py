@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -56,6 +57,7 @@ class ExplainState:
     """One take's explanation and the regenerations made from it (cached: a second Play is instant)."""
 
     explanation: Any  # core.explain.Explanation over the whole take
+    sidecar: Path  # the take it explains (ids restart in another library folder)
     regenerated: dict[bool, Any] = field(default_factory=dict)  # counterfactual -> core.takes.Take
 
 
@@ -92,6 +94,10 @@ class ExplainController(QObject):
     def state(self, take_id: int) -> ExplainState | None:
         return self._states.get(take_id)
 
+    def _state_for(self, record: TakeRecord | None) -> ExplainState | None:
+        state = self._states.get(record.id) if record is not None else None
+        return state if state is not None and state.sidecar == record.sidecar_path else None
+
     def show_take(self, record: TakeRecord | None) -> None:
         """The selected take changed: its explanation if there is one, else its words unshaded."""
         self.record = record
@@ -101,7 +107,7 @@ class ExplainController(QObject):
             return
         self.panel.set_prompt(record.prompt)
         self.panel.set_unavailable(explain_unavailable(record, self._model_info(record.model)))
-        state = self._states.get(record.id)
+        state = self._state_for(record)
         if state is not None:
             self.panel.show_explanation(state.explanation)
 
@@ -115,7 +121,7 @@ class ExplainController(QObject):
 
     def rescore(self, window: tuple[float, float] | None) -> None:
         """Read the current take's mask over `window` seconds (None: the whole take) — no training."""
-        state = self._states.get(self.record.id) if self.record is not None else None
+        state = self._state_for(self.record)
         if state is None:
             return
         if window is None:
@@ -128,7 +134,7 @@ class ExplainController(QObject):
     def play(self, counterfactual: bool) -> Job | None:
         """Play the factual (M) or counterfactual (1 - M) take, regenerating it in the worker the first time."""
         record = self.record
-        state = self._states.get(record.id) if record is not None else None
+        state = self._state_for(record)
         if state is None:
             return None
         take = state.regenerated.get(counterfactual)
@@ -147,7 +153,7 @@ class ExplainController(QObject):
 
     def _on_finished(self, job: Job, result: object) -> None:
         if isinstance(result, ExplainResult):
-            self._states[result.take_id] = ExplainState(result.explanation)
+            self._states[result.take_id] = ExplainState(result.explanation, job.context.sidecar)
             self._states.move_to_end(result.take_id)
             while len(self._states) > KEPT_EXPLANATIONS:
                 self._states.popitem(last=False)
