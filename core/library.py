@@ -23,7 +23,9 @@ from typing import Any
 
 import platformdirs
 
+from core.atomic import ensure_folder
 from core.errors import ExportError
+from core.naming import unique_stem
 from core.params import GenerationParams
 from core.takes import Take, TakeFiles, save_take
 
@@ -31,6 +33,7 @@ DB_NAME = "sounddesk-library.sqlite"
 TRASH_DIR = ".trash"
 SCHEMA_VERSION = 1
 APP_NAME = "SoundDesk"
+TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS takes (
@@ -97,23 +100,11 @@ def take_stem(take: Take, created: float) -> str:
     return f"{stamp}-{slugify(take.prompt)}-s{take.seed}"
 
 
-def _unique_stem(folder: Path, stem: str) -> str:
-    candidate, n = stem, 1
-    while any((folder / f"{candidate}{suffix}").exists() for suffix in (".wav", ".json", ".codes.npy")):
-        n += 1
-        candidate = f"{stem}-{n}"
-    return candidate
-
-
 def write_take_files(folder: str | os.PathLike, take: Take, created: float | None = None) -> TakeFiles:
     """Write the take into `folder` under a fresh unique name (WAV + codes + sidecar, all or none)."""
-    folder = Path(folder)
+    folder = ensure_folder(Path(folder))
     created = time.time() if created is None else created
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"Cannot create the library folder {folder}: {exc.strerror or exc}.") from exc
-    return save_take(take, folder, _unique_stem(folder, take_stem(take, created)))
+    return save_take(take, folder, unique_stem(folder, take_stem(take, created), TAKE_SUFFIXES))
 
 
 def default_name(prompt: str, seed: int) -> str:
