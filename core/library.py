@@ -125,9 +125,13 @@ class Library:
         except (OSError, sqlite3.Error) as exc:
             raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
         self._db.row_factory = sqlite3.Row
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._db.commit()
+        try:  # a damaged or foreign database file fails here, not at connect
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.commit()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
 
     def close(self) -> None:
         self._db.close()

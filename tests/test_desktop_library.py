@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from core.errors import ExportError
 from core.library import DB_NAME, Library, slugify, write_take_files
 from core.params import GenerationParams
 from core.takes import Take
@@ -114,3 +115,9 @@ def test_a_run_lists_in_seed_order_under_newer_runs(tmp_path):
             library.add(take, write_take_files(tmp_path, take, 100.0), created=100.0)
         library.add(make_take(seed=1), write_take_files(tmp_path, make_take(seed=1), 200.0), created=200.0)
         assert [r.seed for r in library.search()] == [1, 10, 11, 12]
+
+
+def test_a_damaged_history_file_is_an_export_error_not_a_traceback(tmp_path):
+    (tmp_path / DB_NAME).write_bytes(b"this is not an sqlite database" * 100)
+    with pytest.raises(ExportError, match="Cannot open the take library"):
+        Library(tmp_path)
