@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from core.cancel import CancelToken, check_cancel
-from core.library import write_take_files
 from core.takes import Take, TakeFiles, load_take
-from desktop.tasks import EngineHolder, load_model
+from desktop.tasks import EngineHolder, load_model, write_all
 from desktop.worker import Report
 
 
@@ -123,20 +122,6 @@ def separate_task(separators: SeparatorHolder, job: TakeJob, library_dir: Path):
         return SeparationResult(job.take_id, write_all(library_dir, stems, created))
 
     return task
-
-
-def write_all(folder: Path, takes: list[Take], created: float) -> list[tuple[Take, TakeFiles, float]]:
-    """Write every take into `folder`; if one fails, remove those already written and re-raise."""
-    written: list[tuple[Take, TakeFiles, float]] = []
-    try:
-        for take in takes:
-            written.append((take, write_take_files(folder, take, created), created))
-    except BaseException:
-        for _, files, _ in written:
-            for path in (files.wav, files.codes, files.sidecar):
-                path.unlink(missing_ok=True)
-        raise
-    return written
 
 
 def stems_task(job: StemsJob):

@@ -152,11 +152,22 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         progress = lambda step, total: report("generate", step, total)  # noqa: E731
         takes = generate_variations(model, request, spec.count, progress=progress, cancel=cancel)
         check_cancel(cancel)  # a cancel during the last decode still leaves nothing behind
-        result = GenerationResult(model_info(model))
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
-        for take in takes:
-            result.takes.append((take, write_take_files(spec.library_dir, take, created), created))
-        result.elapsed_s = time.perf_counter() - started
-        return result
+        written = write_all(spec.library_dir, takes, created)
+        return GenerationResult(model_info(model), written, time.perf_counter() - started)
 
     return task
+
+
+def write_all(folder: Path, takes: list[Take], created: float) -> list[tuple[Take, TakeFiles, float]]:
+    """Write every take into `folder`; if one fails, remove those already written and re-raise."""
+    written: list[tuple[Take, TakeFiles, float]] = []
+    try:
+        for take in takes:
+            written.append((take, write_take_files(folder, take, created), created))
+    except BaseException:
+        for _, files, _ in written:
+            for path in (files.wav, files.codes, files.sidecar):
+                path.unlink(missing_ok=True)
+        raise
+    return written

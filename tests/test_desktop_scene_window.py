@@ -14,10 +14,10 @@ from PySide6.QtTest import QTest
 from core.library import DB_NAME
 from core.params import GenerationParams
 from core.takes import Take, load_take
-from desktop.feature_tasks import write_all
 from desktop.main_window import MainWindow
 from desktop.playback import output_devices
 from desktop.scene_view import MIX_KEY
+from desktop.tasks import write_all
 
 pytest_plugins = ("test_desktop_support",)
 
