@@ -136,11 +136,7 @@ class Player(QObject):
             return
         self._timer.stop()
         self._stream = self._cursor = None
-        try:
-            stream.stop()
-            stream.close()
-        except Exception as exc:  # PortAudio may fail on a vanished device; the stream is gone anyway
-            log.warning("closing the audio stream failed: %s", exc)
+        _close_quietly(stream)
         self.stopped.emit(key)
 
     def _open_stream(self, cursor: _Cursor, sample_rate: int) -> Any:
@@ -158,10 +154,15 @@ class Player(QObject):
                     device=self._device,
                     callback=_make_callback(cursor),
                 )
-                stream.start()
-                return stream
             except Exception as exc:  # sd.PortAudioError, ValueError for a bad device
                 last_error = exc
+                continue
+            try:
+                stream.start()
+                return stream
+            except Exception as exc:  # an opened stream that cannot start is closed, not left to PortAudio
+                last_error = exc
+                _close_quietly(stream)
         self.error.emit(f"Cannot play audio on this machine ({_describe(last_error)}).")
         return None
 
@@ -172,6 +173,15 @@ class Player(QObject):
         self.position.emit(self._key, min(cursor.position, len(cursor.frames)) / self._rate)
         if cursor.done or (self._stream is not None and not self._stream.active):
             self.stop()
+
+
+def _close_quietly(stream: Any) -> None:
+    """Stop and close `stream`; close even when stop fails (PortAudio may fail on a vanished device)."""
+    for step in (stream.stop, stream.close):
+        try:
+            step()
+        except Exception as exc:
+            log.warning("closing the audio stream failed: %s", exc)
 
 
 def _describe(exc: Exception | None) -> str:
