@@ -28,8 +28,8 @@ import numpy as np
 from core.atomic import ensure_folder, write_files
 from core.cancel import CancelToken, Progress, check_cancel, report
 from core.errors import ExportError, InvalidParameterError
-from core.export import ExportResult, claim_paths, commit, render, sidecar_record, take_summary
-from core.export_audio import fade_curve, linear_level_gain, quantise, resample, silence_bounds, to_channels
+from core.export import ExportResult, claim_paths, commit, render, samples_for, sidecar_record, take_summary
+from core.export_audio import fade_curve, linear_level_gain, resample, silence_bounds, to_channels
 from core.export_settings import ExportSettings
 from core.metadata import sidecar_path
 from core.naming import prompt_words, sanitize
@@ -227,7 +227,7 @@ def export_stems(
     for row, (index, take) in enumerate(zip(stack.indices, stack.takes, strict=True)):
         check_cancel(cancel)
         wav = stack.layers[row]  # [C, N]
-        samples = quantise(wav, fmt.bits) if fmt.bits else wav
+        samples = samples_for(wav, fmt)
         mix_samples = samples if mix_samples is None else mix_samples + samples
         summary = {**take_summary(take), "scene": scene.name, "layer": index + 1}
         rendered = render(samples, stack.sample_rate, fmt, summary, f"{scene.name} - {take.prompt}", when, wav)
