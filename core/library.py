@@ -232,13 +232,19 @@ class Library:
 
     def empty_trash(self) -> int:
         """Remove deleted takes for good (rows and files); returns how many."""
-        records = self.search(deleted=True)
-        for record in records:
-            for path in (record.wav_path, record.codes_path, record.sidecar_path):
-                path.unlink(missing_ok=True)
-        self._db.execute("DELETE FROM takes WHERE deleted = 1")
+        removed, failures = [], []
+        for record in self.search(deleted=True):
+            try:
+                for path in (record.wav_path, record.codes_path, record.sidecar_path):
+                    path.unlink(missing_ok=True)
+                removed.append((record.id,))
+            except OSError as exc:  # keep the row: the take stays in the trash, nothing is lost from view
+                failures.append(f"{exc.filename}: {exc.strerror or exc}")
+        self._db.executemany("DELETE FROM takes WHERE id = ?", removed)
         self._db.commit()
-        return len(records)
+        if failures:
+            raise ExportError(f"Could not remove {len(failures)} take(s) from the trash ({failures[0]}).")
+        return len(removed)
 
     def _update(self, take_id: int, assignment: str, value: Any) -> None:
         cursor = self._db.execute(f"UPDATE takes SET {assignment} WHERE id = ?", (value, take_id))

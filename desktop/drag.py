@@ -24,13 +24,21 @@ def take_mime_data(record: TakeRecord) -> QMimeData:
     return mime
 
 
+def picture_audio(record: TakeRecord) -> np.ndarray:
+    """The samples [C, N] the drag picture shows; damaged audio still drags as its file, with a flat picture."""
+    try:
+        data, _ = sf.read(record.wav_path, dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, ValueError):  # soundfile raises RuntimeError subclasses for damaged files
+        return np.zeros((1, 2), dtype=np.float32)
+    return data.T
+
+
 def start_take_drag(source: QWidget, record: TakeRecord, wav: np.ndarray | None = None) -> Qt.DropAction:
     """Run the drag (blocks in QDrag.exec until dropped); returns the action the target took."""
     if not Path(record.wav_path).is_file():
         return Qt.DropAction.IgnoreAction
     if wav is None:
-        data, _ = sf.read(record.wav_path, dtype="float32", always_2d=True)
-        wav = data.T  # [C, N]
+        wav = picture_audio(record)
     drag = QDrag(source)
     drag.setMimeData(take_mime_data(record))
     drag.setPixmap(waveform_pixmap(wav, *DRAG_PIXMAP_SIZE, background=QColor(30, 30, 36, 200)))

@@ -132,6 +132,6 @@ class TakesList(QListView):
             return
         try:
             wav, _ = self.takes.audio(record)
-        except OSError:
+        except (OSError, RuntimeError, ValueError):  # damaged audio: start_take_drag draws a flat picture
             wav = None
         start_take_drag(self, record, wav)

@@ -121,3 +121,16 @@ def test_a_damaged_history_file_is_an_export_error_not_a_traceback(tmp_path):
     (tmp_path / DB_NAME).write_bytes(b"this is not an sqlite database" * 100)
     with pytest.raises(ExportError, match="Cannot open the take library"):
         Library(tmp_path)
+
+
+def test_a_trash_file_that_cannot_be_removed_is_an_export_error_and_keeps_its_row(tmp_path):
+    with Library(tmp_path) as library:
+        stuck = library.delete(library.save(make_take(seed=1)).id)
+        gone = library.delete(library.save(make_take(seed=2)).id)
+        stuck.wav_path.unlink()
+        stuck.wav_path.mkdir()  # a folder where the file was: unlink fails with an OSError
+        with pytest.raises(ExportError, match="Could not remove 1 take"):
+            library.empty_trash()
+        assert [r.id for r in library.search(deleted=True)] == [stuck.id]
+        with pytest.raises(KeyError):
+            library.get(gone.id)

@@ -200,3 +200,31 @@ def test_exception_hook_logs_and_shows_one_dialog(qtbot, tmp_path):
             if getattr(h, "baseFilename", "") == str(log_path):
                 root.removeHandler(h)
                 h.close()
+
+
+def test_a_damaged_take_still_gets_a_drag_picture(tmp_path):
+    """A WAV that no longer decodes must not crash the drag: its file goes out with a flat picture."""
+    from core.library import TakeRecord
+    from desktop.drag import picture_audio, take_mime_data
+
+    wav = tmp_path / "broken.wav"
+    wav.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    record = TakeRecord(
+        1,
+        "p",
+        "m",
+        0,
+        GenerationParams(),
+        wav,
+        tmp_path / "c.npy",
+        tmp_path / "s.json",
+        32000,
+        1,
+        1.0,
+        "p",
+        False,
+        False,
+        0.0,
+    )
+    assert picture_audio(record).shape == (1, 2)
+    assert [u.toLocalFile() for u in take_mime_data(record).urls()] == [str(wav)]
