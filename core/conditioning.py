@@ -22,11 +22,15 @@ log = logging.getLogger(__name__)
 class T5Conditioner(nn.Module):
     """A frozen T5 encoder plus the trained `output_proj` [lm_dim, t5_dim] from the LM checkpoint."""
 
-    def __init__(self, name: str, t5_dim: int, lm_dim: int) -> None:
+    def __init__(self, name: str, t5_dim: int, lm_dim: int, encoders: dict | None = None) -> None:
+        """`encoders` (name -> (tokenizer, T5 encoder)) lets several models share one frozen T5."""
         super().__init__()
         self.name = name
         self.output_proj = nn.Linear(t5_dim, lm_dim)
-        self.tokenizer, self.t5 = _load_t5(name)
+        encoders = {} if encoders is None else encoders
+        if name not in encoders:
+            encoders[name] = _load_t5(name)
+        self.tokenizer, self.t5 = encoders[name]
 
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

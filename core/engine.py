@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -42,13 +42,14 @@ class Engine:
         self.device = torch.device(device)
         self.dtype = dtype
         self._models: dict[str, LoadedModel] = {}
+        self._shared = SharedModels()  # the T5 encoders and the stem separator, one copy for all models
 
     def load(self, ref: str | Path, progress: Progress | None = None, cancel: CancelToken | None = None) -> LoadedModel:
         key = str(ref)
         if key not in self._models:
             folder = resolve_model_dir(key, progress, cancel)
             check_cancel(cancel)
-            self._models[key] = LoadedModel.from_folder(key, folder, self.device, self.dtype)
+            self._models[key] = LoadedModel.from_folder(key, folder, self.device, self.dtype, self._shared)
         return self._models[key]
 
     def is_loaded(self, ref: str | Path) -> bool:
@@ -63,27 +64,49 @@ class Engine:
             self._models.clear()
         else:
             self._models.pop(str(ref), None)
+        if not self._models:
+            self._shared = SharedModels()
+
+
+@dataclass
+class SharedModels:
+    """Frozen helper models several loaded models use: T5 encoders by name and the demucs separator."""
+
+    text_encoders: dict = field(default_factory=dict)
+    separator: object | None = None
 
 
 class LoadedModel:
     """A language model with its codec and conditioners, ready to generate takes."""
 
-    def __init__(self, ref: str, folder: Path, bundle: LMBundle, codec: CompressionModel, device: torch.device) -> None:
+    def __init__(
+        self,
+        ref: str,
+        folder: Path,
+        bundle: LMBundle,
+        codec: CompressionModel,
+        device: torch.device,
+        shared: SharedModels | None = None,
+    ) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
+        self.shared = shared if shared is not None else SharedModels()
         if codec.num_codebooks != bundle.lm.cfg.n_q:
             raise CheckpointError(
                 f"The codec of {ref} has {codec.num_codebooks} codebooks but the LM expects {bundle.lm.cfg.n_q}."
             )
 
     @classmethod
-    def from_folder(cls, ref: str, folder: Path, device: torch.device, dtype: torch.dtype) -> LoadedModel:
-        bundle = load_lm_bundle(folder / "state_dict.bin", dtype)
+    def from_folder(
+        cls, ref: str, folder: Path, device: torch.device, dtype: torch.dtype, shared: SharedModels | None = None
+    ) -> LoadedModel:
+        shared = shared if shared is not None else SharedModels()
+        bundle = load_lm_bundle(folder / "state_dict.bin", dtype, shared.text_encoders)
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
         bundle.lm.pack_weights()
         for module in bundle.conditioners.values():
             module.to(device)
-        return cls(ref, folder, bundle, codec.to(device), device)
+        return cls(ref, folder, bundle, codec.to(device), device, shared)
 
     @property
     def family(self) -> str:
@@ -137,11 +160,11 @@ class LoadedModel:
 
     def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
         """The melody conditioner's stem separator (demucs htdemucs), loaded on first use."""
-        if getattr(self, "_separator", None) is None:
+        if self.shared.separator is None:
             from core.separation import load_separator
 
-            self._separator = load_separator(progress=progress, cancel=cancel)
-        return self._separator
+            self.shared.separator = load_separator(progress=progress, cancel=cancel, device=self.device)
+        return self.shared.separator
 
 
 def generate_variations(

@@ -41,7 +41,8 @@ class LMBundle:
     extra: dict = field(default_factory=dict)
 
 
-def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32) -> LMBundle:
+def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders: dict | None = None) -> LMBundle:
+    """The LM of a release `state_dict.bin`; `text_encoders` (name -> T5) is shared between models."""
     data = load_weights_file(path)
     cfg = parse_xp_cfg(data, path)
     weights = state_dict(data, path)
@@ -51,7 +52,7 @@ def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32) -> LMBundle:
     _refuse_unsupported(cfg, path)
     lm_cfg = _lm_config(cfg, cross=bool(fuser.cross))
     lm = _load_lm(lm_cfg, {k: v for k, v in weights.items() if not k.startswith(_COND_PREFIX)}, path)
-    conditioners, order = _build_conditioners(cfg, weights, lm_cfg.transformer.dim, path)
+    conditioners, order = _build_conditioners(cfg, weights, lm_cfg.transformer.dim, path, text_encoders)
     magnet = cfg_get(cfg, "lm_model") == "transformer_lm_magnet"
     bundle = LMBundle(
         lm=lm.to(dtype).eval(),
@@ -162,7 +163,7 @@ def _assign(module: nn.Module, weights: dict[str, torch.Tensor], path: Path, wha
 
 
 def _build_conditioners(
-    cfg: DictConfig, weights: dict[str, torch.Tensor], lm_dim: int, path: Path
+    cfg: DictConfig, weights: dict[str, torch.Tensor], lm_dim: int, path: Path, text_encoders: dict | None
 ) -> tuple[dict[str, nn.Module], list[str]]:
     spec = cfg_get(cfg, "conditioners", {}) or {}
     text, wav, modules = [], [], {}
@@ -176,7 +177,7 @@ def _build_conditioners(
             if k.startswith(f"{_COND_PREFIX}{name}.output_proj.")
         }
         if kind in _TEXT_CONDITIONERS:
-            module = T5Conditioner(entry["t5"]["name"], proj["weight"].shape[1], lm_dim)
+            module = T5Conditioner(entry["t5"]["name"], proj["weight"].shape[1], lm_dim, text_encoders)
             text.append(name)
         elif kind in _WAV_CONDITIONERS:
             module = _chroma_conditioner(cfg, name, entry[kind], lm_dim, proj["weight"].shape[1])

@@ -168,3 +168,14 @@ def test_long_form_generation_uses_windows(engine, fixtures_dir):
     assert seen[-1][0] == seen[-1][1] and len({t for _, t in seen}) == 1
     first_window = model.generate(GenerationRequest("engine", params.replace(duration=1.0), 0))
     np.testing.assert_array_equal(take.codes[:, :50], first_window.codes)
+
+
+def test_models_of_one_engine_share_one_text_encoder(fixtures_dir):
+    engine = Engine()
+    musicgen = engine.load(fixtures_dir / "musicgen").bundle.conditioners["description"]
+    magnet = engine.load(fixtures_dir / "magnet").bundle.conditioners["description"]
+    assert musicgen.t5 is magnet.t5  # both name t5-base: one copy in memory
+    assert musicgen.output_proj is not magnet.output_proj  # each model keeps its own trained projection
+    engine.unload()
+    again = engine.load(fixtures_dir / "musicgen").bundle.conditioners["description"]
+    assert again.t5 is not musicgen.t5  # freeing every model frees the shared encoders too
