@@ -253,17 +253,19 @@ class Library:
             raise KeyError(take_id)
 
     def _move_files(self, record: TakeRecord, target: Path) -> tuple[Path, Path, Path]:
+        """Move the take's three files into `target`: all of them, or (after putting back) none."""
+        done: list[tuple[Path, Path]] = []
         try:
             target.mkdir(parents=True, exist_ok=True)
-            moved = []
             for path in (record.wav_path, record.codes_path, record.sidecar_path):
-                destination = target / path.name
                 if path.exists():
-                    shutil.move(path, destination)
-                moved.append(destination)
+                    shutil.move(path, target / path.name)
+                    done.append((path, target / path.name))
         except OSError as exc:
+            for source, destination in reversed(done):
+                shutil.move(destination, source)
             raise ExportError(f"Cannot move the files of '{record.name}' to {target}: {exc}.") from exc
-        return moved[0], moved[1], moved[2]
+        return tuple(target / p.name for p in (record.wav_path, record.codes_path, record.sidecar_path))
 
     def _set_paths(self, take_id: int, paths: tuple[Path, Path, Path], deleted: bool) -> None:
         self._db.execute(

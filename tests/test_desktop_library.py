@@ -134,3 +134,15 @@ def test_a_trash_file_that_cannot_be_removed_is_an_export_error_and_keeps_its_ro
         assert [r.id for r in library.search(deleted=True)] == [stuck.id]
         with pytest.raises(KeyError):
             library.get(gone.id)
+
+
+def test_a_delete_that_fails_halfway_puts_the_moved_files_back(tmp_path):
+    with Library(tmp_path) as library:
+        record = library.save(make_take())
+        blocker = tmp_path / ".trash" / record.codes_path.name / record.codes_path.name
+        blocker.mkdir(parents=True)  # the second file cannot land there: a non-empty folder has its name
+        (blocker / "x").write_text("occupied")
+        with pytest.raises(ExportError, match="Cannot move the files"):
+            library.delete(record.id)
+        assert record.wav_path.exists() and record.codes_path.exists() and record.sidecar_path.exists()
+        assert not library.get(record.id).deleted
