@@ -36,7 +36,7 @@ def _rate(text: str) -> int | None:
     return rate
 
 
-def _add_output_options(parser: argparse.ArgumentParser, audiocraft: bool) -> None:
+def add_output_options(parser: argparse.ArgumentParser, audiocraft: bool) -> None:
     parser.add_argument("--out", type=Path, default=Path("."), help="output folder (created if missing)")
     parser.add_argument("--format", choices=list(FORMATS), default="wav24", help="file format (default wav24)")
     parser.add_argument(
@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fields = ", ".join("{" + f + "}" for f in PATTERN_FIELDS)
     export = subparsers.add_parser("export", help="write takes as WAV / FLAC / OGG for a DAW")
     export.add_argument("takes", nargs="+", metavar="TAKE.json", help="take sidecars written by `generate`")
-    _add_output_options(export, audiocraft=True)
+    add_output_options(export, audiocraft=True)
     export.add_argument("--name", default=DEFAULT_PATTERN, metavar="PATTERN", help=f"file name from {fields}")
     export.add_argument("--ucs", metavar="CATID", help="name files CatID_FXName_CreatorID_SourceID (UCS)")
     export.add_argument("--ucs-fx", default="", metavar="NAME", help="UCS FXName (default: from the prompt)")
@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     stems = subparsers.add_parser("stems", help="write a scene's layers as equal-length stems plus the mix")
     stems.add_argument("scene", metavar="SCENE.json", help="scene file: takes with offset, gain, mute, solo")
-    _add_output_options(stems, audiocraft=False)
+    add_output_options(stems, audiocraft=False)
     stems.set_defaults(run=run_stems)
 
 
@@ -110,7 +110,7 @@ def settings_from_args(args: argparse.Namespace) -> ExportSettings:
     )
 
 
-def _print(results: list[ExportResult], notes: list[str]) -> None:
+def print_results(results: list[ExportResult], notes: list[str]) -> None:
     for result in results:
         print(result.path, flush=True)
     for note in notes:
@@ -120,7 +120,7 @@ def _print(results: list[ExportResult], notes: list[str]) -> None:
 def run_export(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     results = export_takes(args.takes, args.out, settings)
-    _print(results, [f"{r.path.name}: {note}" for r in results for note in r.notes])
+    print_results(results, [f"{r.path.name}: {note}" for r in results for note in r.notes])
     return 0
 
 
@@ -130,5 +130,5 @@ def run_stems(args: argparse.Namespace) -> int:
     if not scene.layers:
         raise InvalidParameterError(f"The scene {args.scene} has no layers.")
     result = export_stems(scene, args.out, settings)
-    _print([*result.stems, result.mix], list(result.notes))
+    print_results([*result.stems, result.mix], list(result.notes))
     return 0

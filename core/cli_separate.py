@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli_export import _add_output_options, _print, settings_from_args
+from core.cli_export import add_output_options, print_results, settings_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("separate", help="split a take into drums, bass, other and vocals")
     parser.add_argument("take", metavar="TAKE.json", help="a take sidecar written by `generate`")
-    _add_output_options(parser, audiocraft=False)
+    add_output_options(parser, audiocraft=False)
     parser.add_argument("--name", default="{prompt}_{model}_{seed}", help="file name pattern of each stem")
     parser.set_defaults(run=run)
 
@@ -26,5 +26,5 @@ def run(args: argparse.Namespace) -> int:
         export_take(stem, args.out, settings, index=i + 1, source=args.take)
         for i, stem in enumerate(separate_take(take))
     ]
-    _print(results, [f"{r.path.name}: {note}" for r in results for note in r.notes])
+    print_results(results, [f"{r.path.name}: {note}" for r in results for note in r.notes])
     return 0
