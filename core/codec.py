@@ -101,8 +101,7 @@ class EncodecCompressionModel(CompressionModel):
         """The SEANet encoder output, before quantisation."""
         if wav.dim() != 3 or wav.shape[1] != self.channels or wav.shape[-1] == 0:
             raise InvalidParameterError(
-                f"The codec expects audio shaped [batch, {self.channels} channel(s), samples]; "
-                f"got {list(wav.shape)}."
+                f"The codec expects audio shaped [batch, {self.channels} channel(s), samples]; got {list(wav.shape)}."
             )
         embed = self._embed(0)
         return self.model.encoder(wav.to(device=embed.device, dtype=embed.dtype))
@@ -133,8 +132,7 @@ class EncodecCompressionModel(CompressionModel):
     def _check_codes(self, codes: torch.Tensor) -> torch.Tensor:
         if codes.dim() != 3 or not 1 <= codes.shape[1] <= self.total_codebooks or codes.shape[-1] == 0:
             raise InvalidParameterError(
-                f"Codes must be shaped [batch, codebooks <= {self.total_codebooks}, frames]; "
-                f"got {list(codes.shape)}."
+                f"Codes must be shaped [batch, codebooks <= {self.total_codebooks}, frames]; got {list(codes.shape)}."
             )
         if codes.dtype.is_floating_point or codes.min() < 0 or codes.max() >= self.cardinality:
             raise InvalidParameterError(f"Codes must be integers in [0, {self.cardinality}).")

@@ -108,9 +108,7 @@ def encodec_config(cfg: DictConfig, source: str) -> tuple[EncodecConfig, int]:
         raise _unsupported(source, f"compression_model '{_get(cfg, 'compression_model', source)}'")
     encodec = _section(cfg, "encodec", source)
     if encodec.get("autoencoder") != "seanet" or encodec.get("quantizer") != "rvq":
-        raise _unsupported(
-            source, f"an EnCodec built from {encodec.get('autoencoder')}/{encodec.get('quantizer')}"
-        )
+        raise _unsupported(source, f"an EnCodec built from {encodec.get('autoencoder')}/{encodec.get('quantizer')}")
     if encodec.get("renormalize"):
         raise _unsupported(source, "input renormalisation (encodec.renormalize: true)")
     seanet = _section(cfg, "seanet", source)
@@ -149,9 +147,7 @@ def encodec_config(cfg: DictConfig, source: str) -> tuple[EncodecConfig, int]:
             target_bandwidths=[n_q * frame_rate * math.log2(bins) / 1000 * (1 + 1e-9)],
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(
-            f"The EnCodec config inside {source} is incomplete or invalid ({exc})."
-        ) from exc
+        raise CheckpointError(f"The EnCodec config inside {source} is incomplete or invalid ({exc}).") from exc
     if config.num_quantizers != n_q:
         raise CheckpointError(f"The EnCodec config inside {source} does not give {n_q} codebooks.")
     return config, n_q
@@ -217,9 +213,7 @@ def _hf_key(key: str) -> str:
     return key
 
 
-def build_from_export(
-    best_state: Mapping[str, torch.Tensor], cfg: DictConfig, source: str
-) -> tuple[EncodecModel, int]:
+def build_from_export(best_state: Mapping[str, torch.Tensor], cfg: DictConfig, source: str) -> tuple[EncodecModel, int]:
     """An HF EnCodec holding the weights of an audiocraft export, built on meta and filled by assignment."""
     config, n_q = encodec_config(cfg, source)
     with torch.device("meta"):
@@ -258,7 +252,5 @@ def hf_num_codebooks(config: EncodecConfig, name: str) -> int:
     frame_rate = config.sampling_rate / math.prod(config.upsampling_ratios)
     counts = [bw * 1000 / (frame_rate * math.log2(config.codebook_size)) for bw in config.target_bandwidths]
     if any(abs(c - round(c)) > 1e-3 for c in counts):
-        raise CheckpointError(
-            f"The bandwidths of '{name}' {list(config.target_bandwidths)} give no whole codebooks."
-        )
+        raise CheckpointError(f"The bandwidths of '{name}' {list(config.target_bandwidths)} give no whole codebooks.")
     return max(round(c) for c in counts)

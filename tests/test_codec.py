@@ -223,9 +223,7 @@ def _edited_export(fixtures_dir: Path, tmp_path: Path, edit) -> Path:
 
 
 def test_missing_weights_are_reported_with_the_file_name(fixtures_dir, tmp_path):
-    path = _edited_export(
-        fixtures_dir, tmp_path, lambda p: p["best_state"].pop("decoder.model.15.conv.conv.bias")
-    )
+    path = _edited_export(fixtures_dir, tmp_path, lambda p: p["best_state"].pop("decoder.model.15.conv.conv.bias"))
     with pytest.raises(CheckpointError, match="edited_compression.bin.*Missing key") as err:
         load_compression_model(path)
     assert "decoder.layers.15.conv.bias" in str(err.value)
