@@ -11,14 +11,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QToolButton,
     QWidget,
 )
 
+from desktop.folder_field import FolderField
 from desktop.settings import group, read_str
 
 LEVEL_LABELS = {
@@ -43,12 +40,8 @@ class ExportDialog(QDialog):
 
         self.setWindowTitle("Export take")
         self._settings = settings
-        self.folder = QLineEdit()
-        browse = QToolButton(text="…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(browse)
+        row = FolderField("Export to")
+        self.folder = row.edit
         self.format = QComboBox()
         for key, fmt in FORMATS.items():
             self.format.addItem(fmt.label, key)
@@ -80,11 +73,6 @@ class ExportDialog(QDialog):
             if str(combo.itemData(i)) == str(value):
                 combo.setCurrentIndex(i)
                 return
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
-        if folder:
-            self.folder.setText(folder)
 
     def export_settings(self) -> Any:
         from core.export_settings import ExportSettings

@@ -9,14 +9,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QToolButton,
     QWidget,
 )
 
+from desktop.folder_field import FolderField
 from desktop.playback import output_devices
 from desktop.settings import Preferences
 
@@ -27,12 +24,8 @@ class PreferencesDialog(QDialog):
     def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
-        self.library_dir = QLineEdit(str(preferences.library_dir))
-        browse = QToolButton(text="…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.library_dir, 1)
-        row.addWidget(browse)
+        row = FolderField("Library folder", str(preferences.library_dir))
+        self.library_dir = row.edit
         self.device = QComboBox()
         self.device.addItem("System default", "")
         for _index, name in output_devices():
@@ -50,11 +43,6 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Library folder", self.library_dir.text())
-        if folder:
-            self.library_dir.setText(folder)
 
     def preferences(self) -> Preferences:
         return Preferences(
