@@ -12,7 +12,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.app import run
 
         return run(args[1:])
-    from core.cli import main as cli_main
+    from core.cli.main import main as cli_main
 
     return cli_main(args)
 

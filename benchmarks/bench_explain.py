@@ -20,10 +20,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MUSICGEN_SMALL, machine, random_lm  # noqa: E402
-from core.explain import ExplainSettings, explain_codes  # noqa: E402
-from core.explain_mask import StepMaskExplainer  # noqa: E402
-from core.explain_words import PromptPieces  # noqa: E402
-from core.patterns import DelayPattern  # noqa: E402
+from core.explain.explainer import ExplainSettings, explain_codes  # noqa: E402
+from core.explain.mask import StepMaskExplainer  # noqa: E402
+from core.explain.words import PromptPieces  # noqa: E402
+from core.nn.delay_pattern import DelayPattern  # noqa: E402
 
 FRAME_RATE = 50
 WORDS = "a dog barks twice while rain falls on a tin roof".split()

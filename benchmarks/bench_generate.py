@@ -26,10 +26,10 @@ if FIXTURES.is_dir():  # the bf16 agreement check loads the fixture models' T5 f
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.common import MUSICGEN_SMALL, machine, random_lm  # noqa: E402
-from core.decoding import generate_codes  # noqa: E402
-from core.lm import Conditions  # noqa: E402
+from core.decoding.autoregressive import generate_codes  # noqa: E402
+from core.nn.delay_pattern import DelayPattern  # noqa: E402
+from core.nn.lm import Conditions  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
-from core.patterns import DelayPattern  # noqa: E402
 
 FRAME_RATE = 50
 TEXT_TOKENS = 12

@@ -3,7 +3,8 @@
 LM dim 1024, 24 layers, 16 heads, ffn 4096, card 2048, 4 codebooks, cross-attention to a random T5-base-sized
 condition; batch 1 with CFG (2 rows). MAGNeT: non-causal, subcodes_context 5, span 3, default decoding
 steps 20,10,10,10 (50 full-sequence passes), top-p 0.9, temperature 3. Autoregressive: the same weights
-with causal attention, delay pattern [0,1,2,3] and KV cache (`core.decoding.generate_codes`), top-k 250, CFG 3.
+with causal attention, delay pattern [0,1,2,3] and KV cache
+(`core.decoding.autoregressive.generate_codes`), top-k 250, CFG 3.
 Both generate `--seconds` of audio (default 10 s = 500 frames; MAGNeT trims to 498) in the same run.
 
 Per generated frame MAGNeT runs 50 passes over the whole sequence (about 50 x 996 positions for 10 s, ~35
@@ -31,12 +32,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine  # noqa: E402
-from core.catalog import MAGNET_DEFAULTS, MUSICGEN_DEFAULTS  # noqa: E402
-from core.decoding import generate_codes  # noqa: E402
-from core.lm import Conditions, LMConfig, LMModel  # noqa: E402
-from core.magnet import decode_masked  # noqa: E402
-from core.patterns import DelayPattern  # noqa: E402
-from core.transformer import TransformerConfig  # noqa: E402
+from core.decoding.autoregressive import generate_codes  # noqa: E402
+from core.decoding.masked import decode_masked  # noqa: E402
+from core.models.catalog import MAGNET_DEFAULTS, MUSICGEN_DEFAULTS  # noqa: E402
+from core.nn.delay_pattern import DelayPattern  # noqa: E402
+from core.nn.lm import Conditions, LMConfig, LMModel  # noqa: E402
+from core.nn.transformer import TransformerConfig  # noqa: E402
 
 FRAME_RATE = 50
 SPAN_LEN = 3

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import torch
 
-from core.lm import LMConfig, LMModel
-from core.transformer import TransformerConfig
+from core.nn.lm import LMConfig, LMModel
+from core.nn.transformer import TransformerConfig
 
 MUSICGEN_SMALL = dict(dim=1024, num_heads=16, num_layers=24, hidden_scale=4, n_q=4, card=2048)
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import torch
 
-from core.audio_io import AudioClip
 from core.cancel import CancelToken, Progress, check_cancel
-from core.codec import CompressionModel, load_compression_model, wrap_for_lm
-from core.conditioning import ChromaConditioner
+from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
 from core.errors import CheckpointError, InvalidParameterError
-from core.hub import resolve_model_dir
-from core.loader import LMBundle, load_lm_bundle
+from core.models.hub import resolve_model_dir
+from core.models.loader import LMBundle, load_lm_bundle
+from core.nn.conditioning import ChromaConditioner
 from core.params import GenerationParams
-from core.takes import Take
+from core.takes.audio_io import AudioClip
+from core.takes.take import Take
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class LoadedModel:
 
     @property
     def default_params(self) -> GenerationParams:
-        from core.catalog import AUDIOGEN_DEFAULTS, MAGNET_DEFAULTS, MUSICGEN_DEFAULTS
+        from core.models.catalog import AUDIOGEN_DEFAULTS, MAGNET_DEFAULTS, MUSICGEN_DEFAULTS
 
         if self.bundle.magnet:
             return MAGNET_DEFAULTS.replace(duration=self.max_duration)
@@ -161,7 +161,7 @@ class LoadedModel:
     def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
         """The melody conditioner's stem separator (demucs htdemucs), loaded on first use."""
         if self.shared.separator is None:
-            from core.separation import load_separator
+            from core.separation.htdemucs import load_separator
 
             self.shared.separator = load_separator(progress=progress, cancel=cancel, device=self.device)
         return self.shared.separator

@@ -12,15 +12,15 @@ import julius
 import numpy as np
 import torch
 
-from core.audio_io import AudioClip
 from core.cancel import CancelToken, Progress, report
-from core.conditioning import ChromaConditioner, T5Conditioner
-from core.decoding import generate_codes
+from core.decoding.autoregressive import generate_codes
 from core.errors import InvalidParameterError
-from core.lm import Conditions
 from core.melody import melody_cfg_chroma
-from core.separation import shift_offset_for_seed
-from core.takes import Take
+from core.nn.conditioning import ChromaConditioner, T5Conditioner
+from core.nn.lm import Conditions
+from core.separation.htdemucs import shift_offset_for_seed
+from core.takes.audio_io import AudioClip
+from core.takes.take import Take
 
 
 def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Tensor:
@@ -167,7 +167,7 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     if model.autoregressive:
         codes = generate_ar_codes(model, build, prompt, total, params, generator, progress, cancel)
     else:
-        from core.magnet import generate_magnet_codes
+        from core.decoding.masked import generate_magnet_codes
 
         codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
     with torch.inference_mode():

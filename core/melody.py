@@ -1,7 +1,7 @@
 """The melody condition of MusicGen-melody: a user's clip -> drums and bass removed -> CFG batch chroma.
 
 This is audiocraft's `ChromaStemConditioner` at evaluation (`match_len_on_eval=True`), before its trained
-`output_proj` (core.conditioning applies that): the melody is stemmed with HTDemucs (vocals + other), its
+`output_proj` (core.nn.conditioning applies that): the melody is stemmed with HTDemucs (vocals + other), its
 chroma is tiled or cut to the training length, and the null rows of classifier-free guidance get the chroma
 of a zero waveform. Stemming a batch together with zero null rows, as audiocraft does, gives the same
 stems for the real rows (HTDemucs normalises each row), so the null rows are computed directly.
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import torch
 
-from core.audio_io import AudioClip, conform
 from core.cancel import CancelToken, Progress
-from core.chroma import ChromaExtractor, cfg_chroma
-from core.separation import Separator, remove_drums_and_bass
+from core.nn.chroma import ChromaExtractor, cfg_chroma
+from core.separation.htdemucs import Separator, remove_drums_and_bass
+from core.takes.audio_io import AudioClip, conform
 
 
 def melody_waveform(clip: AudioClip, sample_rate: int) -> torch.Tensor:

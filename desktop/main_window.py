@@ -9,16 +9,16 @@ from PySide6.QtCore import QCoreApplication, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
 
-from core import hub
 from core.errors import SoundDeskError
-from core.library import Library, TakeRecord
-from core.takes import load_take
-from desktop.controller import GenerationController
-from desktop.export_dialog import ExportDialog, export_available
-from desktop.generate_panel import GeneratePanel
-from desktop.preferences_dialog import PreferencesDialog
+from core.models import hub
+from core.takes.library import Library, TakeRecord
+from core.takes.take import load_take
+from desktop.dialogs.export_dialog import ExportDialog, export_available
+from desktop.dialogs.preferences import PreferencesDialog
+from desktop.generate.controller import GenerationController
+from desktop.generate.panel import GeneratePanel
 from desktop.settings import Preferences, group
-from desktop.takes_panel import TakesPanel
+from desktop.takes.panel import TakesPanel
 from desktop.window_features import WindowFeatures
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
             take_menu.addAction(action)
         self.addActions([self.takes_panel.undo_action, self.takes_panel.redo_action, *self.takes_panel.take_actions])
         if not self.takes_panel.export_available:
-            self.takes_panel.export_action.setToolTip("Export needs core.export, which this build lacks.")
+            self.takes_panel.export_action.setToolTip("Export needs core.export.writer, which this build lacks.")
         model_menu = bar.addMenu("&Model")
         self.generate_action = model_menu.addAction("Generate", self.generate)
         self.generate_action.setShortcut(QKeySequence("Ctrl+Return"))
@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
             self.show_status(f"Recalled “{record.name}”, but its model {record.model} is not available here.")
 
     def export_take(self, record: TakeRecord) -> None:
-        """Ask how to export (ExportDialog), then write the file through core.export."""
+        """Ask how to export (ExportDialog), then write the file through core.export.writer."""
         if not self.takes_panel.export_available:
             return
         dialog = ExportDialog(self.settings, self.preferences.library_dir / "exports", self)
@@ -139,8 +139,8 @@ class MainWindow(QMainWindow):
             dialog.remember()
 
     def export_record(self, record: TakeRecord, folder: Path, export_settings: Any) -> Any:
-        """Export one take with core.export; returns its ExportResult, or None after showing why not."""
-        from core.export import export_take
+        """Export one take with core.export.writer; returns its ExportResult, or None after showing why not."""
+        from core.export.writer import export_take
 
         try:
             result = export_take(load_take(record.sidecar_path), folder, export_settings, source=record.sidecar_path)

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from core.library import default_library_dir
+from core.takes.library import default_library_dir
 
 ORGANISATION = "SoundDesk"
 APPLICATION = "SoundDesk"

@@ -15,13 +15,13 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QGroupBox, QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from core.errors import SoundDeskError
-from core.library import TakeRecord, default_name
-from desktop.explain_controller import ExplainController, short_prompt
-from desktop.explain_panel import ExplainPanel
-from desktop.feature_tasks import SeparationResult, SeparatorHolder, StemsJob, TakeJob, separate_task, stems_task
-from desktop.jobs import Job
-from desktop.model_picker import ModelInfo
-from desktop.scene_view import SceneView
+from core.takes.library import TakeRecord, default_name
+from desktop.explain.controller import ExplainController, short_prompt
+from desktop.explain.panel import ExplainPanel
+from desktop.generate.model_picker import ModelInfo
+from desktop.jobs.feature_tasks import SeparationResult, SeparatorHolder, StemsJob, TakeJob, separate_task, stems_task
+from desktop.jobs.queue import Job
+from desktop.scene.view import SceneView
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
@@ -168,7 +168,7 @@ class WindowFeatures(QObject):
         return added
 
     def export_stems(self, scene, folder: Path) -> Job:
-        from core.export_settings import ExportSettings
+        from core.export.settings import ExportSettings
 
         context = StemsJob(scene, Path(folder), ExportSettings())
         title = f"stems of “{short_prompt(scene.name)}”"

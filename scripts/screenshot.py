@@ -101,7 +101,7 @@ def explain_and_layer(window, args: argparse.Namespace) -> list[str]:
     takes.list.select_take(takes.model.record(0).id)
     if args.explain_epochs <= 0:
         return []
-    from core.explain import ExplainSettings
+    from core.explain.explainer import ExplainSettings
 
     features.explain.settings = ExplainSettings(epochs=args.explain_epochs)
     features.explain.explain()

@@ -76,5 +76,5 @@ def test_importing_every_core_module_loads_no_gui_or_audio_device_module() -> No
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert {"core.catalog", "core.params", "core.takes", "core.cli"} <= set(report["modules"])
+    assert {"core.models.catalog", "core.params", "core.takes.take", "core.cli.main"} <= set(report["modules"])
     assert report["loaded"] == [], f"importing core loaded {report['loaded']}"

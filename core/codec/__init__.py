@@ -1,0 +1,1 @@
+"""The audio tokenizer: EnCodec between waveforms and RVQ codes, loaded from a release's compression file."""

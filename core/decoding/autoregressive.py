@@ -1,0 +1,149 @@
+"""Autoregressive decoding with the codebook delay pattern and classifier-free guidance (MusicGen, AudioGen).
+
+One take at a time: the CFG batch is `[conditional; null]` (2 rows), so a take depends only on its own prompt,
+parameters and seed. Steps: `prefill` (the start column, or a continuation prompt), then `decode_one_token`
+per remaining pattern step, as audiocraft's `LMModel.generate` with its streaming cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from core.cancel import CancelToken, Progress, check_cancel, report
+from core.decoding.sampling import apply_cfg, sample
+from core.nn.delay_pattern import DelayPattern
+from core.nn.lm import Conditions, LMModel
+from core.params import GenerationParams
+
+UNKNOWN = -1
+
+
+@dataclass
+class DecodeState:
+    """What the loop carries between steps."""
+
+    sequence: torch.Tensor  # [B, K, S] pattern sequence, UNKNOWN where not generated yet
+    mask: torch.Tensor  # [K, S] valid positions of the pattern
+    cross_kv: list | None  # per-layer text keys/values, computed once
+    prefix_len: int
+    cross_weight_mask: torch.Tensor | None = None  # [B, S - 1, L] conditional rows' cross weights per input step
+
+
+def _next_tokens(
+    lm: LMModel,
+    chunk: torch.Tensor,
+    cond: Conditions,
+    state: DecodeState,
+    start: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """Run the CFG batch on `chunk` [B, K, T] and pick the next column: -> [B, K]."""
+    B = chunk.shape[0]
+    weights = _cfg_weight_mask(state, start - state.prefix_len, chunk.shape[-1])  # [2B, T, L] or None
+    both = torch.cat([chunk, chunk])  # [2B, K, T]
+    logits = lm(both, cond, start=start, cross_kv=state.cross_kv, cross_weight_mask=weights)[:, :, -1]
+    guided = apply_cfg(logits[:B], logits[B:], params.cfg_coef)
+    return sample(
+        guided,
+        use_sampling=params.use_sampling,
+        temperature=params.temperature,
+        top_k=params.top_k,
+        top_p=params.top_p,
+        generator=generator,
+    )
+
+
+def _cfg_weight_mask(state: DecodeState, offset: int, length: int) -> torch.Tensor | None:
+    """One LM call's cross-weight mask: the given rows for the conditional half, ones for the null half."""
+    if state.cross_weight_mask is None:
+        return None
+    rows = state.cross_weight_mask[:, offset : offset + length]  # [B, T, L]
+    return torch.cat([rows, torch.ones_like(rows)])  # [2B, T, L]
+
+
+def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special: int) -> None:
+    """Store generated tokens at `offset`, keeping prompt tokens and the pattern's special positions."""
+    valid = state.mask[:, offset].unsqueeze(0).expand_as(tokens)
+    tokens = torch.where(valid, tokens, torch.full_like(tokens, special))
+    column = state.sequence[:, :, offset]
+    state.sequence[:, :, offset] = torch.where(column == UNKNOWN, tokens, column)
+
+
+def prefill(
+    lm: LMModel,
+    pattern: DelayPattern,
+    cond: Conditions,
+    prompt: torch.Tensor,
+    total_frames: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+    cross_weight_mask: torch.Tensor | None = None,
+) -> tuple[DecodeState, int]:
+    """Build the sequence, set up caches and decode the first step after the prompt.
+
+    `prompt` [B, K, T0] (T0 may be 0). Returns the state and the next sequence offset to decode.
+    `cross_weight_mask` [B, S - 1, L] (AudioGenX) scales the conditional rows' cross-attention weights: row s
+    applies when the LM reads the column at step s. The null rows keep their weights.
+    """
+    B, K, T0 = prompt.shape
+    codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
+    codes[..., :T0] = prompt
+    sequence, mask = pattern.build(codes, lm.special_token)
+    dtype = lm.emb[0].weight.dtype
+    lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
+    cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
+    state = DecodeState(sequence, mask, cross_kv, cond.prefix_len, cross_weight_mask)
+    first = pattern.first_step_with_frame(T0)
+    tokens = _next_tokens(lm, sequence[..., :first], cond, state, 0, params, generator)
+    _write_column(state, first, tokens, lm.special_token)
+    return state, first + 1
+
+
+def decode_one_token(
+    lm: LMModel,
+    cond: Conditions,
+    state: DecodeState,
+    offset: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+) -> None:
+    """Feed the column at `offset - 1` (cache holds the rest) and write the column at `offset`."""
+    chunk = state.sequence[..., offset - 1 : offset]
+    tokens = _next_tokens(lm, chunk, cond, state, state.prefix_len + offset - 1, params, generator)
+    _write_column(state, offset, tokens, lm.special_token)
+
+
+@torch.inference_mode()
+def generate_codes(
+    lm: LMModel,
+    pattern: DelayPattern,
+    cond: Conditions,
+    prompt: torch.Tensor,
+    total_frames: int,
+    params: GenerationParams,
+    generator: torch.Generator | None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    cross_weight_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Generate `total_frames` frames (prompt included): prompt [B, K, T0] -> codes [B, K, total_frames].
+
+    `cond` holds the CFG batch: 2B rows, conditional first. `progress(step, total)` counts LM calls.
+    `cross_weight_mask` [B, S - 1, L]: see `prefill` (None: the model as trained).
+    """
+    try:
+        check_cancel(cancel)
+        state, offset = prefill(lm, pattern, cond, prompt, total_frames, params, generator, cross_weight_mask)
+        steps = state.sequence.shape[-1]
+        first = offset - 1
+        report(progress, 1, steps - first)
+        for step in range(offset, steps):
+            check_cancel(cancel)
+            decode_one_token(lm, cond, state, step, params, generator)
+            report(progress, step - first + 1, steps - first)
+        return pattern.revert(state.sequence, total_frames)
+    finally:
+        lm.transformer.clear_caches()

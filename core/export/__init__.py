@@ -1,0 +1,1 @@
+"""Export for DAWs: settings, sample-level DSP, loudness, file metadata, the writer, and scenes of layered takes."""

@@ -1,0 +1,107 @@
+"""Conditioners and fuser: prompt text -> T5 -> output_proj; chroma -> output_proj; fused as audiocraft does.
+
+For classifier-free guidance the "null" condition is what audiocraft's `ClassifierFreeGuidanceDropout(p=1)`
+produces: an empty description, whose T5 output is masked to zeros, and an all-zero melody, whose chroma is
+argmax one-hot at bin 0. Padded T5 positions are zero vectors and stay attended to (no key-padding mask).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from core.errors import ModelNotFoundError
+from core.nn.lm import Conditions
+
+log = logging.getLogger(__name__)
+
+
+class T5Conditioner(nn.Module):
+    """A frozen T5 encoder plus the trained `output_proj` [lm_dim, t5_dim] from the LM checkpoint."""
+
+    def __init__(self, name: str, t5_dim: int, lm_dim: int, encoders: dict | None = None) -> None:
+        """`encoders` (name -> (tokenizer, T5 encoder)) lets several models share one frozen T5."""
+        super().__init__()
+        self.name = name
+        self.output_proj = nn.Linear(t5_dim, lm_dim)
+        encoders = {} if encoders is None else encoders
+        if name not in encoders:
+            encoders[name] = _load_t5(name)
+        self.tokenizer, self.t5 = encoders[name]
+
+    @torch.inference_mode()
+    def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Texts -> (condition [B, L, D], mask [B, L]); empty texts give an all-zero mask."""
+        device = self.output_proj.weight.device
+        tokens = self.tokenizer(texts, return_tensors="pt", padding=True).to(device)
+        mask = tokens["attention_mask"].clone()
+        for i, text in enumerate(texts):
+            if text == "":
+                mask[i] = 0
+        hidden = self.t5(input_ids=tokens["input_ids"], attention_mask=mask).last_hidden_state
+        embeds = self.output_proj(hidden.to(self.output_proj.weight.dtype))
+        return embeds * mask.unsqueeze(-1).to(embeds.dtype), mask
+
+    def token_strings(self, text: str) -> list[str]:
+        """The T5 pieces of `text` in order (what each condition position stands for)."""
+        ids = self.tokenizer(text)["input_ids"]
+        return self.tokenizer.convert_ids_to_tokens(ids)
+
+
+def _load_t5(name: str):
+    from transformers import AutoTokenizer, T5EncoderModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    from core.models.hub import from_pretrained_cached_first
+
+    try:
+        tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
+        model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
+    except OSError as exc:
+        raise ModelNotFoundError(
+            f"The text encoder '{name}' is not available: it is neither in the local Hugging Face cache nor "
+            f"downloadable (offline mode or no network). Original error: {str(exc).splitlines()[0]}"
+        ) from exc
+    model.eval().requires_grad_(False)
+    return tokenizer, model
+
+
+class ChromaConditioner(nn.Module):
+    """The melody conditioner: chromagram (core.nn.chroma) -> trained `output_proj`, tiled to the segment length."""
+
+    def __init__(
+        self, n_chroma: int, lm_dim: int, sample_rate: int, radix2_exp: int, argmax: bool, segment_duration: float
+    ) -> None:
+        super().__init__()
+        from core.nn.chroma import ChromaExtractor, chroma_length
+
+        self.output_proj = nn.Linear(n_chroma, lm_dim)
+        self.extractor = ChromaExtractor(sample_rate, n_chroma=n_chroma, radix2_exp=radix2_exp, argmax=argmax)
+        self.sample_rate = sample_rate
+        self.chroma_len = chroma_length(segment_duration, sample_rate, radix2_exp)
+
+    def project(self, chroma: torch.Tensor) -> torch.Tensor:
+        """chroma [B, T, n_chroma] -> condition [B, T, D] (no masking, as at evaluation in audiocraft)."""
+        return self.output_proj(chroma.to(self.output_proj.weight.dtype))
+
+
+@dataclass
+class Fuser:
+    """Which condition goes where: `cross` attributes are concatenated for cross-attention, `prepend`
+    attributes are put in front of the input (each in turn, so the last fused ends up first)."""
+
+    cross: list[str] = field(default_factory=list)
+    prepend: list[str] = field(default_factory=list)
+
+    def fuse(self, tensors: dict[str, torch.Tensor], order: list[str]) -> Conditions:
+        """`tensors` name -> [B, L, D]; `order` is audiocraft's tokenize order (text first, then wav)."""
+        cross = [tensors[name] for name in order if name in self.cross]
+        prefix: torch.Tensor | None = None
+        for name in order:
+            if name in self.prepend:
+                prefix = tensors[name] if prefix is None else torch.cat([tensors[name], prefix], dim=1)
+        return Conditions(cross=torch.cat(cross, dim=1) if cross else None, prefix=prefix)

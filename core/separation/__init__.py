@@ -1,0 +1,1 @@
+"""Source separation with demucs' HTDemucs: loading it, applying it with a seeded shift, splitting takes."""

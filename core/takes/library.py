@@ -1,0 +1,296 @@
+"""The take library: a folder of take files plus an SQLite history of every take (search, star, trash).
+
+Each take lives in the library folder as `STEM.wav`, `STEM.codes.npy` and `STEM.json` (core.takes.take); the files
+are written once and kept in place, so a DAW that references a WAV never loses it. The history database
+`sounddesk-library.sqlite` sits in the same folder, so a library folder carries its own history.
+
+Deleting a take moves its files into `.trash/` and sets the row's `deleted` flag; `restore` undoes both.
+A `Library` object is used from one thread (SQLite connections are thread-bound); `write_take_files` is a
+plain function that a worker thread may call before the row is added on the owner's thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from core.errors import ExportError
+from core.params import GenerationParams
+from core.takes.atomic import ensure_folder
+from core.takes.naming import unique_stem
+from core.takes.take import Take, TakeFiles, save_take
+
+DB_NAME = "sounddesk-library.sqlite"
+TRASH_DIR = ".trash"
+SCHEMA_VERSION = 1
+APP_NAME = "SoundDesk"
+TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS takes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    prompt TEXT NOT NULL,
+    model TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    params TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    wav_path TEXT NOT NULL,
+    codes_path TEXT NOT NULL,
+    sidecar_path TEXT NOT NULL,
+    sample_rate INTEGER NOT NULL,
+    channels INTEGER NOT NULL,
+    duration REAL NOT NULL,
+    name TEXT NOT NULL,
+    starred INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS takes_created ON takes(created);
+"""
+
+
+def default_library_dir() -> Path:
+    """`~/Music/SoundDesk` where the platform has a music folder, else the per-user data folder."""
+    music = Path(platformdirs.user_music_dir())
+    if music.is_dir():
+        return music / APP_NAME
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_NAME)) / "library"
+
+
+@dataclass(frozen=True)
+class TakeRecord:
+    """One row of the history: where a take's files are and how to make it again."""
+
+    id: int
+    prompt: str
+    model: str
+    seed: int
+    params: GenerationParams
+    wav_path: Path
+    codes_path: Path
+    sidecar_path: Path
+    sample_rate: int
+    channels: int
+    duration: float
+    name: str
+    starred: bool
+    deleted: bool
+    created: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    """A file-name-safe lower-case slug of `text` ("Rain on a tin roof!" -> "rain-on-a-tin-roof")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "take"
+
+
+def take_stem(take: Take, created: float) -> str:
+    """`20250102-130405-rain-on-a-tin-roof-s42`: date, prompt and seed, readable in a file manager."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(created))
+    return f"{stamp}-{slugify(take.prompt)}-s{take.seed}"
+
+
+def write_take_files(folder: str | os.PathLike, take: Take, created: float | None = None) -> TakeFiles:
+    """Write the take into `folder` under a fresh unique name (WAV + codes + sidecar, all or none)."""
+    folder = ensure_folder(Path(folder))
+    created = time.time() if created is None else created
+    return save_take(take, folder, unique_stem(folder, take_stem(take, created), TAKE_SUFFIXES))
+
+
+def default_name(prompt: str, seed: int) -> str:
+    short = " ".join(prompt.split())
+    if len(short) > 48:
+        short = short[:47].rstrip() + "…"
+    return f"{short or 'untitled'} #{seed}"
+
+
+class Library:
+    """The history of one library folder; open it, use it from one thread, `close()` it."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.folder / DB_NAME)
+        except (OSError, sqlite3.Error) as exc:
+            raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
+        self._db.row_factory = sqlite3.Row
+        try:  # a damaged or foreign database file fails here, not at connect
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.commit()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def trash(self) -> Path:
+        return self.folder / TRASH_DIR
+
+    def add(self, take: Take, files: TakeFiles, created: float | None = None) -> TakeRecord:
+        """Record a take whose files `write_take_files` (or save_take) already wrote."""
+        created = time.time() if created is None else created
+        cursor = self._db.execute(
+            "INSERT INTO takes (prompt, model, seed, params, extra, wav_path, codes_path, sidecar_path,"
+            " sample_rate, channels, duration, name, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                take.prompt,
+                take.model,
+                int(take.seed),
+                json.dumps(take.params.to_dict()),
+                json.dumps(take.extra, default=str),
+                str(files.wav),
+                str(files.codes),
+                str(files.sidecar),
+                int(take.sample_rate),
+                take.channels,
+                float(take.duration),
+                default_name(take.prompt, take.seed),
+                created,
+            ),
+        )
+        self._db.commit()
+        return self.get(int(cursor.lastrowid))
+
+    def save(self, take: Take) -> TakeRecord:
+        """Write the take's files into the library folder and record it."""
+        created = time.time()
+        return self.add(take, write_take_files(self.folder, take, created), created)
+
+    def get(self, take_id: int) -> TakeRecord:
+        row = self._db.execute("SELECT * FROM takes WHERE id = ?", (take_id,)).fetchone()
+        if row is None:
+            raise KeyError(take_id)
+        return _record(row)
+
+    def search(self, text: str = "", starred_only: bool = False, deleted: bool = False) -> list[TakeRecord]:
+        """Takes whose prompt or name contains `text` (case-insensitive): newest run first, a run in seed order."""
+        sql = "SELECT * FROM takes WHERE deleted = ?"
+        args: list[Any] = [int(deleted)]
+        for word in text.split():
+            sql += " AND (prompt LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')"
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args += [pattern, pattern]
+        if starred_only:
+            sql += " AND starred = 1"
+        sql += " ORDER BY created DESC, id ASC"
+        return [_record(row) for row in self._db.execute(sql, args)]
+
+    def recent_prompts(self, limit: int = 20) -> list[str]:
+        """Distinct prompts, most recently used first."""
+        rows = self._db.execute(
+            "SELECT prompt, MAX(created) AS last FROM takes GROUP BY prompt ORDER BY last DESC LIMIT ?",
+            (limit,),
+        )
+        return [row["prompt"] for row in rows]
+
+    def rename(self, take_id: int, name: str) -> TakeRecord:
+        """Change the display name (the files keep theirs: a DAW may reference them)."""
+        self._update(take_id, "name = ?", name.strip() or self.get(take_id).name)
+        return self.get(take_id)
+
+    def set_starred(self, take_id: int, starred: bool) -> TakeRecord:
+        self._update(take_id, "starred = ?", int(starred))
+        return self.get(take_id)
+
+    def delete(self, take_id: int) -> TakeRecord:
+        """Move the take's files into `.trash/` and hide it; `restore` undoes this."""
+        record = self.get(take_id)
+        if record.deleted:
+            return record
+        moved = self._move_files(record, self.trash)
+        self._set_paths(take_id, moved, deleted=True)
+        return self.get(take_id)
+
+    def restore(self, take_id: int) -> TakeRecord:
+        """Bring a deleted take's files back from `.trash/` and show it again."""
+        record = self.get(take_id)
+        if not record.deleted:
+            return record
+        moved = self._move_files(record, self.folder)
+        self._set_paths(take_id, moved, deleted=False)
+        return self.get(take_id)
+
+    def empty_trash(self) -> int:
+        """Remove deleted takes for good (rows and files); returns how many."""
+        removed, failures = [], []
+        for record in self.search(deleted=True):
+            try:
+                for path in (record.wav_path, record.codes_path, record.sidecar_path):
+                    path.unlink(missing_ok=True)
+                removed.append((record.id,))
+            except OSError as exc:  # keep the row: the take stays in the trash, nothing is lost from view
+                failures.append(f"{exc.filename}: {exc.strerror or exc}")
+        self._db.executemany("DELETE FROM takes WHERE id = ?", removed)
+        self._db.commit()
+        if failures:
+            raise ExportError(f"Could not remove {len(failures)} take(s) from the trash ({failures[0]}).")
+        return len(removed)
+
+    def _update(self, take_id: int, assignment: str, value: Any) -> None:
+        cursor = self._db.execute(f"UPDATE takes SET {assignment} WHERE id = ?", (value, take_id))
+        self._db.commit()
+        if cursor.rowcount == 0:
+            raise KeyError(take_id)
+
+    def _move_files(self, record: TakeRecord, target: Path) -> tuple[Path, Path, Path]:
+        """Move the take's three files into `target`: all of them, or (after putting back) none."""
+        done: list[tuple[Path, Path]] = []
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for path in (record.wav_path, record.codes_path, record.sidecar_path):
+                if path.exists():
+                    shutil.move(path, target / path.name)
+                    done.append((path, target / path.name))
+        except OSError as exc:
+            for source, destination in reversed(done):
+                shutil.move(destination, source)
+            raise ExportError(f"Cannot move the files of '{record.name}' to {target}: {exc}.") from exc
+        return tuple(target / p.name for p in (record.wav_path, record.codes_path, record.sidecar_path))
+
+    def _set_paths(self, take_id: int, paths: tuple[Path, Path, Path], deleted: bool) -> None:
+        self._db.execute(
+            "UPDATE takes SET wav_path = ?, codes_path = ?, sidecar_path = ?, deleted = ? WHERE id = ?",
+            (str(paths[0]), str(paths[1]), str(paths[2]), int(deleted), take_id),
+        )
+        self._db.commit()
+
+
+def _record(row: sqlite3.Row) -> TakeRecord:
+    return TakeRecord(
+        id=int(row["id"]),
+        prompt=row["prompt"],
+        model=row["model"],
+        seed=int(row["seed"]),
+        params=GenerationParams.from_dict(json.loads(row["params"])),
+        wav_path=Path(row["wav_path"]),
+        codes_path=Path(row["codes_path"]),
+        sidecar_path=Path(row["sidecar_path"]),
+        sample_rate=int(row["sample_rate"]),
+        channels=int(row["channels"]),
+        duration=float(row["duration"]),
+        name=row["name"],
+        starred=bool(row["starred"]),
+        deleted=bool(row["deleted"]),
+        created=float(row["created"]),
+        extra=json.loads(row["extra"] or "{}"),
+    )

@@ -1,0 +1,1 @@
+"""The modal dialogs: export and preferences."""

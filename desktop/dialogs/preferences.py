@@ -1,0 +1,52 @@
+"""The preferences dialog: library folder, audio output device, offline mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QWidget,
+)
+
+from desktop.playback import output_devices
+from desktop.settings import Preferences
+from desktop.widgets.folder_field import FolderField
+
+
+class PreferencesDialog(QDialog):
+    """Edits a copy of Preferences; `preferences()` returns the edited one."""
+
+    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        row = FolderField("Library folder", str(preferences.library_dir))
+        self.library_dir = row.edit
+        self.device = QComboBox()
+        self.device.addItem("System default", "")
+        for _index, name in output_devices():
+            self.device.addItem(name, name)
+        if self.device.findData(preferences.output_device) < 0 and preferences.output_device:
+            self.device.addItem(f"{preferences.output_device} (not connected)", preferences.output_device)
+        self.device.setCurrentIndex(max(0, self.device.findData(preferences.output_device)))
+        self.offline = QCheckBox("Work offline (never reach the model hub; use downloaded models only)")
+        self.offline.setChecked(preferences.offline)
+        form = QFormLayout(self)
+        form.addRow("Library folder", row)
+        form.addRow("Audio output", self.device)
+        form.addRow(self.offline)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def preferences(self) -> Preferences:
+        return Preferences(
+            library_dir=Path(self.library_dir.text()).expanduser(),
+            output_device=str(self.device.currentData() or ""),
+            offline=self.offline.isChecked(),
+        )

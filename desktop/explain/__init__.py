@@ -1,0 +1,1 @@
+"""The explain panel (words shaded by their AudioGenX score) and its controller."""

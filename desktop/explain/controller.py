@@ -1,0 +1,174 @@
+"""The explain controller connects the ExplainPanel to the selected take, the job queue and the player.
+
+"Explain" queues a job that trains AudioGenX on the take in the worker (the model comes from the same
+EngineHolder as generation); the finished Explanation is kept per take. A time selection on the waveform
+re-scores it at once on the GUI thread (`Explanation.rescore` only averages the mask). "Play factual" and
+"Play counterfactual" regenerate the take with M or 1 - M in the worker once per explanation, then play it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from core.errors import SoundDeskError
+from core.takes.library import TakeRecord
+from desktop.explain.panel import ExplainPanel
+from desktop.generate.model_picker import ModelInfo
+from desktop.jobs.feature_tasks import ExplainResult, RegenerateResult, TakeJob, explain_task, regenerate_task
+from desktop.jobs.queue import Job, JobQueue
+from desktop.jobs.tasks import EngineHolder
+from desktop.playback import Player
+from desktop.widgets.waveform import WaveformView
+
+KEPT_EXPLANATIONS = 8
+JOB_KINDS = ("explain", "regenerate")
+
+
+def short_prompt(prompt: str, limit: int = 32) -> str:
+    return prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
+
+
+def explain_unavailable(record: TakeRecord, info: ModelInfo) -> str | None:
+    """Why AudioGenX cannot explain this take (a sentence for the tooltip), or None when it can."""
+    family = record.extra.get("family") or info.family
+    if family == "magnet":
+        return (
+            "MAGNeT takes cannot be explained: AudioGenX follows the decoding steps of an autoregressive "
+            "model (MusicGen, AudioGen)."
+        )
+    if "melody" in record.extra or info.supports_melody:
+        return (
+            "Melody takes cannot be explained: melody models put the text in front of the audio instead of "
+            "attending to it, and AudioGenX works on that attention."
+        )
+    if "stem" in record.extra:
+        return "This take is a separated stem: explain the take it was separated from."
+    return None
+
+
+@dataclass
+class ExplainState:
+    """One take's explanation and the regenerations made from it (cached: a second Play is instant)."""
+
+    explanation: Any  # core.explain.explainer.Explanation over the whole take
+    sidecar: Path  # the take it explains (ids restart in another library folder)
+    regenerated: dict[bool, Any] = field(default_factory=dict)  # counterfactual -> core.takes.take.Take
+
+
+class ExplainController(QObject):
+    """Runs Explain / Play factual / Play counterfactual for the selected take through the job queue."""
+
+    message = Signal(str)
+    explained = Signal(int)  # take id whose explanation just arrived
+
+    def __init__(
+        self,
+        panel: ExplainPanel,
+        waveform: WaveformView,
+        queue: JobQueue,
+        engine: EngineHolder,
+        player: Player,
+        model_info: Callable[[str], ModelInfo],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.panel, self.waveform, self.queue, self.engine, self.player = panel, waveform, queue, engine, player
+        self._model_info = model_info
+        self.settings: Any = None  # core.explain.explainer.ExplainSettings; None: AudioGenX's defaults (tests inject)
+        self.record: TakeRecord | None = None
+        self._states: OrderedDict[int, ExplainState] = OrderedDict()
+        panel.explain_requested.connect(self.explain)
+        panel.rescore_requested.connect(self.rescore)
+        panel.play_factual_requested.connect(lambda: self.play(counterfactual=False))
+        panel.play_counterfactual_requested.connect(lambda: self.play(counterfactual=True))
+        waveform.selection_changed.connect(panel.rescore)
+        queue.finished.connect(self._on_finished)
+        queue.changed.connect(self._sync_busy)
+
+    def state(self, take_id: int) -> ExplainState | None:
+        return self._states.get(take_id)
+
+    def _state_for(self, record: TakeRecord | None) -> ExplainState | None:
+        state = self._states.get(record.id) if record is not None else None
+        return state if state is not None and state.sidecar == record.sidecar_path else None
+
+    def show_take(self, record: TakeRecord | None) -> None:
+        """The selected take changed: its explanation if there is one, else its words unshaded."""
+        self.record = record
+        if record is None:
+            self.panel.clear()
+            self.panel.set_unavailable(None)
+            return
+        self.panel.set_prompt(record.prompt)
+        self.panel.set_unavailable(explain_unavailable(record, self._model_info(record.model)))
+        state = self._state_for(record)
+        if state is not None:
+            self.panel.show_explanation(state.explanation)
+
+    def explain(self) -> Job | None:
+        record = self.record
+        if record is None or explain_unavailable(record, self._model_info(record.model)):
+            return None
+        context = TakeJob(record.id, record.sidecar_path, record.model)
+        title = f"explain “{short_prompt(record.prompt)}”"
+        return self.queue.submit(Job(title, explain_task(self.engine, context, self.settings), "explain", context))
+
+    def rescore(self, window: tuple[float, float] | None) -> None:
+        """Read the current take's mask over `window` seconds (None: the whole take) — no training."""
+        state = self._state_for(self.record)
+        if state is None:
+            return
+        if window is None:
+            self.waveform.clear_selection()
+        try:
+            self.panel.show_explanation(state.explanation.rescore(window))
+        except SoundDeskError as exc:
+            self.message.emit(str(exc))
+
+    def play(self, counterfactual: bool) -> Job | None:
+        """Play the factual (M) or counterfactual (1 - M) take, regenerating it in the worker the first time."""
+        record = self.record
+        state = self._state_for(record)
+        if state is None:
+            return None
+        take = state.regenerated.get(counterfactual)
+        if take is not None:
+            self._play(record.id, counterfactual, take)
+            return None
+        context = TakeJob(record.id, record.sidecar_path, record.model)
+        label = "counterfactual" if counterfactual else "factual"
+        task = regenerate_task(self.engine, context, state.explanation, counterfactual)
+        return self.queue.submit(Job(f"{label} of “{short_prompt(record.prompt)}”", task, "regenerate", context))
+
+    def _play(self, take_id: int, counterfactual: bool, take: Any) -> None:
+        key = ("counterfactual" if counterfactual else "factual", take_id)
+        if self.player.play(key, take.wav, take.sample_rate):
+            self.message.emit(f"Playing the {key[0]} take (the prompt's attention scaled by the explanation).")
+
+    def _on_finished(self, job: Job, result: object) -> None:
+        if isinstance(result, ExplainResult):
+            self._states[result.take_id] = ExplainState(result.explanation, job.context.sidecar)
+            self._states.move_to_end(result.take_id)
+            while len(self._states) > KEPT_EXPLANATIONS:
+                self._states.popitem(last=False)
+            if self.record is not None and self.record.id == result.take_id:
+                self.panel.show_explanation(result.explanation)
+                self.waveform.clear_selection()
+            self.message.emit(f"Explained {job.title[len('explain ') :]}: drag across the waveform to score a part.")
+            self.explained.emit(result.take_id)
+        elif isinstance(result, RegenerateResult):
+            state = self._states.get(result.take_id)
+            if state is not None:
+                state.regenerated[result.counterfactual] = result.take
+            if self.record is not None and self.record.id == result.take_id:
+                self._play(result.take_id, result.counterfactual, result.take)
+
+    def _sync_busy(self) -> None:
+        jobs = ([self.queue.current] if self.queue.current is not None else []) + self.queue.pending
+        self.panel.set_busy(any(job.kind in JOB_KINDS for job in jobs))

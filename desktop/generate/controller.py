@@ -1,0 +1,177 @@
+"""The generation controller: turns Generate clicks into queued jobs and job results into library takes.
+
+It owns the EngineHolder (and so every loaded model) and the JobQueue; results are recorded in the Library
+on the GUI thread (the worker has already written the files). Progress becomes "step n of N, m s left".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from core.takes.library import Library, TakeRecord
+from desktop.generate.model_picker import ModelInfo
+from desktop.jobs.queue import Job, JobQueue
+from desktop.jobs.tasks import (
+    EngineHolder,
+    GenerationResult,
+    GenerationSpec,
+    generation_task,
+    load_task,
+    start_engine_task,
+)
+
+STAGE_NAMES = {"start": "Starting the engine", "download": "Downloading", "load": "Loading", "generate": "Generating"}
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+
+
+def format_bytes(count: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return str(count)
+
+
+class _Rate:
+    """Time-left estimate for one stage from its elapsed time and progress."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.started = 0.0
+
+    def eta(self, stage: str, step: int, total: int) -> float | None:
+        now = time.monotonic()
+        if stage != self.stage or step <= 0:
+            self.stage, self.started = stage, now
+            return None
+        elapsed = now - self.started
+        return elapsed * (total - step) / step if elapsed > 0.2 and total > 0 else None
+
+
+class GenerationController(QObject):
+    """Queues load and generation jobs; all its signals are emitted on the GUI thread."""
+
+    progress = Signal(str, int, int, str)  # stage, step, total, text for the progress bar
+    status = Signal(str)  # one line for the status bar
+    error = Signal(str)  # one readable sentence (a failed job)
+    takes_added = Signal(list)  # [TakeRecord] just recorded
+    model_loaded = Signal(object)  # ModelInfo
+    busy_changed = Signal(bool)
+    queue_changed = Signal()
+
+    def __init__(self, library: Callable[[], Library | None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library = library
+        self.engine = EngineHolder()
+        self.queue = JobQueue(self)
+        self.queue.started.connect(self._on_started)
+        self.queue.progress.connect(self._on_progress)
+        self.queue.finished.connect(self._on_finished)
+        self.queue.failed.connect(self._on_failed)
+        self.queue.cancelled.connect(self._on_cancelled)
+        self.queue.changed.connect(self._on_changed)
+        self._rate = _Rate()
+        self._busy = False
+
+    @property
+    def busy(self) -> bool:
+        return self.queue.busy
+
+    def generate(self, spec: GenerationSpec) -> Job:
+        words = spec.prompt if len(spec.prompt) <= 40 else spec.prompt[:39] + "…"
+        count = f" ×{spec.count}" if spec.count > 1 else ""
+        title = f"“{words}”{count} · {spec.ref.rstrip('/').split('/')[-1]} · seed {spec.seed}"
+        return self.queue.submit(Job(title, generation_task(self.engine, spec), "generate", spec))
+
+    def load(self, ref: str) -> Job | None:
+        """Load `ref` in the background (unless it is loaded already or already queued)."""
+        if self.engine.is_loaded(ref):
+            return None
+        jobs = ([self.queue.current] if self.queue.current else []) + self.queue.pending
+        if any(job.kind == "load" and job.context == ref for job in jobs):
+            return None
+        name = ref.rstrip("/").split("/")[-1]
+        return self.queue.submit(Job(f"load {name}", load_task(self.engine, ref), "load", ref))
+
+    def start_engine(self) -> Job | None:
+        """Import torch and build the Engine in the background (at start-up, while the user reads the window)."""
+        if self.engine.started:
+            return None
+        return self.queue.submit(Job("start the engine", start_engine_task(self.engine), "start"))
+
+    def cancel(self) -> None:
+        self.queue.cancel_current()
+
+    def unload_models(self) -> int:
+        """Free every loaded model (only while idle); returns how many were freed."""
+        if self.busy:
+            return 0
+        count = len(self.engine.loaded())
+        self.engine.unload()
+        self.status.emit(f"Freed {count} loaded model(s)." if count else "No model was loaded.")
+        return count
+
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        return self.queue.shutdown(timeout_ms)
+
+    def _on_started(self, job: Job) -> None:
+        self._rate = _Rate()
+        self.progress.emit("", 0, 0, f"{job.title}: starting…")
+        self.status.emit(f"Started {job.title}")
+
+    def _on_progress(self, job: Job, stage: str, step: int, total: int) -> None:
+        eta = self._rate.eta(stage, step, total)
+        name = STAGE_NAMES.get(stage, stage.capitalize())
+        if stage == "download":
+            text = f"{name} {format_bytes(step)} of {format_bytes(total)}"
+        elif stage == "start":
+            text = f"{name}…"
+        elif stage == "load":
+            text = f"{name} {job.context if job.kind == 'load' else job.context.ref}…"
+        else:
+            text = f"{name}: step {step} of {total}"
+        if eta is not None:
+            text += f", {format_eta(eta)} left"
+        self.progress.emit(stage, step, total, text)
+
+    def _on_finished(self, job: Job, result: object) -> None:
+        if job.kind not in ("start", "load", "generate"):
+            return  # explain / separate / stems jobs: whoever queued them records their results
+        if job.kind == "start":
+            self.status.emit("Engine ready.")
+            return
+        if isinstance(result, ModelInfo):
+            self.model_loaded.emit(result)
+            self.status.emit(f"Loaded {result.ref}.")
+            return
+        assert isinstance(result, GenerationResult)
+        self.model_loaded.emit(result.model)
+        library = self._library()
+        records: list[TakeRecord] = []
+        if library is not None:
+            records = [library.add(take, files, created) for take, files, created in result.takes]
+        self.takes_added.emit(records)
+        self.status.emit(f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s: {job.title}")
+
+    def _on_failed(self, job: Job, message: str) -> None:
+        self.status.emit(f"Failed: {job.title}")
+        self.error.emit(message)
+
+    def _on_cancelled(self, job: Job) -> None:
+        self.status.emit(f"Cancelled {job.title}; nothing was kept.")
+
+    def _on_changed(self) -> None:
+        busy = self.queue.busy
+        if busy != self._busy:
+            self._busy = busy
+            if not busy:
+                self.progress.emit("", 0, 0, "Idle")
+            self.busy_changed.emit(busy)
+        self.queue_changed.emit()

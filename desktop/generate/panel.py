@@ -1,0 +1,174 @@
+"""The left side of the window: prompt, model, parameters, melody and continuation slots, Generate, queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.params import GenerationParams
+from desktop.generate.audio_slot import AudioSlot
+from desktop.generate.model_picker import ModelInfo, ModelPicker
+from desktop.generate.params_panel import ParamsPanel
+from desktop.generate.prompt_editor import PromptEditor
+from desktop.jobs.queue import JobQueue
+from desktop.jobs.tasks import GenerationSpec
+from desktop.settings import group
+
+MELODY_MAX_SECONDS = 30.0
+CONTINUATION_MAX_SECONDS = 30.0
+
+
+class GeneratePanel(QWidget):
+    """Collects one GenerationSpec; `generate_requested` on the button or Ctrl+Enter."""
+
+    generate_requested = Signal()
+    cancel_requested = Signal()
+    remove_job_requested = Signal(object)  # Job
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.prompt = PromptEditor()
+        self.prompt.submitted.connect(self.generate_requested)
+        self.models = ModelPicker()
+        self.models.model_changed.connect(self._on_model_changed)
+        self.params = ParamsPanel()
+        self.melody = AudioSlot(
+            "Melody",
+            "Drop a WAV / AIFF / FLAC / OGG / MP3 here to guide the tune (melody models only).",
+            MELODY_MAX_SECONDS,
+        )
+        self.continuation = AudioSlot(
+            "Continue from",
+            "Drop audio here to continue it instead of starting from silence.",
+            CONTINUATION_MAX_SECONDS,
+        )
+        for slot in (self.melody, self.continuation):
+            slot.message.connect(self.message)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("generateButton")
+        self.generate_button.setToolTip("Generate (Ctrl+Enter); while a job runs, this queues another")
+        self.generate_button.clicked.connect(self.generate_requested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Idle")
+        self.progress.setValue(0)
+        self.queue_list = QListWidget()
+        self.queue_list.setFixedHeight(64)
+        self.queue_list.setObjectName("queueList")
+        self.queue_list.setToolTip("Double-click a waiting job to drop it, the running one to cancel it")
+        self.queue_list.itemActivated.connect(self._on_queue_item)
+        self._build_layout()
+        self._on_model_changed(self.models.current_ref())
+
+    def _build_layout(self) -> None:
+        form = QWidget()
+        inner = QVBoxLayout(form)
+        inner.addWidget(self.prompt)
+        inner.addWidget(QLabel("<b>Model</b>"))
+        inner.addWidget(self.models)
+        inner.addWidget(self.params)
+        inner.addWidget(self.melody)
+        inner.addWidget(self.continuation)
+        inner.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(QLabel("Queue"))
+        layout.addWidget(self.queue_list)
+
+    def spec(self, library_dir: Path) -> GenerationSpec:
+        """The next run as shown (draws a fresh seed unless the seed is locked)."""
+        info = self.models.info()
+        return GenerationSpec(
+            ref=self.models.current_ref(),
+            prompt=self.prompt.prompt(),
+            params=self.params.params(),
+            seed=self.params.seed_for_run(),
+            count=self.params.variations.value(),
+            library_dir=library_dir,
+            melody=self.melody.clip() if info.supports_melody else None,
+            continuation=self.continuation.clip(),
+        )
+
+    def recall(self, prompt: str, model: str, params: GenerationParams, seed: int) -> bool:
+        """Put a take's prompt, model, parameters and seed back; False if its model is not available."""
+        self.prompt.set_prompt(prompt)
+        found = self.models.select(model)
+        self.params.recall(params, seed)
+        return found
+
+    def apply_model_info(self, info: ModelInfo) -> None:
+        self.models.set_loaded(info)
+        if info.ref == self.models.current_ref():
+            self._on_model_changed(info.ref)
+
+    def _on_model_changed(self, ref: str) -> None:
+        """Melody and MAGNeT controls light up for the models that use them."""
+        info = self.models.info(ref)
+        self.params.set_family(info.family)
+        self.melody.setEnabled(info.supports_melody)
+        self.melody.setToolTip("" if info.supports_melody else "The chosen model takes no melody.")
+
+    def set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.generate_button.setText("Queue another" if busy else "Generate")
+
+    def show_progress(self, stage: str, step: int, total: int, text: str) -> None:
+        self.progress.setMaximum(max(total, 1) if total > 0 or not stage else 0)
+        self.progress.setValue(min(step, total) if total > 0 else 0)
+        self.progress.setFormat(text)
+
+    def show_queue(self, queue: JobQueue) -> None:
+        self.queue_list.clear()
+        jobs = ([("▶", queue.current)] if queue.current is not None else []) + [("…", j) for j in queue.pending]
+        for mark, job in jobs:
+            item = QListWidgetItem(f"{mark} {job.title}")
+            item.setData(Qt.ItemDataRole.UserRole, job)
+            self.queue_list.addItem(item)
+
+    def _on_queue_item(self, item: QListWidgetItem) -> None:
+        job = item.data(Qt.ItemDataRole.UserRole)
+        if job is not None:
+            self.remove_job_requested.emit(job)
+
+    def save_state(self, settings: QSettings) -> None:
+        with group(settings, "model"):
+            self.models.save_state(settings)
+        with group(settings, "params"):
+            self.params.save_state(settings)
+        with group(settings, "prompt"):
+            settings.setValue("text", self.prompt.text.toPlainText())
+
+    def restore_state(self, settings: QSettings) -> None:
+        with group(settings, "model"):
+            self.models.restore_state(settings)
+        with group(settings, "params"):
+            self.params.restore_state(settings)
+        with group(settings, "prompt"):
+            self.prompt.set_prompt(str(settings.value("text", "") or ""))
+        self._on_model_changed(self.models.current_ref())

@@ -1,0 +1,231 @@
+"""Generation parameters: duration, variations, seed (lock / randomise), sampling, CFG and MAGNeT options."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import SoundDeskError
+from core.params import SPAN_ARRANGEMENTS, GenerationParams
+from desktop.settings import read_bool, read_int, read_json, write_json
+
+MAX_SEED = 2**31 - 1
+MAX_VARIATIONS = 8
+MAX_DURATION = 300.0
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "resources" / "presets"
+
+
+def _spin(low: float, high: float, step: float, decimals: int, suffix: str = "") -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setSuffix(suffix)
+    return box
+
+
+def _int_spin(low: int, high: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    return box
+
+
+def load_presets(folder: Path = PRESETS_DIR) -> dict[str, dict]:
+    """Preset name -> parameter dict, from resources/presets/*.json (`{"name": ..., "parameters": {...}}`)."""
+    presets = {}
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        presets[data["name"]] = data["parameters"]
+    return presets
+
+
+class ParamsPanel(QWidget):
+    """Edits a GenerationParams plus the run's variation count and seed."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._family = "musicgen"
+        self._presets = load_presets()
+        self._build_basic()
+        self._build_advanced()
+        self._build_magnet()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._basic)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
+        layout.addWidget(self.magnet)
+        self.set_params(GenerationParams(duration=5.0))
+        self.set_family("musicgen")
+
+    def _build_basic(self) -> None:
+        self.preset = QComboBox()
+        self.preset.addItem("Preset…")
+        self.preset.addItems(list(self._presets))
+        self.preset.activated.connect(self._apply_preset)
+        self.duration = _spin(0.1, MAX_DURATION, 0.5, 1, " s")
+        self.variations = _int_spin(1, MAX_VARIATIONS)
+        self.seed = _int_spin(0, MAX_SEED)
+        self.seed_lock = QToolButton(text="Lock", checkable=True, toolTip="Keep this seed for every run")
+        self.seed_random = QToolButton(text="Dice", toolTip="Draw a new random seed")
+        self.seed_random.clicked.connect(self.randomise_seed)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.seed_lock)
+        seed_row.addWidget(self.seed_random)
+        self._basic = QFormLayout()
+        self._basic.addRow("Preset", self.preset)
+        self._basic.addRow("Duration", self.duration)
+        self._basic.addRow("Variations", self.variations)
+        self._basic.addRow("Seed", seed_row)
+        for box in (self.duration, self.variations, self.seed):
+            box.valueChanged.connect(self.changed)
+
+    def _build_advanced(self) -> None:
+        self.advanced_toggle = QToolButton(text="Advanced sampling", checkable=True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        self.advanced = QGroupBox()
+        form = QFormLayout(self.advanced)
+        self.use_sampling = QCheckBox("Sample (off: greedy)")
+        self.top_k = _int_spin(0, 2048)
+        self.top_p = _spin(0.0, 1.0, 0.05, 2)
+        self.temperature = _spin(0.0, 10.0, 0.1, 2)
+        self.cfg_coef = _spin(0.0, 20.0, 0.5, 2)
+        self.extend_stride = _spin(1.0, 60.0, 1.0, 1, " s")
+        form.addRow(self.use_sampling)
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Temperature", self.temperature)
+        self._cfg_row = ("Guidance (CFG)", self.cfg_coef)
+        form.addRow(*self._cfg_row)
+        form.addRow("Extend stride", self.extend_stride)
+        self.top_p.setToolTip("Above 0, nucleus sampling replaces top-k.")
+        self.advanced.setVisible(False)
+
+    def _build_magnet(self) -> None:
+        self.magnet = QGroupBox("MAGNeT decoding")
+        form = QFormLayout(self.magnet)
+        self.decoding_steps = [_int_spin(1, 200) for _ in range(4)]
+        steps_row = QHBoxLayout()
+        for box in self.decoding_steps:
+            steps_row.addWidget(box)
+        self.max_cfg = _spin(0.0, 30.0, 0.5, 2)
+        self.min_cfg = _spin(0.0, 30.0, 0.5, 2)
+        self.span_arrangement = QComboBox()
+        self.span_arrangement.addItems(list(SPAN_ARRANGEMENTS))
+        form.addRow("Steps per codebook", steps_row)
+        form.addRow("Max CFG", self.max_cfg)
+        form.addRow("Min CFG", self.min_cfg)
+        form.addRow("Span arrangement", self.span_arrangement)
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def set_family(self, family: str | None) -> None:
+        """Light up MAGNeT's own controls for a MAGNeT model; its CFG replaces the plain one."""
+        self._family = family or "musicgen"
+        is_magnet = self._family == "magnet"
+        self.magnet.setVisible(is_magnet)
+        self.magnet.setEnabled(is_magnet)
+        self.cfg_coef.setEnabled(not is_magnet)
+        self.extend_stride.setEnabled(not is_magnet)
+
+    @property
+    def family(self) -> str:
+        return self._family
+
+    def params(self) -> GenerationParams:
+        """The parameters as shown (raises InvalidParameterError for values the spin boxes let through)."""
+        return GenerationParams(
+            duration=round(self.duration.value(), 3),
+            use_sampling=self.use_sampling.isChecked(),
+            top_k=self.top_k.value(),
+            top_p=self.top_p.value(),
+            temperature=self.temperature.value(),
+            cfg_coef=self.cfg_coef.value(),
+            extend_stride=self.extend_stride.value(),
+            decoding_steps=tuple(box.value() for box in self.decoding_steps),
+            max_cfg_coef=self.max_cfg.value(),
+            min_cfg_coef=self.min_cfg.value(),
+            span_arrangement=self.span_arrangement.currentText(),
+        )
+
+    def set_params(self, params: GenerationParams) -> None:
+        self.duration.setValue(params.duration)
+        self.use_sampling.setChecked(params.use_sampling)
+        self.top_k.setValue(params.top_k)
+        self.top_p.setValue(params.top_p)
+        self.temperature.setValue(params.temperature)
+        self.cfg_coef.setValue(params.cfg_coef)
+        self.extend_stride.setValue(params.extend_stride)
+        steps = list(params.decoding_steps) + [params.decoding_steps[-1]] * 4
+        for box, value in zip(self.decoding_steps, steps, strict=False):
+            box.setValue(value)
+        self.max_cfg.setValue(params.max_cfg_coef)
+        self.min_cfg.setValue(params.min_cfg_coef)
+        self.span_arrangement.setCurrentText(params.span_arrangement)
+        self.changed.emit()
+
+    def _apply_preset(self, index: int) -> None:
+        name = self.preset.itemText(index)
+        if name in self._presets:
+            data = self.params().to_dict()
+            data.update(self._presets[name])  # a preset sets only the values it names
+            self.set_params(GenerationParams.from_dict(data))
+        self.preset.setCurrentIndex(0)
+
+    def randomise_seed(self) -> int:
+        self.seed.setValue(random.randint(0, MAX_SEED))
+        return self.seed.value()
+
+    def seed_for_run(self) -> int:
+        """The seed of the next run: the shown one when locked, else a fresh random one (then shown)."""
+        if self.seed_lock.isChecked():
+            return self.seed.value()
+        return self.randomise_seed()
+
+    def recall(self, params: GenerationParams, seed: int) -> None:
+        """Put a take's parameters and seed back, seed locked, so Generate makes the same take again."""
+        self.set_params(params)
+        self.seed.setValue(seed)
+        self.seed_lock.setChecked(True)
+        self.variations.setValue(1)
+
+    def save_state(self, settings: QSettings) -> None:
+        write_json(settings, "params", self.params().to_dict())
+        settings.setValue("variations", self.variations.value())
+        settings.setValue("seed", self.seed.value())
+        settings.setValue("seed_locked", self.seed_lock.isChecked())
+        settings.setValue("advanced_open", self.advanced_toggle.isChecked())
+
+    def restore_state(self, settings: QSettings) -> None:
+        data = read_json(settings, "params", None)
+        if isinstance(data, dict):
+            try:
+                self.set_params(GenerationParams.from_dict(data))
+            except (TypeError, ValueError, SoundDeskError):
+                pass  # settings from another version: keep the defaults
+        self.variations.setValue(read_int(settings, "variations", 1))
+        self.seed.setValue(read_int(settings, "seed", 0))
+        self.seed_lock.setChecked(read_bool(settings, "seed_locked", False))
+        self.advanced_toggle.setChecked(read_bool(settings, "advanced_open", False))

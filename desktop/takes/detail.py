@@ -1,0 +1,89 @@
+"""The selected take: waveform or spectrogram with a playhead; prompt, model, seed, parameters, actions."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from core.params import GenerationParams
+from core.takes.library import TakeRecord
+from desktop.widgets.waveform import WaveformView
+
+
+def describe_params(params: GenerationParams, family: str | None = None) -> str:
+    """A one-line summary of how the take was sampled."""
+    sampling = (
+        "greedy"
+        if not params.use_sampling
+        else (f"top-p {params.top_p:g}" if params.top_p > 0 else f"top-k {params.top_k}")
+        + f", temperature {params.temperature:g}"
+    )
+    if family == "magnet":
+        steps = "/".join(str(s) for s in params.decoding_steps)
+        guidance = f"CFG {params.max_cfg_coef:g}→{params.min_cfg_coef:g}, steps {steps}, {params.span_arrangement}"
+    else:
+        guidance = f"CFG {params.cfg_coef:g}"
+    return f"{params.duration:g} s, {sampling}, {guidance}"
+
+
+class TakeDetail(QWidget):
+    """Shows one TakeRecord; the buttons run the window's actions (play, loop, star, rename, delete, ...)."""
+
+    def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.waveform = WaveformView()
+        self.spectrogram = QCheckBox("Spectrogram")
+        self.spectrogram.toggled.connect(self.waveform.show_spectrogram)
+        self.title = QLabel()
+        self.title.setObjectName("takeTitle")
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QHBoxLayout()
+        self.buttons: dict[str, QToolButton] = {}
+        for action in actions:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            buttons.addWidget(button)
+            self.buttons[action.objectName()] = button
+        buttons.addStretch(1)
+        buttons.addWidget(self.spectrogram)
+        layout = self._layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.waveform, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.info)
+        self.record: TakeRecord | None = None
+        self.show_record(None)
+
+    def add_section(self, widget: QWidget) -> None:
+        """Another part about the selected take, below its details (the explain panel)."""
+        self._layout.addWidget(widget)
+
+    def show_record(self, record: TakeRecord | None, wav: np.ndarray | None = None) -> None:
+        self.record = record
+        if record is None:
+            self.title.setText("<i>No take selected: type a prompt and press Generate (Ctrl+Enter).</i>")
+            self.info.setText("")
+            self.waveform.set_audio(None)
+            return
+        self.title.setText(("★ " if record.starred else "") + f"<b>{html.escape(record.name)}</b>")
+        family = record.extra.get("family")
+        rows = [
+            ("Prompt", html.escape(record.prompt)),
+            ("Model", html.escape(record.model)),
+            ("Seed", str(record.seed)),
+            ("Parameters", html.escape(describe_params(record.params, family))),
+            ("Audio", f"{record.duration:.2f} s, {record.sample_rate} Hz, {record.channels} ch"),
+            ("File", html.escape(str(record.wav_path))),
+        ]
+        self.info.setText("<br>".join(f"<b>{name}:</b> {value}" for name, value in rows))
+        self.waveform.set_audio(wav, record.sample_rate)
+
+    def set_playhead(self, seconds: float) -> None:
+        self.waveform.set_playhead(seconds)

@@ -1,0 +1,121 @@
+"""The takes list model: the library's records for a search, with cached audio and waveform thumbnails."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPixmap
+
+from core.takes.library import Library, TakeRecord
+from desktop.widgets.waveform import waveform_pixmap
+
+RecordRole = Qt.ItemDataRole.UserRole + 1
+ThumbnailRole = Qt.ItemDataRole.UserRole + 2
+THUMBNAIL_SIZE = (140, 40)
+AUDIO_CACHE_TAKES = 8
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """A take's WAV as float32 [C, N] and its rate."""
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+class TakesModel(QAbstractListModel):
+    """Rows are TakeRecords, newest first; `reload()` runs the current search against the library."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library: Library | None = None
+        self._records: list[TakeRecord] = []
+        self._query = ""
+        self._starred_only = False
+        self._thumbnails: dict[tuple[int, str], QPixmap] = {}
+        self._audio: OrderedDict[tuple[int, str], tuple[np.ndarray, int]] = OrderedDict()
+
+    def set_library(self, library: Library | None) -> None:
+        self.library = library
+        self._thumbnails.clear()
+        self._audio.clear()
+        self.reload()
+
+    def set_filter(self, query: str, starred_only: bool = False) -> None:
+        self._query, self._starred_only = query, starred_only
+        self.reload()
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        if self.library is None:
+            self._records = []
+        else:
+            self._records = self.library.search(self._query, starred_only=self._starred_only)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._records)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._records):
+            return None
+        record = self._records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return record.name
+        if role == RecordRole:
+            return record
+        if role == ThumbnailRole:
+            return self.thumbnail(record)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{record.prompt}\n{record.model} · seed {record.seed}\n{record.wav_path}"
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def records(self) -> list[TakeRecord]:
+        return list(self._records)
+
+    def record(self, row: int) -> TakeRecord | None:
+        return self._records[row] if 0 <= row < len(self._records) else None
+
+    def row_of(self, take_id: int) -> int:
+        for row, record in enumerate(self._records):
+            if record.id == take_id:
+                return row
+        return -1
+
+    def replace(self, record: TakeRecord) -> None:
+        """Show the new state of one record (starred, renamed) without a full reload."""
+        row = self.row_of(record.id)
+        if row >= 0:
+            self._records[row] = record
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
+    def audio(self, record: TakeRecord) -> tuple[np.ndarray, int]:
+        """The take's samples [C, N] and rate (a few recent takes are kept in memory)."""
+        key = (record.id, str(record.wav_path))
+        if key in self._audio:
+            self._audio.move_to_end(key)
+            return self._audio[key]
+        audio = read_wav(record.wav_path)
+        self._audio[key] = audio
+        while len(self._audio) > AUDIO_CACHE_TAKES:
+            self._audio.popitem(last=False)
+        return audio
+
+    def thumbnail(self, record: TakeRecord) -> QPixmap | None:
+        key = (record.id, str(record.wav_path))
+        if key not in self._thumbnails:
+            try:
+                wav, _ = self.audio(record)
+            except (OSError, RuntimeError, sf.LibsndfileError):
+                return None
+            self._thumbnails[key] = waveform_pixmap(wav, *THUMBNAIL_SIZE)
+        return self._thumbnails[key]

@@ -1,0 +1,250 @@
+"""The right side of the window: search, the takes list, the selected take, playback and the take actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QInputDialog, QLineEdit, QSplitter, QVBoxLayout, QWidget
+
+from core.errors import SoundDeskError
+from core.takes.library import Library, TakeRecord
+from desktop.playback import Player
+from desktop.settings import read_bool
+from desktop.takes.detail import TakeDetail
+from desktop.takes.library_model import TakesModel
+from desktop.takes.view import TakesList
+
+
+class DeleteTake(QUndoCommand):
+    """Delete = move to the library's trash; undo brings the files and the row back."""
+
+    def __init__(self, panel: TakesPanel, record: TakeRecord) -> None:
+        super().__init__(f"delete “{record.name}”")
+        self.panel, self.take_id = panel, record.id
+
+    def redo(self) -> None:
+        self.panel.apply(lambda library: library.delete(self.take_id), reload=True)
+
+    def undo(self) -> None:
+        self.panel.apply(lambda library: library.restore(self.take_id), reload=True, select=self.take_id)
+
+
+class TakesPanel(QWidget):
+    """Browses the library; plays, stars, renames, deletes (undoably) and recalls takes."""
+
+    recall_requested = Signal(object)  # TakeRecord
+    export_requested = Signal(object)  # TakeRecord
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library: Library | None = None
+        self.export_available = False
+        self.model = TakesModel(self)
+        self.player = Player(self)
+        self.undo_stack = QUndoStack(self)
+        self._make_actions()
+        self.search = QLineEdit(placeholderText="Search prompts and names…", clearButtonEnabled=True)
+        self.search.textChanged.connect(self._filter)
+        self.starred_only = QCheckBox("★ only")
+        self.starred_only.toggled.connect(self._filter)
+        self.list = TakesList(self.model)
+        self.list.current_record_changed.connect(self._show_current)
+        self.list.activated_record.connect(lambda record: self.toggle_play())
+        self.detail = TakeDetail(
+            [
+                self.play_action,
+                self.loop_action,
+                self.star_action,
+                self.rename_action,
+                self.delete_action,
+                self.recall_action,
+                self.export_action,
+            ]
+        )
+        self.player.position.connect(self._on_position)
+        self.player.started.connect(self._on_playing)
+        self.player.stopped.connect(self._on_playing)
+        self.player.error.connect(self.message)
+        self._layout()
+        for key, step in ((Qt.Key.Key_Up, -1), (Qt.Key.Key_Down, 1)):
+            shortcut = QShortcut(QKeySequence(key), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda s=step: self.list.move(s))
+        self._show_current(None)
+
+    def _make_actions(self) -> None:
+        def action(name: str, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
+            act = QAction(text, self, checkable=checkable)
+            act.setObjectName(name)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            return act
+
+        self.play_action = action("play", "Play", lambda: self.toggle_play(), Qt.Key.Key_Space)
+        self.loop_action = action("loop", "Loop", self._set_loop, checkable=True)
+        self.star_action = action("star", "Star", lambda: self.toggle_star(), "S")
+        self.rename_action = action("rename", "Rename…", lambda: self.rename_current(), Qt.Key.Key_F2)
+        self.delete_action = action("delete", "Delete", lambda: self.delete_current(), QKeySequence.StandardKey.Delete)
+        self.recall_action = action("recall", "Recall", self._recall, "Ctrl+R")
+        self.export_action = action("export", "Export…", self._export, "Ctrl+E")
+        self.reveal_action = action("reveal", "Show in folder", self._reveal)
+        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.play_action.setToolTip("Play / stop the selected take (Space)")
+        self.take_actions = [
+            self.play_action,
+            self.star_action,
+            self.rename_action,
+            self.delete_action,
+            self.recall_action,
+            self.export_action,
+            self.reveal_action,
+        ]
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.starred_only)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.list)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+
+    def set_library(self, library: Library | None) -> None:
+        self.player.stop()
+        self.undo_stack.clear()
+        self.library = library
+        self.model.set_library(library)
+
+    def current(self) -> TakeRecord | None:
+        return self.list.current_record()
+
+    def apply(self, change, reload: bool = False, select: int | None = None) -> TakeRecord | None:
+        """Run `change(library)` and show its result; a SoundDeskError becomes a status message."""
+        if self.library is None:
+            return None
+        try:
+            record = change(self.library)
+        except SoundDeskError as exc:
+            self.message.emit(str(exc))
+            return None
+        if reload:
+            self.model.reload()
+            if select is not None:
+                self.list.select_take(select)
+        else:
+            self.model.replace(record)
+            if self.current() is not None and self.current().id == record.id:
+                self._show_current(record)
+        return record
+
+    def added(self, records: list[TakeRecord]) -> None:
+        """New takes were recorded: show them, the first one selected."""
+        self.model.reload()
+        if records:
+            self.list.select_take(records[0].id)
+
+    def toggle_play(self) -> None:
+        record = self.current()
+        if record is None:
+            return
+        if self.player.is_playing(record.id):
+            self.player.stop()
+            return
+        try:
+            wav, rate = self.model.audio(record)
+        except (OSError, RuntimeError) as exc:
+            self.message.emit(f"Cannot read {record.wav_path}: {exc}.")
+            return
+        self.player.play(record.id, wav, rate, loop=self.loop_action.isChecked())
+
+    def _set_loop(self, loop: bool) -> None:
+        self.player.set_loop(loop)
+
+    def toggle_star(self) -> None:
+        record = self.current()
+        if record is not None:
+            self.apply(lambda library: library.set_starred(record.id, not record.starred))
+
+    def rename_current(self, name: str | None = None) -> None:
+        record = self.current()
+        if record is None:
+            return
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Rename take", "Name:", text=record.name)
+            if not ok:
+                return
+        self.apply(lambda library: library.rename(record.id, name))
+
+    def delete_current(self) -> None:
+        record = self.current()
+        if record is None:
+            return
+        if self.player.is_playing(record.id):
+            self.player.stop()
+        self.undo_stack.push(DeleteTake(self, record))
+        self.message.emit(f"Moved “{record.name}” to the trash (Ctrl+Z brings it back).")
+
+    def _recall(self) -> None:
+        if self.current() is not None:
+            self.recall_requested.emit(self.current())
+
+    def _export(self) -> None:
+        if self.current() is not None:
+            self.export_requested.emit(self.current())
+
+    def _reveal(self) -> None:
+        record = self.current()
+        if record is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(record.wav_path.parent)))
+
+    def _filter(self) -> None:
+        self.model.set_filter(self.search.text(), self.starred_only.isChecked())
+
+    def _show_current(self, record: TakeRecord | None) -> None:
+        for act in self.take_actions:
+            act.setEnabled(record is not None)
+        self.export_action.setEnabled(record is not None and self.export_available)
+        wav = None
+        if record is not None:
+            try:
+                wav, _ = self.model.audio(record)
+            except (OSError, RuntimeError) as exc:
+                self.message.emit(f"Cannot read {record.wav_path}: {exc}.")
+        self.detail.show_record(record, wav)
+        self.star_action.setText("Unstar" if record is not None and record.starred else "Star")
+        self._on_playing(None)
+
+    def _on_position(self, key: object, seconds: float) -> None:
+        record = self.current()
+        if record is not None and key == record.id:
+            self.detail.set_playhead(seconds)
+
+    def _on_playing(self, _key: object) -> None:
+        playing = self.player.playing_key
+        self.list.set_playing(playing if isinstance(playing, int) else None)
+        record = self.current()
+        self.play_action.setText("Stop" if record is not None and self.player.is_playing(record.id) else "Play")
+        if playing is None:
+            self.detail.set_playhead(0.0)
+
+    def save_state(self, settings: QSettings) -> None:
+        settings.setValue("splitter", self.splitter.saveState())
+        settings.setValue("loop", self.loop_action.isChecked())
+        settings.setValue("spectrogram", self.detail.spectrogram.isChecked())
+
+    def restore_state(self, settings: QSettings) -> None:
+        state = settings.value("splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+        self.loop_action.setChecked(read_bool(settings, "loop", False))
+        self.detail.spectrogram.setChecked(read_bool(settings, "spectrogram", False))

@@ -1,0 +1,1 @@
+"""Small reusable widgets: the waveform and spectrogram views, the folder field."""
