@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,14 +174,22 @@ def generate_variations(
     count: int,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    on_take: Callable[[Take], None] | None = None,
 ) -> list[Take]:
-    """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i."""
+    """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i.
+
+    `on_take(take)` runs as soon as each take exists, so a caller can write it before the next one starts:
+    a cancel or a crash later loses only the unfinished takes.
+    """
     if count < 1:
         raise InvalidParameterError(f"The number of variations must be at least 1, got {count}.")
     takes = []
     for i in range(count):
         step = _offset_progress(progress, i, count)
-        takes.append(model.generate(_with_seed(request, request.seed + i), step, cancel))
+        take = model.generate(_with_seed(request, request.seed + i), step, cancel)
+        takes.append(take)
+        if on_take is not None:
+            on_take(take)
     return takes
 
 
