@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _params(args: argparse.Namespace, defaults):
+    return defaults.replace(**param_changes(args))
+
+
+def param_changes(args: argparse.Namespace) -> dict:
+    """The GenerationParams fields the parsed options set (the rest keep the model's defaults)."""
     changes = {
         "duration": args.duration,
         "top_k": args.top_k,
@@ -55,7 +60,7 @@ def _params(args: argparse.Namespace, defaults):
         changes["use_sampling"] = False
     for name, value in extra_params(args).items():
         changes[name] = value
-    return defaults.replace(**changes)
+    return changes
 
 
 def extra_params(args: argparse.Namespace) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from core.errors import ExportError
 
 CHUNK = 1 << 20
+_TEMP = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{8}\.part$")
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.ENOSYS, errno.EMLINK, errno.EOPNOTSUPP}
 
 
@@ -50,6 +52,15 @@ def write_files(files: Sequence[tuple[Path, bytes]], overwrite: bool = False) ->
         for path in committed:
             _remove(path)
         raise ExportError(describe(exc, current)) from exc
+
+
+def temp_target(name: str) -> str | None:
+    """The file name a temporary file named `name` was about to become, or None if it is not one of ours.
+
+    A process killed mid-write leaves these behind (and, if it was committing, part of its group).
+    """
+    match = _TEMP.match(name)
+    return match.group("target") if match else None
 
 
 def _write_temp(path: Path, data: bytes) -> Path:

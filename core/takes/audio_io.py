@@ -61,6 +61,16 @@ def load_audio(path: str | Path, max_seconds: float | None = None) -> AudioClip:
     return AudioClip(samples=samples, sample_rate=sample_rate, path=str(path), notice=notice)
 
 
+def trim(clip: AudioClip, max_seconds: float) -> AudioClip:
+    """`clip` cut to `max_seconds` as `load_audio(path, max_seconds)` cuts it (same frames, same notice)."""
+    limit = max(1, int(round(max_seconds * clip.sample_rate)))
+    if clip.num_frames <= limit:
+        return clip
+    name = Path(clip.path).name if clip.path else "The audio"
+    notice = f"{name} was cut to {max_seconds:.1f} s (the model uses at most {max_seconds:.1f} s of audio)."
+    return AudioClip(np.ascontiguousarray(clip.samples[:, :limit]), clip.sample_rate, clip.path, notice)
+
+
 def conform(clip: AudioClip, sample_rate: int, channels: int) -> np.ndarray:
     """Return `clip` as float32 [channels, N'] at `sample_rate` (channel rules of audiocraft, soxr VHQ)."""
     samples = _convert_channels(clip, channels)  # [channels, N]

@@ -17,6 +17,8 @@ from core.params import GenerationParams
 from core.takes.atomic import ensure_folder, write_files
 
 SIDECAR_VERSION = 1
+TAKE_SUFFIXES = (".wav", ".codes.npy", ".json")
+"""The three files of a take, in the order they are committed: the sidecar last, so it marks a whole take."""
 
 
 @dataclass
@@ -68,15 +70,19 @@ def save_take(take: Take, folder: str | os.PathLike, name: str, overwrite: bool 
     """Write the take's WAV (32-bit float), codes and JSON sidecar: all three, or none (ExportError)."""
     folder = ensure_folder(Path(folder))
     files = TakeFiles(folder / f"{name}.wav", folder / f"{name}.codes.npy", folder / f"{name}.json")
-    sidecar = json.dumps(take.metadata(codes_name=files.codes.name), indent=2, ensure_ascii=False)
+    data = take_file_bytes(take, name)
+    paths = {".wav": files.wav, ".codes.npy": files.codes, ".json": files.sidecar}
+    write_files([(paths[suffix], data[suffix]) for suffix in TAKE_SUFFIXES], overwrite=overwrite)
+    return files
+
+
+def take_file_bytes(take: Take, name: str) -> dict[str, bytes]:
+    """The contents of the take's three files named `name` ({suffix: bytes}), exactly as `save_take` writes them."""
+    sidecar = json.dumps(take.metadata(codes_name=f"{name}.codes.npy"), indent=2, ensure_ascii=False)
     wav, codes = io.BytesIO(), io.BytesIO()
     sf.write(wav, take.wav.T, take.sample_rate, subtype="FLOAT", format="WAV")
     np.save(codes, np.asarray(take.codes, dtype=np.int64))
-    write_files(
-        [(files.wav, wav.getvalue()), (files.codes, codes.getvalue()), (files.sidecar, sidecar.encode("utf-8"))],
-        overwrite=overwrite,
-    )
-    return files
+    return {".wav": wav.getvalue(), ".codes.npy": codes.getvalue(), ".json": sidecar.encode("utf-8")}
 
 
 def load_take(sidecar: str | os.PathLike) -> Take:

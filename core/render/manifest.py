@@ -1,0 +1,281 @@
+"""A render manifest (CSV or JSONL, one row per prompt) read and checked with the `generate` command's own options.
+
+A row holds `prompt`, `model` and optionally `name` plus any `generate` option, spelt as on the command line
+with or without the dashes (`top-k`, `top_k`, `duration`, `seed`, `variations`, `greedy`, `cfg`, `melody`,
+`continue`, `decoding-steps`, ...). Each row is turned into `generate` arguments and parsed by that command's
+parser, then its parameters are checked by GenerationParams, so a manifest accepts exactly what `generate`
+accepts. Every bad row is reported with its line number; nothing is rendered yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import InvalidParameterError, SoundDeskError
+from core.models.hub import RELEASE_FILES, local_folder
+from core.params import GenerationParams
+from core.takes.audio_io import SUPPORTED_EXTENSIONS
+
+OWN_KEYS = ("prompt", "model", "name")
+PER_RUN_OPTIONS = {"prompts", "model", "out", "device", "help"}  # set for the whole render, not per row
+TRUE, FALSE = {"true", "yes", "1", "on", "x"}, {"false", "no", "0", "off", ""}
+
+
+class ManifestError(InvalidParameterError):
+    """The manifest file cannot be read at all (missing, not text, no rows)."""
+
+
+@dataclass(frozen=True, eq=False)
+class RowSpec:
+    """One valid manifest row: what to render, with `changes` the GenerationParams fields the row sets."""
+
+    line: int
+    prompt: str
+    model: str
+    seed: int
+    variations: int = 1
+    name: str | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    melody: str | None = None
+    continuation: str | None = None
+    separate_melody: bool = True
+
+    def identity(self) -> dict[str, Any]:
+        """What makes this row's takes what they are, apart from the seed (JSON-ready, canonical)."""
+        full = GenerationParams().replace(**self.changes).to_dict()
+        return {
+            "model": self.model,
+            "prompt": self.prompt,
+            "params": {name: full[name] for name in sorted(self.changes)},
+            "melody": _digest(self.melody),
+            "separate_melody": self.separate_melody if self.melody else None,
+            "continuation": _digest(self.continuation),
+        }
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class Manifest:
+    path: Path
+    rows: list[RowSpec]
+    errors: list[RowError]
+
+    @property
+    def take_count(self) -> int:
+        return sum(row.variations for row in self.rows)
+
+    def summary(self) -> str:
+        """'12 rows (96 takes) are valid; 2 rows are not.' in words."""
+        text = f"{len(self.rows)} valid row(s), {self.take_count} take(s)"
+        return text + (f"; {len(self.errors)} invalid row(s)." if self.errors else ".")
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InvalidParameterError(message)
+
+
+def generate_parser() -> argparse.ArgumentParser:
+    """The `generate` command's parser, raising InvalidParameterError instead of exiting."""
+    from core.cli import generate
+
+    sub = _RaisingParser(prog="manifest").add_subparsers(parser_class=_RaisingParser)
+    generate.register(sub)
+    return sub.choices["generate"]
+
+
+def _option_table(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """Manifest key -> the generate option it sets: every long option name and destination, with underscores."""
+    table: dict[str, argparse.Action] = {}
+    for action in parser._actions:
+        if action.dest in PER_RUN_OPTIONS or not action.option_strings:
+            continue
+        for name in [action.dest, *(opt.lstrip("-") for opt in action.option_strings if opt.startswith("--"))]:
+            table[_normal(name)] = action
+    return table
+
+
+def _normal(key: str) -> str:
+    return str(key).strip().lower().replace("-", "_")
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """Read and check every row of a CSV or JSONL manifest (ManifestError if the file itself is unusable)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise ManifestError(f"The manifest {path} does not exist.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"Cannot read the manifest {path}: {exc}.") from exc
+    raw = list(_jsonl_rows(text) if _is_jsonl(path, text) else _csv_rows(text))
+    if not raw:
+        raise ManifestError(f"The manifest {path} holds no rows.")
+    parser = generate_parser()
+    table = _option_table(parser)
+    rows, errors = [], []
+    for line, data in raw:
+        try:
+            if isinstance(data, str):
+                raise InvalidParameterError(data)
+            rows.append(_row(line, data, parser, table, path.parent))
+        except SoundDeskError as exc:
+            errors.append(RowError(line, str(exc)))
+    return Manifest(path, rows, errors)
+
+
+def _is_jsonl(path: Path, text: str) -> bool:
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return True
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return False
+    return text.lstrip().startswith("{")
+
+
+def _jsonl_rows(text: str):
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        yield number, data if isinstance(data, dict) else 'a row must be a JSON object {"prompt": ..., ...}'
+
+
+def _csv_rows(text: str):
+    dialect = csv.excel_tab if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header: list[str] | None = None
+    start = 1
+    for values in reader:
+        line, start = start, reader.line_num + 1
+        if not any(v.strip() for v in values):
+            continue
+        if header is None:
+            header = [_normal(v) for v in values]
+            continue
+        if len(values) > len(header):
+            yield line, f"{len(values)} values but the header names {len(header)} columns"
+            continue
+        yield line, {key: value for key, value in zip(header, values, strict=False) if key}
+
+
+def _row(line: int, data: dict, parser: argparse.ArgumentParser, table: dict, base: Path) -> RowSpec:
+    data = {_normal(k): v for k, v in data.items() if v is not None and (not isinstance(v, str) or v.strip())}
+    unknown = sorted(k for k in data if k not in table and k not in OWN_KEYS)
+    if unknown:
+        known = ", ".join([*OWN_KEYS, *sorted({_normal(a.option_strings[-1]) for a in table.values()})])
+        raise InvalidParameterError(f"unknown column(s) {', '.join(unknown)} (known: {known})")
+    prompt, model = _text(data, "prompt"), _text(data, "model")
+    argv = ["--model", _model_ref(model, base)]
+    for key, value in data.items():
+        if key not in OWN_KEYS:
+            argv += _argv(table[key], key, value)
+    args = parser.parse_args([*argv, "--", prompt])
+    return _spec(line, args, prompt, data, base)
+
+
+def _spec(line: int, args: argparse.Namespace, prompt: str, data: dict, base: Path) -> RowSpec:
+    from core.cli.generate import param_changes
+
+    if args.variations < 1:
+        raise InvalidParameterError(f"variations must be at least 1, got {args.variations}")
+    changes = param_changes(args)
+    GenerationParams().replace(**changes)  # raises the same sentence `generate` would
+    name = str(data["name"]).strip() if "name" in data else None
+    spec = RowSpec(
+        line,
+        prompt,
+        args.model,
+        0,
+        args.variations,
+        name,
+        changes,
+        _audio(args.melody, base),
+        _audio(args.continuation, base),
+        not args.no_melody_separation,
+    )
+    seed = args.seed if args.seed is not None else derived_seed(spec)
+    return RowSpec(**{**spec.__dict__, "seed": seed})
+
+
+def derived_seed(row: RowSpec) -> int:
+    """A row without a seed gets one from its identity, so a rerun makes the same takes (and skips them)."""
+    digest = hashlib.sha256(json.dumps(row.identity(), sort_keys=True).encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2**31
+
+
+def _text(data: dict, key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameterError(f"{key} is missing" if value is None else f"{key} must be text, got {value!r}")
+    return value.strip()
+
+
+def _argv(action: argparse.Action, key: str, value: Any) -> list[str]:
+    option = next(opt for opt in action.option_strings if opt.startswith("--"))
+    if action.nargs == 0:  # a flag such as --greedy
+        word = str(value).strip().lower()
+        if isinstance(value, bool) or word in TRUE | FALSE:
+            return [option] if value is True or word in TRUE else []
+        raise InvalidParameterError(f"{key} must be true or false, got {value!r}")
+    if isinstance(value, bool) or isinstance(value, dict):
+        raise InvalidParameterError(f"{key} cannot be {json.dumps(value)}")
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    return [option, str(value).strip()]
+
+
+def _model_ref(model: str, base: Path) -> str:
+    """A folder relative to the manifest's folder becomes absolute; hub ids stay; a bad folder is an error."""
+    beside = base / model
+    if not Path(model).is_absolute() and beside.is_dir():
+        model = str(beside.resolve())
+    folder = local_folder(model)
+    if folder is not None:
+        missing = [name for name in RELEASE_FILES if not (folder / name).is_file()]
+        if missing:
+            raise InvalidParameterError(f"'{model}' is not an audiocraft model folder: {', '.join(missing)} missing")
+    return model
+
+
+def _audio(path: str | None, base: Path) -> str | None:
+    if path is None:
+        return None
+    full = (base / Path(path).expanduser()).resolve()
+    if not full.is_file():
+        raise InvalidParameterError(f"the audio file {full} does not exist")
+    if full.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise InvalidParameterError(f"{full.name} is not a supported audio file ({', '.join(SUPPORTED_EXTENSIONS)})")
+    return str(full)
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _digest(path: str | None) -> str | None:
+    """The content hash of an audio input (so a replaced file makes new takes); None for none."""
+    if path is None:
+        return None
+    stat = Path(path).stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return _DIGESTS[key]

@@ -1,0 +1,122 @@
+"""The render driver: plan a checked manifest, hand the takes to a backend, commit each result, write the report.
+
+Only the driver writes into the output folder: each take's three files arrive as bytes and are committed with
+core.takes.atomic (all three or none, sidecar last), so a kill at any moment leaves whole takes plus temporary
+files that the next run's plan removes. The report is rewritten at the end, also after a cancel or an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from core.cancel import CancelToken
+from core.errors import ExportError, GenerationCancelled, InvalidParameterError
+from core.render.manifest import Manifest
+from core.render.plan import Entry, TakeJob, make_plan
+from core.render.report import RenderProgress, RenderReport
+from core.render.worker import Outcome, TakeResult
+from core.takes.atomic import ensure_folder, write_files
+from core.takes.take import TAKE_SUFFIXES
+
+Deliver = Callable[[Outcome], None]
+
+
+class Backend(Protocol):
+    """Renders jobs somewhere and calls `deliver(outcome)` on the calling thread for each one."""
+
+    name: str
+
+    def run(self, jobs: list[TakeJob], deliver: Deliver, cancel: CancelToken | None) -> None: ...
+
+
+def make_backend(workers: int = 1, cluster: str | None = None, device: str = "cpu", engine=None) -> Backend:
+    """`cluster` ('ray', 'ray://host:port' or 'auto') -> Ray; else `workers` local processes (1: this process)."""
+    if cluster:
+        from core.render.cluster import RayBackend
+
+        return RayBackend(cluster, device)
+    from core.render.local import InProcessBackend, ProcessBackend
+
+    if workers < 1:
+        raise InvalidParameterError(f"--workers must be at least 1, got {workers}.")
+    return InProcessBackend(device, engine) if workers == 1 else ProcessBackend(workers, device)
+
+
+def invalid_rows_error(manifest: Manifest) -> InvalidParameterError:
+    """One sentence for a manifest with bad rows (the rows themselves are in `manifest.errors`)."""
+    first = manifest.errors[0]
+    return InvalidParameterError(
+        f"{manifest.path.name} has {len(manifest.errors)} invalid row(s) (first: {first}); nothing was rendered. "
+        "Fix them, or pass --skip-invalid to render the valid rows."
+    )
+
+
+def render_manifest(
+    manifest: Manifest,
+    out: str | Path,
+    backend: Backend,
+    progress: Callable[[RenderProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+    skip_invalid: bool = False,
+) -> RenderReport:
+    """Render every take of `manifest` not yet complete in `out`; returns (and writes) the report."""
+    if manifest.errors and not skip_invalid:
+        raise invalid_rows_error(manifest)
+    out = ensure_folder(Path(out))
+    plan = make_plan(manifest.rows, out)
+    report = RenderReport(manifest.path, out, plan.total, backend=backend.name)
+    report.invalid = [{"line": error.line, "reason": error.message} for error in manifest.errors]
+    report.skipped = [_entry(entry) for entry in plan.skipped]
+    report.failed = [_entry(entry) for entry in plan.failed]
+    jobs = {job.id: job for job in plan.jobs}
+    delivered: set[int] = set()
+    started = time.perf_counter()
+
+    def tick() -> None:
+        report.elapsed_s = time.perf_counter() - started
+        if progress is not None:
+            progress(report.progress())
+
+    def deliver(outcome: Outcome) -> None:
+        if outcome.job_id in delivered:  # a retried job whose first worker answered after all
+            return
+        delivered.add(outcome.job_id)
+        job = jobs[outcome.job_id]
+        if isinstance(outcome, TakeResult):
+            try:
+                write_files([(out / f"{job.stem}{suffix}", outcome.files[suffix]) for suffix in TAKE_SUFFIXES])
+            except ExportError as exc:
+                report.failed.append(_job_entry(job, str(exc)))
+            else:
+                report.done.append({**_job_entry(job), "elapsed_s": outcome.elapsed_s, "worker": outcome.worker})
+        else:
+            report.failed.append(_job_entry(job, outcome.reason))
+        tick()
+
+    tick()
+    try:
+        if plan.jobs:
+            backend.run(plan.jobs, deliver, cancel)
+    except (GenerationCancelled, KeyboardInterrupt):
+        report.cancelled = True
+        raise
+    finally:
+        report.elapsed_s = time.perf_counter() - started
+        report.write()
+    return report
+
+
+def _entry(entry: Entry) -> dict:
+    return {"line": entry.line, "seed": entry.seed, "name": entry.stem, "key": entry.key, "reason": entry.reason}
+
+
+def _job_entry(job: TakeJob, reason: str | None = None) -> dict:
+    data = {"line": job.line, "seed": job.seed, "name": job.stem, "key": job.key}
+    if reason is None:
+        data["files"] = [f"{job.stem}{suffix}" for suffix in TAKE_SUFFIXES]
+    else:
+        data["reason"] = reason
+    return data

@@ -1,0 +1,97 @@
+"""Rendering one take wherever a worker runs (this process, a worker process, a Ray actor): job in, file bytes out.
+
+The worker never writes into the output folder: it returns the three files' bytes (exactly what `save_take`
+would write) and the driver commits them atomically, so only one process ever writes there. A problem a row
+can cause (a model that is missing, a parameter the model rejects, running out of memory) comes back as a
+`TakeFailure` with a sentence; only a cancel escapes as GenerationCancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from core.cancel import CancelToken, Progress
+from core.errors import GenerationCancelled, SoundDeskError
+from core.render.plan import KEY_FIELD, TakeJob
+from core.takes.audio_io import trim
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TakeResult:
+    job_id: int
+    files: dict[str, bytes]  # suffix -> bytes (core.takes.take.TAKE_SUFFIXES)
+    elapsed_s: float
+    worker: str = ""
+
+
+@dataclass(frozen=True)
+class TakeFailure:
+    job_id: int
+    reason: str
+    worker: str = ""
+
+
+Outcome = TakeResult | TakeFailure
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def share_cpus(workers: int) -> int:
+    """torch threads per worker so that `workers` processes together use each core once."""
+    return max(1, cpu_count() // max(1, workers))
+
+
+class TakeRenderer:
+    """Owns an Engine (each model loaded once, on first use) and renders jobs one at a time."""
+
+    def __init__(self, device: str = "cpu", engine=None, name: str = "") -> None:
+        self.device, self._engine, self.name = device, engine, name or f"pid {os.getpid()}"
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from core.engine import Engine  # torch: only where takes are made
+
+            self._engine = Engine(device=self.device)
+        return self._engine
+
+    def render(self, job: TakeJob, progress: Progress | None = None, cancel: CancelToken | None = None) -> Outcome:
+        try:
+            return self._render(job, progress, cancel)
+        except GenerationCancelled:
+            raise
+        except SoundDeskError as exc:
+            return TakeFailure(job.id, str(exc), self.name)
+        except MemoryError:
+            return TakeFailure(job.id, "Out of memory: try a shorter duration or a smaller model.", self.name)
+        except Exception as exc:  # noqa: BLE001 - one broken row must not stop the others
+            log.exception("rendering line %s failed", job.line)
+            return TakeFailure(job.id, f"Unexpected error ({type(exc).__name__}: {exc}).", self.name)
+
+    def _render(self, job: TakeJob, progress: Progress | None, cancel: CancelToken | None) -> TakeResult:
+        from core.engine import GenerationRequest
+        from core.takes.take import take_file_bytes
+
+        model = self.engine.load(job.model, cancel=cancel)
+        melody = trim(job.melody, model.max_duration) if job.melody is not None else None
+        request = GenerationRequest(
+            job.prompt,
+            model.default_params.replace(**job.changes),
+            job.seed,
+            melody=melody,
+            separate_melody=job.separate_melody,
+            continuation=job.continuation,
+        )
+        take = model.generate(request, progress, cancel)
+        take.extra[KEY_FIELD] = job.key
+        return TakeResult(job.id, take_file_bytes(take, job.stem), float(take.extra.get("elapsed_s", 0.0)), self.name)
