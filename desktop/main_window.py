@@ -17,6 +17,7 @@ from desktop.dialogs.export_dialog import ExportDialog, export_available
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.generate.controller import GenerationController
 from desktop.generate.panel import GeneratePanel
+from desktop.render.controller import RenderController
 from desktop.settings import Preferences, group
 from desktop.takes.panel import TakesPanel
 from desktop.window_features import WindowFeatures
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.open_folder_action = file_menu.addAction("Open model folder…", self.generate_panel.models.ask_folder)
         self.open_folder_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.render_controller = RenderController(self)
+        self.render_action = file_menu.addAction("Render a manifest…", self.render_controller.ask)
         self.reveal_library_action = file_menu.addAction("Show library folder", self._reveal_library)
         self.preferences_action = file_menu.addAction("Preferences…", self.edit_preferences)
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)

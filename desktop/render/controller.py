@@ -1,0 +1,131 @@
+"""Render a manifest from the window: pick the file, review it, then render it as one job of the window's queue.
+
+The job renders in the worker thread with the window's Engine (models already loaded stay loaded), reports
+"take n of N" with time left, and stops at the next decoding step on Cancel; the takes already written stay
+complete, and rendering the manifest again finishes the rest. New takes can be recorded in the library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog
+
+from core.cancel import CancelToken
+from core.errors import SoundDeskError
+from core.render.manifest import Manifest, read_manifest
+from core.render.report import RenderReport
+from core.takes.take import TakeFiles, load_take
+from desktop.jobs.queue import Job
+from desktop.jobs.tasks import EngineHolder
+from desktop.jobs.worker import Report
+from desktop.render.dialog import RenderDialog
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
+
+MANIFEST_FILTER = "Render manifests (*.csv *.jsonl *.ndjson *.tsv);;All files (*)"
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    manifest: Manifest
+    out: Path
+    add_to_library: bool
+    skip_invalid: bool
+
+
+def render_task(holder: EngineHolder, spec: RenderJob):
+    """A job task: render the manifest in this worker thread with the window's Engine."""
+
+    def task(report: Report, cancel: CancelToken) -> RenderReport:
+        from core.render.local import InProcessBackend
+        from core.render.runner import render_manifest
+
+        report("rendering takes", 0, max(1, spec.manifest.take_count))
+        backend = InProcessBackend(engine=holder.get())
+        return render_manifest(
+            spec.manifest,
+            spec.out,
+            backend,
+            lambda state: report("rendering takes", state.finished, state.total),
+            cancel,
+            skip_invalid=spec.skip_invalid,
+        )
+
+    return task
+
+
+class RenderController(QObject):
+    """The File menu's "Render a manifest…": a dialog, then a queued render job whose result it records."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.queue = window.controller.queue
+        self.dialog: RenderDialog | None = None
+        self.queue.finished.connect(self._on_finished)
+        self.queue.cancelled.connect(self._on_cancelled)
+
+    def ask(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Render a manifest", "", MANIFEST_FILTER)
+        if path:
+            self.review(Path(path))
+
+    def review(self, path: Path) -> RenderDialog | None:
+        """Read and check the manifest, then show the dialog (non-modal to the app, modal to the window)."""
+        try:
+            manifest = read_manifest(path)
+        except SoundDeskError as exc:
+            self.window.show_error(str(exc))
+            return None
+        out = self.window.preferences.library_dir / "renders" / path.stem
+        self.dialog = RenderDialog(manifest, out, self.window)
+        self.dialog.accepted.connect(self._start_from_dialog)
+        self.dialog.open()
+        return self.dialog
+
+    def _start_from_dialog(self) -> None:
+        dialog = self.dialog
+        if dialog is not None:
+            self.start(
+                RenderJob(
+                    dialog.manifest, dialog.out(), dialog.add_to_library.isChecked(), dialog.skip_invalid.isChecked()
+                )
+            )
+
+    def start(self, spec: RenderJob) -> Job:
+        title = f"render {spec.manifest.path.name} ({spec.manifest.take_count} takes)"
+        return self.queue.submit(Job(title, render_task(self.window.controller.engine, spec), "render", spec))
+
+    def _on_finished(self, job: Job, result: object) -> None:
+        if job.kind != "render" or not isinstance(result, RenderReport):
+            return
+        if job.context.add_to_library:
+            self._record(result)
+        self.window.show_status(f"Rendered {job.context.manifest.path.name}: {result.summary()}")
+
+    def _on_cancelled(self, job: Job) -> None:
+        if job.kind == "render":
+            self.window.show_status(
+                f"Cancelled the render of {job.context.manifest.path.name}: the takes written so far are complete "
+                "and stay; render it again to finish."
+            )
+
+    def _record(self, result: RenderReport) -> None:
+        library = self.window.library
+        if library is None:
+            self.window.show_error("The library is closed; the takes were rendered but not recorded.")
+            return
+        records = []
+        try:
+            for entry in result.done:
+                sidecar = result.out / f"{entry['name']}.json"
+                files = TakeFiles(sidecar.with_suffix(".wav"), result.out / f"{entry['name']}.codes.npy", sidecar)
+                records.append(library.add(load_take(sidecar), files))
+        except SoundDeskError as exc:
+            self.window.show_error(str(exc))
+        self.window.takes_panel.added(records)
