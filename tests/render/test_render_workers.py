@@ -1,0 +1,43 @@
+"""Local worker processes: a worker that dies mid-take fails only that take; a replacement renders the rest."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from core.render.local import ProcessBackend
+from core.render.manifest import read_manifest
+from core.render.runner import render_manifest
+from tests.render.render_helpers import assert_same_takes
+
+
+def _worker_pids() -> list[int]:
+    """This process's multiprocessing workers (not its resource tracker)."""
+    try:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def test_a_killed_worker_fails_its_take_and_the_others_are_rendered(manifest, reference, tmp_path):
+    out = tmp_path / "out"
+    killed: list[int] = []
+
+    def kill_a_worker(state) -> None:
+        if state.done == 1 and not killed:
+            pid = _worker_pids()[0]
+            os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+            killed.append(pid)
+
+    result = render_manifest(read_manifest(manifest), out, ProcessBackend(2), kill_a_worker)
+    assert killed
+    assert len(result.done) + len(result.failed) == 4 and len(result.done) >= 3
+    assert all("worker process rendering it stopped (exit code -9" in e["reason"] for e in result.failed)
+    for entry in result.failed:  # the failed take left nothing behind; a rerun renders it
+        assert not list(out.glob(f"{entry['name']}.*")) and not list(out.glob(f".{entry['name']}.*"))
+    result = render_manifest(read_manifest(manifest), out, ProcessBackend(2))
+    assert len(result.skipped) == 4 - len(result.done)
+    assert_same_takes(out, reference)
+    assert not _worker_pids()
