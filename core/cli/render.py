@@ -49,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
         raise invalid_rows_error(manifest)
     backend = make_backend(args.workers or 1, args.cluster, args.device)
     printer = ProgressPrinter(sys.stderr)
-    report = render_manifest(manifest, args.out, backend, printer, skip_invalid=True)
-    printer.close()
+    try:
+        report = render_manifest(manifest, args.out, backend, printer, skip_invalid=True)
+    finally:
+        printer.close()
     for entry in report.failed:
         print(f"failed: line {entry['line']} seed {entry['seed']}: {entry['reason']}", file=sys.stderr)
     print(report.summary())

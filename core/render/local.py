@@ -62,7 +62,7 @@ class ProcessBackend:
             tasks.put(job)
         for _ in range(count):
             tasks.put(None)  # one "no more jobs" per worker; a replacement inherits the one its predecessor left
-        pool = _Pool(ctx, (tasks, results, stop, self.device, share_cpus(self.workers)))
+        pool = _Pool(ctx, (tasks, results, stop, self.device, share_cpus(count)))
         try:
             for index in range(count):
                 pool.start(index)

@@ -24,7 +24,10 @@ from core.params import GenerationParams
 from core.takes.audio_io import SUPPORTED_EXTENSIONS
 
 OWN_KEYS = ("prompt", "model", "name")
-PER_RUN_OPTIONS = {"prompts", "model", "out", "device", "help"}  # set for the whole render, not per row
+ROW_OPTIONS = {  # the `generate` options (by destination) a row may set: those the render workers apply
+    *("duration", "seed", "variations", "greedy", "top_k", "top_p", "temperature", "cfg", "extend_stride"),
+    *("melody", "continuation", "no_melody_separation", "decoding_steps", "max_cfg", "min_cfg", "span_arrangement"),
+}
 TRUE, FALSE = {"true", "yes", "1", "on", "x"}, {"false", "no", "0", "off", ""}
 
 
@@ -103,7 +106,7 @@ def _option_table(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]
     """Manifest key -> the generate option it sets: every long option name and destination, with underscores."""
     table: dict[str, argparse.Action] = {}
     for action in parser._actions:
-        if action.dest in PER_RUN_OPTIONS or not action.option_strings:
+        if action.dest not in ROW_OPTIONS:  # --out, --device: per render; a new option: not applied yet
             continue
         for name in [action.dest, *(opt.lstrip("-") for opt in action.option_strings if opt.startswith("--"))]:
             table[_normal(name)] = action
@@ -181,7 +184,7 @@ def _row(line: int, data: dict, parser: argparse.ArgumentParser, table: dict, ba
     data = {_normal(k): v for k, v in data.items() if v is not None and (not isinstance(v, str) or v.strip())}
     unknown = sorted(k for k in data if k not in table and k not in OWN_KEYS)
     if unknown:
-        known = ", ".join([*OWN_KEYS, *sorted({_normal(a.option_strings[-1]) for a in table.values()})])
+        known = ", ".join([*OWN_KEYS, *sorted({_normal(a.option_strings[-1].lstrip("-")) for a in table.values()})])
         raise InvalidParameterError(f"unknown column(s) {', '.join(unknown)} (known: {known})")
     prompt, model = _text(data, "prompt"), _text(data, "model")
     argv = ["--model", _model_ref(model, base)]
