@@ -12,9 +12,7 @@ from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
 from core.takes.audio_io import load_audio
 from core.takes.naming import model_label, prompt_words, sanitize, unique_stem
-from core.takes.take import save_take
-
-TAKE_SUFFIXES = (".wav", ".codes.npy", ".json")
+from core.takes.take import TAKE_SUFFIXES, save_take
 
 
 def register(sub: argparse._SubParsersAction) -> None:
