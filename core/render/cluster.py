@@ -173,7 +173,7 @@ class RayBackend:
     def _lost(self, ray, state: _State, slot: _Slot, job: TakeJob, exc: Exception, deliver: Deliver) -> None:
         state.attempts[job.id] += 1
         if state.attempts[job.id] >= MAX_ATTEMPTS:
-            deliver(TakeFailure(job.id, f"Its Ray actor was lost {MAX_ATTEMPTS} times ({type(exc).__name__})."))
+            deliver(TakeFailure(job.id, f"Its Ray actor was lost {MAX_ATTEMPTS} times; the last time: {_why(exc)}"))
         else:
             state.queues[job.model].appendleft(job)
         if not slot.lost:
@@ -181,3 +181,10 @@ class RayBackend:
             if state.replacements < MAX_REPLACEMENTS:
                 state.replacements += 1
                 self._spawn(state, slot.model, slot.node, slot.share, slot.threads, soft=True)
+
+
+def _why(exc: Exception) -> str:
+    """The last line of a Ray error (where the cause is: "ModuleNotFoundError: ...", "The node ... died")."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else type(exc).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
