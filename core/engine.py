@@ -13,9 +13,9 @@ import torch
 from core.cancel import CancelToken, Progress, check_cancel
 from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
 from core.errors import CheckpointError, InvalidParameterError
+from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
 from core.models.loader import LMBundle, load_lm_bundle
-from core.nn.conditioning import ChromaConditioner
 from core.params import GenerationParams
 from core.takes.audio_io import AudioClip
 from core.takes.take import Take
@@ -110,10 +110,13 @@ class LoadedModel:
         return cls(ref, folder, bundle, codec.to(device), device, shared)
 
     @property
+    def capabilities(self) -> Capabilities:
+        """What this model can do and its defaults, read from its checkpoint (one record for every caller)."""
+        return self.bundle.capabilities
+
+    @property
     def family(self) -> str:
-        if self.bundle.magnet:
-            return "magnet"
-        return "musicgen" if self.sample_rate == 32000 else "audiogen"
+        return self.capabilities.family
 
     @property
     def sample_rate(self) -> int:
@@ -129,24 +132,19 @@ class LoadedModel:
 
     @property
     def max_duration(self) -> float:
-        return self.bundle.segment_duration
+        return self.capabilities.max_duration
 
     @property
     def autoregressive(self) -> bool:
-        return not self.bundle.magnet
+        return self.capabilities.autoregressive
 
     @property
     def supports_melody(self) -> bool:
-        return any(isinstance(m, ChromaConditioner) for m in self.bundle.conditioners.values())
+        return self.capabilities.melody
 
     @property
     def default_params(self) -> GenerationParams:
-        from core.models.catalog import AUDIOGEN_DEFAULTS, MAGNET_DEFAULTS, MUSICGEN_DEFAULTS
-
-        if self.bundle.magnet:
-            return MAGNET_DEFAULTS.replace(duration=self.max_duration)
-        base = MUSICGEN_DEFAULTS if self.family == "musicgen" else AUDIOGEN_DEFAULTS
-        return base.replace(cfg_coef=self.bundle.cfg_coef, duration=min(base.duration, self.max_duration))
+        return self.capabilities.defaults
 
     def generate(
         self, request: GenerationRequest, progress: Progress | None = None, cancel: CancelToken | None = None

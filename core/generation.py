@@ -197,10 +197,11 @@ def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
 
 
 def _validate(model, request) -> None:
-    if request.melody is not None and not model.supports_melody:
+    can = model.capabilities
+    if request.melody is not None and not can.melody:
         raise InvalidParameterError(f"{model.ref} does not take a melody; choose a melody model.")
-    if request.continuation is not None and not model.autoregressive:
-        raise InvalidParameterError("MAGNeT models cannot continue audio; choose MusicGen or AudioGen.")
+    if request.continuation is not None and not can.continuation:
+        raise InvalidParameterError(f"{can.title} models cannot continue audio; choose MusicGen or AudioGen.")
 
 
 def _extra(model, request) -> dict:

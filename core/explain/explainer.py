@@ -231,10 +231,9 @@ def _train(
 def text_conditioner(model) -> T5Conditioner:
     """The T5 conditioner the LM cross-attends to; refuse models AudioGenX cannot perturb."""
     bundle = model.bundle
-    if not model.autoregressive:
-        raise InvalidParameterError(
-            f"{model.ref} is a MAGNeT model; explaining takes works for MusicGen and AudioGen models."
-        )
+    why_not = model.capabilities.why_not_explainable()
+    if why_not is not None:
+        raise InvalidParameterError(why_not)
     if not bundle.fuser.cross:
         raise InvalidParameterError(
             f"{model.ref} puts the text in front of the audio instead of attending to it (no cross-attention); "

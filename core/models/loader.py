@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from core.errors import CheckpointError
+from core.models.capabilities import Capabilities
 from core.models.checkpoint import cfg_get, load_weights_file, parse_xp_cfg, state_dict
 from core.nn.conditioning import ChromaConditioner, Fuser, T5Conditioner
 from core.nn.delay_pattern import DelayPattern
@@ -31,14 +32,8 @@ class LMBundle:
     condition_order: list[str]  # audiocraft's tokenize order: text attributes first, then wav ones
     fuser: Fuser
     cfg: DictConfig
-    magnet: bool
-    sample_rate: int
-    channels: int
-    segment_duration: float
-    cfg_coef: float
-    interleave_stereo: bool
-    span_len: int | None = None
-    extra: dict = field(default_factory=dict)
+    capabilities: Capabilities
+    span_len: int | None = None  # MAGNeT's masking span, in frames
 
 
 def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders: dict | None = None) -> LMBundle:
@@ -53,7 +48,8 @@ def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders
     lm_cfg = _lm_config(cfg, cross=bool(fuser.cross))
     lm = _load_lm(lm_cfg, {k: v for k, v in weights.items() if not k.startswith(_COND_PREFIX)}, path)
     conditioners, order = _build_conditioners(cfg, weights, lm_cfg.transformer.dim, path, text_encoders)
-    magnet = cfg_get(cfg, "lm_model") == "transformer_lm_magnet"
+    melody = any(isinstance(m, ChromaConditioner) for m in conditioners.values())
+    capabilities = Capabilities.from_config(cfg, melody, path.name)
     bundle = LMBundle(
         lm=lm.to(dtype).eval(),
         pattern=_pattern(cfg, lm_cfg.n_q),
@@ -61,13 +57,8 @@ def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders
         condition_order=order,
         fuser=fuser,
         cfg=cfg,
-        magnet=magnet,
-        sample_rate=int(cfg_get(cfg, "sample_rate")),
-        channels=int(cfg_get(cfg, "channels", 1)),
-        segment_duration=float(cfg_get(cfg, "dataset.segment_duration")),
-        cfg_coef=float(cfg_get(cfg, "classifier_free_guidance.inference_coef", 3.0)),
-        interleave_stereo=bool(cfg_get(cfg, "interleave_stereo_codebooks.use", False)),
-        span_len=int(cfg_get(cfg, "masking.span_len")) if magnet else None,
+        capabilities=capabilities,
+        span_len=int(cfg_get(cfg, "masking.span_len")) if capabilities.masked else None,
     )
     for module in conditioners.values():
         module.eval()
