@@ -59,6 +59,10 @@ class Engine:
     def loaded(self) -> list[str]:
         return list(self._models)
 
+    def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
+        """The stem separator (demucs htdemucs): one per engine, also used by every model's melody conditioning."""
+        return self._shared.get_separator(self.device, progress, cancel)
+
     def unload(self, ref: str | Path | None = None) -> None:
         """Free one model, or all of them."""
         if ref is None:
@@ -75,6 +79,14 @@ class SharedModels:
 
     text_encoders: dict = field(default_factory=dict)
     separator: object | None = None
+
+    def get_separator(self, device: torch.device, progress: Progress | None, cancel: CancelToken | None):
+        """demucs htdemucs, loaded on first use and then shared by melody conditioning and take separation."""
+        if self.separator is None:
+            from core.separation.htdemucs import load_separator
+
+            self.separator = load_separator(progress=progress, cancel=cancel, device=device)
+        return self.separator
 
 
 class LoadedModel:
@@ -158,12 +170,8 @@ class LoadedModel:
         return take
 
     def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
-        """The melody conditioner's stem separator (demucs htdemucs), loaded on first use."""
-        if self.shared.separator is None:
-            from core.separation.htdemucs import load_separator
-
-            self.shared.separator = load_separator(progress=progress, cancel=cancel, device=self.device)
-        return self.shared.separator
+        """The melody conditioner's stem separator: the engine's one, loaded on first use."""
+        return self.shared.get_separator(self.device, progress, cancel)
 
 
 def generate_variations(

@@ -11,13 +11,14 @@ Adding a model family: one entry in `FAMILIES` (its name, task, decoding and def
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from omegaconf import DictConfig
+from typing import TYPE_CHECKING
 
 from core.errors import CheckpointError
 from core.models.catalog import AUDIOGEN_DEFAULTS, MAGNET_DEFAULTS, MUSICGEN_DEFAULTS, ModelSpec
-from core.models.checkpoint import cfg_get
 from core.params import GenerationParams
+
+if TYPE_CHECKING:  # the window reads catalog records without importing torch (checkpoint.py needs it)
+    from omegaconf import DictConfig
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class Capabilities:
     @classmethod
     def from_config(cls, cfg: DictConfig, melody: bool, source: str = "state_dict.bin") -> Capabilities:
         """Read from a release's xp.cfg; `melody` is whether it declares a chroma conditioner."""
+        from core.models.checkpoint import cfg_get
+
         solver = cfg_get(cfg, "solver", None)
         if solver not in _SOLVERS:
             known = ", ".join(sorted(_SOLVERS))

@@ -9,7 +9,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from core.errors import CheckpointError
+from core.errors import CheckpointError, ModelNotFoundError
 from core.models.capabilities import Capabilities
 from core.models.checkpoint import cfg_get, load_weights_file, parse_xp_cfg, state_dict
 from core.nn.conditioning import ChromaConditioner, Fuser, T5Conditioner
@@ -168,7 +168,11 @@ def _build_conditioners(
             if k.startswith(f"{_COND_PREFIX}{name}.output_proj.")
         }
         if kind in _TEXT_CONDITIONERS:
-            module = T5Conditioner(entry["t5"]["name"], proj["weight"].shape[1], lm_dim, text_encoders)
+            name_t5 = entry["t5"]["name"]
+            encoders = {} if text_encoders is None else text_encoders
+            if name_t5 not in encoders:
+                encoders[name_t5] = load_t5(name_t5)
+            module = T5Conditioner(name_t5, proj["weight"].shape[1], lm_dim, encoders[name_t5])
             text.append(name)
         elif kind in _WAV_CONDITIONERS:
             module = _chroma_conditioner(cfg, name, entry[kind], lm_dim, proj["weight"].shape[1])
@@ -190,3 +194,23 @@ def _chroma_conditioner(cfg: DictConfig, name: str, entry: dict, lm_dim: int, n_
         bool(entry.get("argmax", False)),
         float(cfg_get(cfg, "dataset.segment_duration")),
     )
+
+
+def load_t5(name: str) -> tuple:
+    """(tokenizer, frozen T5 encoder) of `name`, through the Hugging Face cache first (offline-safe)."""
+    from transformers import AutoTokenizer, T5EncoderModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    from core.models.hub import from_pretrained_cached_first
+
+    try:
+        tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
+        model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
+    except OSError as exc:
+        raise ModelNotFoundError(
+            f"The text encoder '{name}' is not available: it is neither in the local Hugging Face cache nor "
+            f"downloadable (offline mode or no network). Original error: {str(exc).splitlines()[0]}"
+        ) from exc
+    model.eval().requires_grad_(False)
+    return tokenizer, model

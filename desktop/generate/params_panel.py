@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import SoundDeskError
+from core.models.capabilities import Capabilities
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from desktop.settings import read_bool, read_int, read_json, write_json
 
@@ -61,7 +62,6 @@ class ParamsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._family = "musicgen"
         self._presets = load_presets()
         self._build_basic()
         self._build_advanced()
@@ -73,7 +73,7 @@ class ParamsPanel(QWidget):
         layout.addWidget(self.advanced)
         layout.addWidget(self.magnet)
         self.set_params(GenerationParams(duration=5.0))
-        self.set_family("musicgen")
+        self.set_capabilities(None)
 
     def _build_basic(self) -> None:
         self.preset = QComboBox()
@@ -141,18 +141,14 @@ class ParamsPanel(QWidget):
         self.advanced.setVisible(shown)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
-    def set_family(self, family: str | None) -> None:
-        """Light up MAGNeT's own controls for a MAGNeT model; its CFG replaces the plain one."""
-        self._family = family or "musicgen"
-        is_magnet = self._family == "magnet"
-        self.magnet.setVisible(is_magnet)
-        self.magnet.setEnabled(is_magnet)
-        self.cfg_coef.setEnabled(not is_magnet)
-        self.extend_stride.setEnabled(not is_magnet)
-
-    @property
-    def family(self) -> str:
-        return self._family
+    def set_capabilities(self, capabilities: Capabilities | None) -> None:
+        """Light up MAGNeT's own controls for a masked-decoding model (its CFG replaces the plain one); the
+        window-extension stride only for models that continue audio. None (not loaded yet): the common case."""
+        masked = capabilities is not None and capabilities.masked
+        self.magnet.setVisible(masked)
+        self.magnet.setEnabled(masked)
+        self.cfg_coef.setEnabled(not masked)
+        self.extend_stride.setEnabled(capabilities is None or capabilities.continuation)
 
     def params(self) -> GenerationParams:
         """The parameters as shown (raises InvalidParameterError for values the spin boxes let through)."""
