@@ -19,7 +19,7 @@ from core.melody import melody_cfg_chroma
 from core.nn.conditioning import ChromaConditioner, T5Conditioner
 from core.nn.lm import Conditions
 from core.separation.htdemucs import shift_offset_for_seed
-from core.takes.audio_io import AudioClip
+from core.takes.audio_io import AudioClip, convert_channels
 from core.takes.take import Take
 
 
@@ -28,15 +28,7 @@ def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Te
     wav = torch.from_numpy(np.ascontiguousarray(clip.samples, dtype=np.float32))[None]  # [1, C, N]
     if clip.sample_rate != sample_rate:
         wav = julius.resample_frac(wav, int(clip.sample_rate), int(sample_rate))
-    if wav.shape[1] == channels:
-        return wav
-    if channels == 1:
-        return wav.mean(dim=1, keepdim=True)
-    if wav.shape[1] == 1:
-        return wav.expand(-1, channels, -1).contiguous()
-    if wav.shape[1] >= channels:
-        return wav[:, :channels]
-    raise InvalidParameterError(f"{clip.path or 'The audio'} has {wav.shape[1]} channels; cannot make {channels}.")
+    return convert_channels(wav, channels, clip.path)
 
 
 class ConditionBuilder:
@@ -80,7 +72,7 @@ class ConditionBuilder:
         """The chroma condition [2, T, D]; with separation, drums and bass go first (all model channels in)."""
         separator = self.model.separator(self.progress, self.cancel) if (wav is not None and self.separate) else None
         if wav is not None and separator is None:
-            wav = wav.mean(dim=1, keepdim=True)  # [1, 1, N]
+            wav = convert_channels(wav, 1)  # [1, 1, N]
         chroma = melody_cfg_chroma(
             module.extractor, module.chroma_len, wav, separator, self.shift_offset, cancel=self.cancel
         )

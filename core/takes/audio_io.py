@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from core.errors import AudioFileError
+
+if TYPE_CHECKING:
+    import torch
+
+Samples = TypeVar("Samples", np.ndarray, "torch.Tensor")
+
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
 
@@ -63,7 +70,7 @@ def load_audio(path: str | Path, max_seconds: float | None = None) -> AudioClip:
 
 def conform(clip: AudioClip, sample_rate: int, channels: int) -> np.ndarray:
     """Return `clip` as float32 [channels, N'] at `sample_rate` (channel rules of audiocraft, soxr VHQ)."""
-    samples = _convert_channels(clip, channels)  # [channels, N]
+    samples = convert_channels(clip.samples, channels, clip.path)  # [channels, N]
     if clip.sample_rate != sample_rate:
         # soxr wants [N, C]; its output length is round(N * sample_rate / clip.sample_rate).
         samples = soxr.resample(samples.T, clip.sample_rate, sample_rate, quality=RESAMPLE_QUALITY).T
@@ -108,17 +115,20 @@ def _check_samples(path: Path, data: np.ndarray) -> None:
         raise AudioFileError(f"{path.name} is silent: it holds no audible samples.")
 
 
-def _convert_channels(clip: AudioClip, channels: int) -> np.ndarray:
-    """As audiocraft: same -> as is; to mono -> mean; mono -> repeat; more -> fewer: the first channels."""
-    samples = clip.samples  # [C, N]
-    have = samples.shape[0]
-    if have == channels:
-        return samples
+def convert_channels(wav: Samples, channels: int | None, source: str | None = None) -> Samples:
+    """audiocraft's and demucs' `convert_audio` channel rule on [..., C, N] samples, numpy or torch alike.
+
+    None or the same count -> as is; to mono -> the mean; mono -> duplicated; more -> fewer: the first `channels`.
+    Anything else (2 -> 3) raises `AudioFileError` naming `source` (a file path) when there is one.
+    """
+    have = wav.shape[-2]
+    if channels is None or have == channels:
+        return wav
     if channels == 1:
-        return samples.mean(axis=0, keepdims=True)
+        return wav.mean(axis=-2, keepdims=True)  # numpy and torch both take axis / keepdims
     if have == 1:
-        return np.repeat(samples, channels, axis=0)
+        return wav[..., [0] * channels, :]  # a copy, contiguous in both
     if have > channels:
-        return samples[:channels]
-    name = Path(clip.path).name if clip.path else "The audio"
+        return wav[..., :channels, :]
+    name = Path(source).name if source else "The audio"
     raise AudioFileError(f"{name} has {have} channels and cannot be turned into {channels} channels.")
