@@ -101,13 +101,12 @@ def generate_ar_codes(
     model,
     build: ConditionBuilder,
     prompt: torch.Tensor,
-    total: int,
     params,
     generator: torch.Generator,
     progress: Progress | None,
     cancel: CancelToken | None,
 ) -> torch.Tensor:
-    """Autoregressive codes [1, K, total] (prompt included), window by window beyond the model's length."""
+    """Codes [1, K, int(duration * frame_rate)] (prompt included), window by window beyond the model's length."""
     fr, bundle = model.frame_rate, model.bundle
     stride = int(fr * params.extend_stride)
     if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
@@ -157,22 +156,27 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     total = int(params.duration * model.frame_rate)
     prompt = _prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
-        codes = generate_ar_codes(model, build, prompt, total, params, generator, progress, cancel)
+        codes = generate_ar_codes(model, build, prompt, params, generator, progress, cancel)
     else:
         from core.decoding.masked import generate_magnet_codes
 
         codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
+    return decoded_take(model, codes, request.prompt, request.seed, params, _extra(model, request))
+
+
+def decoded_take(model, codes: torch.Tensor, prompt: str, seed: int, params, extra: dict) -> Take:
+    """The take `model` made of codes [1, K, T]: its codec's audio, the tokens and what made them."""
     with torch.inference_mode():
         wav = model.codec.decode(codes)  # [1, C, N]
     return Take(
-        prompt=request.prompt,
+        prompt=prompt,
         model=model.ref,
-        seed=int(request.seed),
+        seed=int(seed),
         params=params,
         sample_rate=model.sample_rate,
         wav=wav[0].float().cpu().numpy().copy(),
         codes=codes[0].cpu().numpy().astype(np.int64),
-        extra=_extra(model, request),
+        extra=extra,
     )
 
 
