@@ -11,10 +11,8 @@ from core.cli import magnet_options as magnet_cli
 from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
 from core.takes.audio_io import load_audio
-from core.takes.naming import model_label, prompt_words, sanitize, unique_stem
-from core.takes.take import save_take
-
-TAKE_SUFFIXES = (".wav", ".codes.npy", ".json")
+from core.takes.naming import model_label, prompt_slug, sanitize, unique_stem
+from core.takes.take import TAKE_SUFFIXES, save_take
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         for take in generate_variations(model, request, args.variations, progress_printer(args.verbose)):
             stem = unique_stem(
                 out,
-                sanitize(f"{prompt_words(prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}"),
+                sanitize(f"{prompt_slug(prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}"),
                 TAKE_SUFFIXES,
                 taken,
             )

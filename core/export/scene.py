@@ -33,7 +33,7 @@ from core.export.settings import ExportSettings
 from core.export.writer import ExportResult, claim_paths, commit, render, samples_for, sidecar_record, take_summary
 from core.takes.atomic import ensure_folder, write_files
 from core.takes.audio_io import convert_channels
-from core.takes.naming import prompt_words, sanitize
+from core.takes.naming import prompt_slug, sanitize
 from core.takes.take import Take, load_take
 
 SCENE_VERSION = 1
@@ -204,7 +204,7 @@ class StemsResult:
 
 
 def _stem_name(scene: Scene, index: int, take: Take) -> str:
-    label = scene.layers[index].name or prompt_words(take.prompt, 40, "-")
+    label = scene.layers[index].name or prompt_slug(take.prompt, 40, "-")
     return sanitize(f"{scene.name}_{index + 1:02d}_{label}")
 
 

@@ -27,13 +27,12 @@ from core.errors import ExportError
 from core.params import GenerationParams
 from core.takes.atomic import ensure_folder
 from core.takes.naming import unique_stem
-from core.takes.take import Take, TakeFiles, save_take
+from core.takes.take import TAKE_SUFFIXES, Take, TakeFiles, save_take
 
 DB_NAME = "sounddesk-library.sqlite"
 TRASH_DIR = ".trash"
 SCHEMA_VERSION = 1
 APP_NAME = "SoundDesk"
-TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS takes (
