@@ -45,11 +45,6 @@ class T5Conditioner(nn.Module):
         embeds = self.output_proj(hidden.to(self.output_proj.weight.dtype))
         return embeds * mask.unsqueeze(-1).to(embeds.dtype), mask
 
-    def token_strings(self, text: str) -> list[str]:
-        """The T5 pieces of `text` in order (what each condition position stands for)."""
-        ids = self.tokenizer(text)["input_ids"]
-        return self.tokenizer.convert_ids_to_tokens(ids)
-
 
 def _load_t5(name: str):
     from transformers import AutoTokenizer, T5EncoderModel
