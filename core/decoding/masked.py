@@ -177,8 +177,8 @@ def generate_magnet_codes(
     cond: Conditions,
     params: GenerationParams,
     generator: torch.Generator | None,
-    progress: Progress | None = None,
-    cancel: CancelToken | None = None,
+    progress: Progress | None,
+    cancel: CancelToken | None,
 ) -> torch.Tensor:
     """One MAGNeT take for a loaded model: the CFG batch `cond` [conditional; null] -> codes [1, K, T]."""
     bundle = model.bundle

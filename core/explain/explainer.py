@@ -120,12 +120,16 @@ class Explanation:
 def explain_take(
     model,
     take: Take,
-    settings: ExplainSettings = ExplainSettings(),
+    settings: ExplainSettings | None = None,
     window: tuple[float, float] | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> Explanation:
-    """Train AudioGenX's explainer on one take of `model` (a core.engine.LoadedModel) and score its words."""
+    """Train AudioGenX's explainer on one take of `model` (a core.engine.LoadedModel) and score its words.
+
+    `settings` None: AudioGenX's defaults (`ExplainSettings()`).
+    """
+    settings = settings or ExplainSettings()
     conditioner = text_conditioner(model)
     codes = _take_codes(model, take)
     text = split_prompt(conditioner.tokenizer, take.prompt)
