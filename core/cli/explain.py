@@ -41,9 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = ExplainSettings(epochs=args.epochs, seed=args.seed)  # bad settings fail before the model loads
     take = load_take(args.take)
     model = Engine(device=args.device).load(take.model)
-    settings = ExplainSettings(epochs=args.epochs, seed=args.seed)
     window = tuple(args.window) if args.window else None
     explanation = explain_take(model, take, settings, window, progress_printer(args.verbose))
     for word, score in explanation.words:

@@ -7,14 +7,12 @@ import random
 import sys
 from pathlib import Path
 
-from core.cli import magnet_options as magnet_cli
+from core.cli import magnet_options
 from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
-from core.takes.audio_io import load_audio
-from core.takes.naming import model_label, prompt_words, sanitize, unique_stem
-from core.takes.take import save_take
-
-TAKE_SUFFIXES = (".wav", ".codes.npy", ".json")
+from core.takes.audio_io import load_audio, shorten
+from core.takes.naming import model_label, prompt_slug, sanitize, unique_stem
+from core.takes.take import TAKE_SUFFIXES, save_take
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    magnet_cli.add_arguments(p)
+    magnet_options.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -60,7 +58,7 @@ def _params(args: argparse.Namespace, defaults):
 
 def extra_params(args: argparse.Namespace) -> dict:
     """Parameters added by other decoders' flags (MAGNeT); empty when none are given."""
-    return magnet_cli.params_from_args(args)
+    return magnet_options.params_from_args(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
     from core.engine import Engine, GenerationRequest, generate_variations  # torch: only when generating
 
     continuation = load_audio(args.continuation) if args.continuation else None
-    melody = load_audio(args.melody) if args.melody else None
+    melody = load_audio(args.melody) if args.melody else None  # a bad file fails before the model loads
     model = Engine(device=args.device).load(args.model)
     if melody is not None:
-        melody = load_audio(args.melody, max_seconds=model.max_duration)
+        melody = shorten(melody, model.max_duration)
     for clip in (melody, continuation):
         if clip is not None and clip.notice:
             print(f"note: {clip.notice}", file=sys.stderr)
@@ -94,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         for take in generate_variations(model, request, args.variations, progress_printer(args.verbose)):
             stem = unique_stem(
                 out,
-                sanitize(f"{prompt_words(prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}"),
+                sanitize(f"{prompt_slug(prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}"),
                 TAKE_SUFFIXES,
                 taken,
             )

@@ -18,13 +18,20 @@ def top_k_filter(probs: torch.Tensor, k: int) -> torch.Tensor:
     return kept / kept.sum(dim=-1, keepdim=True)
 
 
+def top_p_head(probs: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """audiocraft's sample_top_p filter: (probs sorted descending, the tail past mass p zeroed and the rest
+    renormalised; the vocab index of each). Kept: entries whose exclusive cumulative mass is <= p. [..., card] x2
+    """
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+    keep = (torch.cumsum(sorted_probs, dim=-1) - sorted_probs) <= p
+    sorted_probs = sorted_probs * keep.float()  # float32 mask, as audiocraft: half probs come out float32
+    return sorted_probs / sorted_probs.sum(dim=-1, keepdim=True), order
+
+
 def top_p_filter(probs: torch.Tensor, p: float) -> torch.Tensor:
     """Keep the smallest head whose exclusive cumulative mass is <= p, renormalised, in vocab order."""
-    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-    exclusive = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
-    sorted_probs = sorted_probs * (exclusive <= p).to(probs.dtype)
-    sorted_probs = sorted_probs / sorted_probs.sum(dim=-1, keepdim=True)
-    return torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    head, order = top_p_head(probs, p)
+    return torch.zeros_like(probs).scatter(-1, order, head)
 
 
 def logits_to_probs(logits: torch.Tensor, temperature: float, top_k: int = 0, top_p: float = 0.0) -> torch.Tensor:
@@ -49,7 +56,10 @@ def sample(
     """Next tokens from logits [..., card] -> [...]: argmax when greedy or T == 0, else a seeded draw."""
     if not use_sampling or temperature <= 0.0:
         return logits.argmax(dim=-1)
-    probs = logits_to_probs(logits, temperature, top_k, top_p)
-    flat = probs.reshape(-1, probs.shape[-1])
-    drawn = torch.multinomial(flat, num_samples=1, generator=generator)
+    return multinomial(logits_to_probs(logits, temperature, top_k, top_p), generator)
+
+
+def multinomial(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One seeded draw per row of probs [..., card] -> [...]."""
+    drawn = torch.multinomial(probs.reshape(-1, probs.shape[-1]), num_samples=1, generator=generator)
     return drawn.reshape(probs.shape[:-1])

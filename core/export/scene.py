@@ -27,12 +27,13 @@ import numpy as np
 
 from core.cancel import CancelToken, Progress, check_cancel, report
 from core.errors import ExportError, InvalidParameterError
-from core.export.dsp import fade_curve, linear_level_gain, resample, silence_bounds, to_channels
+from core.export.dsp import fade_curve, linear_level_gain, resample, silence_bounds
 from core.export.metadata import sidecar_path
 from core.export.settings import ExportSettings
 from core.export.writer import ExportResult, claim_paths, commit, render, samples_for, sidecar_record, take_summary
 from core.takes.atomic import ensure_folder, write_files
-from core.takes.naming import prompt_words, sanitize
+from core.takes.audio_io import convert_channels
+from core.takes.naming import prompt_slug, sanitize
 from core.takes.take import Take, load_take
 
 SCENE_VERSION = 1
@@ -142,7 +143,7 @@ class LayerStack:
 
 
 def _place(takes: Sequence[Take], layers: Sequence[Layer], rate: int, channels: int) -> np.ndarray:
-    placed = [to_channels(resample(t.wav, t.sample_rate, rate), channels) for t in takes]
+    placed = [convert_channels(resample(t.wav, t.sample_rate, rate), channels) for t in takes]
     starts = [round(layer.offset * rate) for layer in layers]
     length = max(s + w.shape[-1] for s, w in zip(starts, placed, strict=True))
     out = np.zeros((len(placed), channels, length), dtype=np.float64)  # [L, C, N]
@@ -203,7 +204,7 @@ class StemsResult:
 
 
 def _stem_name(scene: Scene, index: int, take: Take) -> str:
-    label = scene.layers[index].name or prompt_words(take.prompt, 40, "-")
+    label = scene.layers[index].name or prompt_slug(take.prompt, 40, "-")
     return sanitize(f"{scene.name}_{index + 1:02d}_{label}")
 
 

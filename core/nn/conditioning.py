@@ -38,11 +38,6 @@ class T5Conditioner(nn.Module):
         embeds = self.output_proj(hidden.to(self.output_proj.weight.dtype))
         return embeds * mask.unsqueeze(-1).to(embeds.dtype), mask
 
-    def token_strings(self, text: str) -> list[str]:
-        """The T5 pieces of `text` in order (what each condition position stands for)."""
-        ids = self.tokenizer(text)["input_ids"]
-        return self.tokenizer.convert_ids_to_tokens(ids)
-
 
 class ChromaConditioner(nn.Module):
     """The melody conditioner: chromagram (core.nn.chroma) -> trained `output_proj`, tiled to the segment length."""

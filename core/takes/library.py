@@ -17,7 +17,8 @@ import re
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,12 @@ from core.errors import ExportError
 from core.params import GenerationParams
 from core.takes.atomic import ensure_folder
 from core.takes.naming import unique_stem
-from core.takes.take import Take, TakeFiles, save_take
+from core.takes.take import TAKE_SUFFIXES, Take, TakeFiles, save_take
 
 DB_NAME = "sounddesk-library.sqlite"
 TRASH_DIR = ".trash"
 SCHEMA_VERSION = 1
 APP_NAME = "SoundDesk"
-TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS takes (
@@ -275,22 +275,20 @@ class Library:
         self._db.commit()
 
 
+_READ_COLUMN: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("id", "seed", "sample_rate", "channels"), int),
+    **dict.fromkeys(("duration", "created"), float),
+    **dict.fromkeys(("starred", "deleted"), bool),
+    **dict.fromkeys(("wav_path", "codes_path", "sidecar_path"), Path),
+    "params": lambda text: GenerationParams.from_dict(json.loads(text)),
+    "extra": lambda text: json.loads(text or "{}"),
+}
+"""How a history column becomes its TakeRecord field; text columns (prompt, model, name) are taken as they are."""
+
+
 def _record(row: sqlite3.Row) -> TakeRecord:
-    return TakeRecord(
-        id=int(row["id"]),
-        prompt=row["prompt"],
-        model=row["model"],
-        seed=int(row["seed"]),
-        params=GenerationParams.from_dict(json.loads(row["params"])),
-        wav_path=Path(row["wav_path"]),
-        codes_path=Path(row["codes_path"]),
-        sidecar_path=Path(row["sidecar_path"]),
-        sample_rate=int(row["sample_rate"]),
-        channels=int(row["channels"]),
-        duration=float(row["duration"]),
-        name=row["name"],
-        starred=bool(row["starred"]),
-        deleted=bool(row["deleted"]),
-        created=float(row["created"]),
-        extra=json.loads(row["extra"] or "{}"),
-    )
+    return TakeRecord(**{f.name: _READ_COLUMN.get(f.name, _as_is)(row[f.name]) for f in fields(TakeRecord)})
+
+
+def _as_is(value: Any) -> Any:
+    return value

@@ -17,6 +17,8 @@ from core.params import GenerationParams
 from core.takes.atomic import ensure_folder, write_files
 
 SIDECAR_VERSION = 1
+TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
+"""The files of one take: NAME.wav, NAME.json and NAME.codes.npy (a name is free when none of them exists)."""
 
 
 @dataclass
