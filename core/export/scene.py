@@ -31,7 +31,16 @@ from core.errors import InvalidParameterError
 from core.export.dsp import fade_curve, linear_level_gain, resample, silence_bounds, to_channels
 from core.export.metadata import sidecar_path
 from core.export.settings import ExportSettings
-from core.export.writer import ExportResult, claim_paths, commit, render, samples_for, sidecar_record, take_summary
+from core.export.writer import (
+    ExportResult,
+    claim_paths,
+    commit,
+    render,
+    require_finite,
+    samples_for,
+    sidecar_record,
+    take_summary,
+)
 from core.takes.atomic import ensure_folder, write_files
 from core.takes.naming import prompt_words, sanitize
 from core.takes.take import Take, load_take
@@ -169,6 +178,8 @@ def build_layers(scene: Scene, settings: ExportSettings | None = None) -> LayerS
     if not indices:
         raise InvalidParameterError(f"Every layer of the scene {scene.name!r} is muted; nothing to export.")
     takes = [load_take(scene.layers[i].take) for i in indices]
+    for i, take in zip(indices, takes, strict=True):
+        require_finite(take, scene.layers[i].take)
     rates = {t.sample_rate for t in takes}
     rate = settings.sample_rate or max(rates)
     notes = [] if settings.sample_rate or len(rates) == 1 else [f"Takes have different rates; all at {rate} Hz."]
