@@ -19,7 +19,7 @@ from core.checks import (
 from core.cli import magnet_options as magnet_cli
 from core.cli.main import progress_printer
 from core.errors import GenerationCancelled, InvalidParameterError
-from core.interrupts import exit_code
+from core.interrupts import exit_code, shielded
 from core.takes.audio_io import load_audio
 from core.takes.claim import save_new_take
 from core.takes.naming import model_label, prompt_words, sanitize
@@ -111,9 +111,10 @@ def run(args: argparse.Namespace) -> int:
     def write(take) -> None:
         """Write each take (all three files) as soon as it exists: a stop later loses only the unfinished one."""
         stem = sanitize(f"{prompt_words(take.prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}")
-        files = save_new_take(take, out, stem, taken)
-        taken.append(files.wav.name[: -len(".wav")])
-        print(files.wav, flush=True)
+        with shielded():  # a stop arriving now waits until the take is written, counted and printed
+            files = save_new_take(take, out, stem, taken)
+            taken.append(files.wav.name[: -len(".wav")])
+            print(files.wav, flush=True)
 
     try:
         for prompt in args.prompts:
