@@ -161,6 +161,8 @@ class GenerationController(QObject):
                 records.append(library.add(take, files, created))
         except SoundDeskError as exc:  # a locked library: the files are kept and recorded at the next start
             self.error.emit(f"{exc} The take files are kept in the library folder and will be listed next time.")
+            if not records:
+                return
         self.takes_added.emit(records)
         if result.cancelled:
             self.status.emit(f"Cancelled {job.title}; kept the {len(result.takes)} finished take(s).")
