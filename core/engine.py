@@ -11,11 +11,13 @@ from pathlib import Path
 import torch
 
 from core.cancel import CancelToken, Progress, check_cancel
+from core.checks import parse_device
 from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
-from core.errors import CheckpointError, InvalidParameterError
+from core.errors import InvalidParameterError
 from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
 from core.models.loader import LMBundle, load_lm_bundle
+from core.models.pairing import check_codec_matches
 from core.params import GenerationParams
 from core.takes.audio_io import AudioClip
 from core.takes.take import Take
@@ -40,7 +42,7 @@ class Engine:
     """Loads models once and keeps them: switching back to a loaded model is instant."""
 
     def __init__(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> None:
-        self.device = torch.device(device)
+        self.device = parse_device(device)  # an unknown or absent device is a sentence, not a traceback
         self.dtype = dtype
         self._models: dict[str, LoadedModel] = {}
         self._shared = SharedModels()  # the T5 encoders and the stem separator, one copy for all models
@@ -103,10 +105,7 @@ class LoadedModel:
     ) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
         self.shared = shared if shared is not None else SharedModels()
-        if codec.num_codebooks != bundle.lm.cfg.n_q:
-            raise CheckpointError(
-                f"The codec of {ref} has {codec.num_codebooks} codebooks but the LM expects {bundle.lm.cfg.n_q}."
-            )
+        check_codec_matches(bundle, codec, folder)
 
     @classmethod
     def from_folder(

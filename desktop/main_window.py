@@ -62,7 +62,8 @@ class MainWindow(QMainWindow):
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)
-        self.statusBar().showMessage("Ready.")
+        if not self.statusBar().currentMessage():  # keep a note from opening the library
+            self.statusBar().showMessage("Ready.")
         if warm_start:
             self.controller.start_engine()
 
@@ -268,6 +269,13 @@ class MainWindow(QMainWindow):
         self.preferences.library_dir = Path(folder)
         self.takes_panel.set_library(library)
         self.generate_panel.prompt.set_recent(library.recent_prompts())
+        notes = [f"Recorded {library.adopted} take(s) found in {folder} without a history entry."] * bool(
+            library.adopted
+        )
+        if library.damaged:
+            notes.append(f"Skipped {len(library.damaged)} damaged history row(s): {library.damaged[0]}.")
+        if notes:
+            self.show_status(" ".join(notes))
 
     def _reveal_library(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.preferences.library_dir)))

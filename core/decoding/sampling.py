@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import torch
 
+STABLE_BELOW = 1e-3
+"""Temperatures this small take the max-shifted softmax (the same distribution, without overflow)."""
+
 
 def apply_cfg(cond: torch.Tensor, uncond: torch.Tensor, coef: float) -> torch.Tensor:
     """audiocraft's guidance: `uncond + (cond - uncond) * coef`."""
@@ -36,7 +39,10 @@ def top_p_filter(probs: torch.Tensor, p: float) -> torch.Tensor:
 
 def logits_to_probs(logits: torch.Tensor, temperature: float, top_k: int = 0, top_p: float = 0.0) -> torch.Tensor:
     """The distribution audiocraft samples from: softmax(logits / T), then top-p if p > 0 else top-k if k > 0."""
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    logits = logits.float()
+    if temperature < STABLE_BELOW:  # logits / T would overflow to inf (and softmax to nan): shift first
+        logits = logits - logits.max(dim=-1, keepdim=True).values
+    probs = torch.softmax(logits / temperature, dim=-1)
     if top_p > 0.0:
         return top_p_filter(probs, top_p)
     if top_k > 0:

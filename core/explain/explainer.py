@@ -65,7 +65,7 @@ class ExplainSettings:
     def __post_init__(self) -> None:
         """Settings are checked once, when made: every function that takes them can trust them."""
         checks = [
-            (self.epochs >= 0, f"epochs must be 0 or more, got {self.epochs}"),
+            (self.epochs >= 1, f"epochs must be 1 or more (an untrained explainer scores nothing), got {self.epochs}"),
             (self.lr > 0, f"the learning rate must be positive, got {self.lr}"),
             (self.weight_decay >= 0, f"weight decay must be 0 or more, got {self.weight_decay}"),
             (self.beta >= 0 and self.gamma >= 0, f"beta and gamma must be 0 or more ({self.beta}, {self.gamma})"),

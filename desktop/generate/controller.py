@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from core.errors import SoundDeskError
 from core.takes.library import Library, TakeRecord
 from desktop.generate.model_picker import ModelInfo
 from desktop.generate.tasks import GenerationResult, GenerationSpec, generation_task, load_task, start_engine_task
@@ -146,10 +147,18 @@ class GenerationController(QObject):
         self.model_loaded.emit(result.model)
         library = self._library()
         records: list[TakeRecord] = []
-        if library is not None:
-            records = [library.add(take, files, created) for take, files, created in result.takes]
+        try:
+            for take, files, created in result.takes if library is not None else ():
+                records.append(library.add(take, files, created))
+        except SoundDeskError as exc:  # a locked library: the files are kept and recorded at the next start
+            self.error.emit(f"{exc} The take files are kept in the library folder and will be listed next time.")
+            if not records:
+                return
         self.takes_added.emit(records)
-        self.status.emit(f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s: {job.title}")
+        if result.cancelled:
+            self.status.emit(f"Cancelled {job.title}; kept the {len(result.takes)} finished take(s).")
+        else:
+            self.status.emit(f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s: {job.title}")
 
     def _on_failed(self, job: Job, message: str) -> None:
         self.status.emit(f"Failed: {job.title}")

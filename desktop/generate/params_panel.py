@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import random
 from pathlib import Path
 
@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
 from core.errors import SoundDeskError
 from core.models.capabilities import Capabilities
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
+from core.takes.schemas import load_preset
 from desktop.settings import read_bool, read_int, read_json, write_json
 
 MAX_SEED = 2**31 - 1
 MAX_VARIATIONS = 8
 MAX_DURATION = 300.0
+log = logging.getLogger(__name__)
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "resources" / "presets"
 
 
@@ -50,8 +52,12 @@ def load_presets(folder: Path = PRESETS_DIR) -> dict[str, dict]:
     """Preset name -> parameter dict, from resources/presets/*.json (`{"name": ..., "parameters": {...}}`)."""
     presets = {}
     for path in sorted(folder.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        presets[data["name"]] = data["parameters"]
+        try:
+            name, values = load_preset(path)
+        except SoundDeskError as exc:  # a damaged preset is left out of the list, not a crash at start-up
+            log.warning("%s", exc)
+            continue
+        presets[name] = values
     return presets
 
 

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.cancel import CancelToken, check_cancel
+from core.cancel import CancelToken
+from core.checks import check_duration, check_output, check_seed, estimate
+from core.errors import GenerationCancelled
 from core.params import GenerationParams
 from core.takes.audio_io import AudioClip
+from core.takes.library import write_take_files
 from core.takes.take import Take, TakeFiles
 from desktop.generate.model_picker import ModelInfo
-from desktop.jobs.engine import EngineHolder, load_model, write_all
+from desktop.jobs.engine import EngineHolder, load_model
 from desktop.jobs.worker import Report
 
 
@@ -38,6 +41,7 @@ class GenerationResult:
     model: ModelInfo
     takes: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
     elapsed_s: float = 0.0
+    cancelled: bool = False  # cancelled after `takes` were finished (and written); the rest was dropped
 
 
 def model_info(model: Any) -> ModelInfo:
@@ -65,20 +69,36 @@ def load_task(holder: EngineHolder, ref: str):
 
 
 def generation_task(holder: EngineHolder, spec: GenerationSpec):
-    """A job task: load the model, make `spec.count` variations, write every take before returning."""
+    """A job task: load the model, make `spec.count` variations, writing each take as soon as it exists.
+
+    A cancel after some takes were finished returns them (`cancelled=True`) so the owner records them; a cancel
+    before the first one raises GenerationCancelled as usual.
+    """
 
     def task(report: Report, cancel: CancelToken) -> GenerationResult:
         started = time.perf_counter()
+        check_seed(spec.seed, spec.count)
+        check_output(spec.library_dir, 0)  # an unwritable library is found before loading or generating
         model = load_model(holder, spec.ref, report, cancel)
+        check_duration(model, spec.params)
+        check_output(spec.library_dir, estimate(model, spec.params).output_bytes * spec.count)
         from core.engine import GenerationRequest, generate_variations  # imported by holder.get() already
 
         melody = spec.melody if model.capabilities.melody else None
         request = GenerationRequest(spec.prompt, spec.params, spec.seed, melody=melody, continuation=spec.continuation)
         progress = lambda step, total: report("generate", step, total)  # noqa: E731
-        takes = generate_variations(model, request, spec.count, progress=progress, cancel=cancel)
-        check_cancel(cancel)  # a cancel during the last decode still leaves nothing behind
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
-        written = write_all(spec.library_dir, takes, created)
+        written: list[tuple[Take, TakeFiles, float]] = []
+
+        def keep(take: Take) -> None:  # each take is on disk as soon as it exists: a cancel loses only the next
+            written.append((take, write_take_files(spec.library_dir, take, created), created))
+
+        try:
+            generate_variations(model, request, spec.count, progress=progress, cancel=cancel, on_take=keep)
+        except GenerationCancelled:
+            if not written:
+                raise
+            return GenerationResult(model_info(model), written, time.perf_counter() - started, cancelled=True)
         return GenerationResult(model_info(model), written, time.perf_counter() - started)
 
     return task
