@@ -59,6 +59,7 @@ def transformers_musicgen(seconds: float, dtype: torch.dtype) -> float:
         T5Config,
     )
 
+    small = MUSICGEN_SMALL  # the same sizes as ours
     config = MusicgenConfig(
         text_encoder=T5Config(d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12, vocab_size=32128).to_dict(),
         audio_encoder=EncodecConfig(
@@ -66,7 +67,7 @@ def transformers_musicgen(seconds: float, dtype: torch.dtype) -> float:
             audio_channels=1,
             num_filters=64,
             hidden_size=128,
-            codebook_size=2048,
+            codebook_size=small["card"],
             upsampling_ratios=[8, 5, 4, 4],
             target_bandwidths=[2.2],
             num_lstm_layers=2,
@@ -76,12 +77,12 @@ def transformers_musicgen(seconds: float, dtype: torch.dtype) -> float:
             pad_mode="reflect",
         ).to_dict(),
         decoder=MusicgenDecoderConfig(
-            vocab_size=2048,
-            num_hidden_layers=24,
-            hidden_size=1024,
-            num_attention_heads=16,
-            ffn_dim=4096,
-            num_codebooks=4,
+            vocab_size=small["card"],
+            num_hidden_layers=small["num_layers"],
+            hidden_size=small["dim"],
+            num_attention_heads=small["num_heads"],
+            ffn_dim=small["hidden_scale"] * small["dim"],
+            num_codebooks=small["n_q"],
         ).to_dict(),
     )
     torch.manual_seed(0)

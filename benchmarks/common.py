@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import time
-from contextlib import contextmanager
 
 import torch
 
@@ -46,10 +44,3 @@ def random_lm(causal: bool = True, cross: bool = True, seed: int = 0, **sizes) -
             if param.dim() >= 2:
                 param.normal_(0.0, 0.02)
     return lm.eval()
-
-
-@contextmanager
-def timed(label: str, results: dict):
-    start = time.perf_counter()
-    yield
-    results[label] = time.perf_counter() - start

@@ -11,11 +11,13 @@ from pathlib import Path
 import torch
 
 from core.cancel import CancelToken, Progress, check_cancel
+from core.checks import parse_device
 from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
-from core.errors import CheckpointError, InvalidParameterError
+from core.errors import InvalidParameterError
+from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
 from core.models.loader import LMBundle, load_lm_bundle
-from core.nn.conditioning import ChromaConditioner
+from core.models.pairing import check_codec_matches
 from core.params import GenerationParams
 from core.takes.audio_io import AudioClip
 from core.takes.take import Take
@@ -40,7 +42,7 @@ class Engine:
     """Loads models once and keeps them: switching back to a loaded model is instant."""
 
     def __init__(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> None:
-        self.device = torch.device(device)
+        self.device = parse_device(device)  # an unknown or absent device is a sentence, not a traceback
         self.dtype = dtype
         self._models: dict[str, LoadedModel] = {}
         self._shared = SharedModels()  # the T5 encoders and the stem separator, one copy for all models
@@ -59,6 +61,10 @@ class Engine:
     def loaded(self) -> list[str]:
         return list(self._models)
 
+    def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
+        """The stem separator (demucs htdemucs): one per engine, also used by every model's melody conditioning."""
+        return self._shared.get_separator(self.device, progress, cancel)
+
     def unload(self, ref: str | Path | None = None) -> None:
         """Free one model, or all of them."""
         if ref is None:
@@ -76,6 +82,14 @@ class SharedModels:
     text_encoders: dict = field(default_factory=dict)
     separator: object | None = None
 
+    def get_separator(self, device: torch.device, progress: Progress | None, cancel: CancelToken | None):
+        """demucs htdemucs, loaded on first use and then shared by melody conditioning and take separation."""
+        if self.separator is None:
+            from core.separation.htdemucs import load_separator
+
+            self.separator = load_separator(progress=progress, cancel=cancel, device=device)
+        return self.separator
+
 
 class LoadedModel:
     """A language model with its codec and conditioners, ready to generate takes."""
@@ -91,10 +105,7 @@ class LoadedModel:
     ) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
         self.shared = shared if shared is not None else SharedModels()
-        if codec.num_codebooks != bundle.lm.cfg.n_q:
-            raise CheckpointError(
-                f"The codec of {ref} has {codec.num_codebooks} codebooks but the LM expects {bundle.lm.cfg.n_q}."
-            )
+        check_codec_matches(bundle, codec, folder)
 
     @classmethod
     def from_folder(
@@ -110,10 +121,13 @@ class LoadedModel:
         return cls(ref, folder, bundle, codec.to(device), device, shared)
 
     @property
+    def capabilities(self) -> Capabilities:
+        """What this model can do and its defaults, read from its checkpoint (one record for every caller)."""
+        return self.bundle.capabilities
+
+    @property
     def family(self) -> str:
-        if self.bundle.magnet:
-            return "magnet"
-        return "musicgen" if self.sample_rate == 32000 else "audiogen"
+        return self.capabilities.family
 
     @property
     def sample_rate(self) -> int:
@@ -129,24 +143,19 @@ class LoadedModel:
 
     @property
     def max_duration(self) -> float:
-        return self.bundle.segment_duration
+        return self.capabilities.max_duration
 
     @property
     def autoregressive(self) -> bool:
-        return not self.bundle.magnet
+        return self.capabilities.autoregressive
 
     @property
     def supports_melody(self) -> bool:
-        return any(isinstance(m, ChromaConditioner) for m in self.bundle.conditioners.values())
+        return self.capabilities.melody
 
     @property
     def default_params(self) -> GenerationParams:
-        from core.models.catalog import AUDIOGEN_DEFAULTS, MAGNET_DEFAULTS, MUSICGEN_DEFAULTS
-
-        if self.bundle.magnet:
-            return MAGNET_DEFAULTS.replace(duration=self.max_duration)
-        base = MUSICGEN_DEFAULTS if self.family == "musicgen" else AUDIOGEN_DEFAULTS
-        return base.replace(cfg_coef=self.bundle.cfg_coef, duration=min(base.duration, self.max_duration))
+        return self.capabilities.defaults
 
     def generate(
         self, request: GenerationRequest, progress: Progress | None = None, cancel: CancelToken | None = None
@@ -160,12 +169,8 @@ class LoadedModel:
         return take
 
     def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
-        """The melody conditioner's stem separator (demucs htdemucs), loaded on first use."""
-        if self.shared.separator is None:
-            from core.separation.htdemucs import load_separator
-
-            self.shared.separator = load_separator(progress=progress, cancel=cancel, device=self.device)
-        return self.shared.separator
+        """The melody conditioner's stem separator: the engine's one, loaded on first use."""
+        return self.shared.get_separator(self.device, progress, cancel)
 
 
 def generate_variations(

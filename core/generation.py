@@ -19,7 +19,7 @@ from core.melody import melody_cfg_chroma
 from core.nn.conditioning import ChromaConditioner, T5Conditioner
 from core.nn.lm import Conditions
 from core.separation.htdemucs import shift_offset_for_seed
-from core.takes.audio_io import AudioClip
+from core.takes.audio_io import AudioClip, convert_channels
 from core.takes.take import Take
 
 
@@ -28,15 +28,7 @@ def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Te
     wav = torch.from_numpy(np.ascontiguousarray(clip.samples, dtype=np.float32))[None]  # [1, C, N]
     if clip.sample_rate != sample_rate:
         wav = julius.resample_frac(wav, int(clip.sample_rate), int(sample_rate))
-    if wav.shape[1] == channels:
-        return wav
-    if channels == 1:
-        return wav.mean(dim=1, keepdim=True)
-    if wav.shape[1] == 1:
-        return wav.expand(-1, channels, -1).contiguous()
-    if wav.shape[1] >= channels:
-        return wav[:, :channels]
-    raise InvalidParameterError(f"{clip.path or 'The audio'} has {wav.shape[1]} channels; cannot make {channels}.")
+    return convert_channels(wav, channels, clip.path)
 
 
 class ConditionBuilder:
@@ -80,7 +72,7 @@ class ConditionBuilder:
         """The chroma condition [2, T, D]; with separation, drums and bass go first (all model channels in)."""
         separator = self.model.separator(self.progress, self.cancel) if (wav is not None and self.separate) else None
         if wav is not None and separator is None:
-            wav = wav.mean(dim=1, keepdim=True)  # [1, 1, N]
+            wav = convert_channels(wav, 1)  # [1, 1, N]
         chroma = melody_cfg_chroma(
             module.extractor, module.chroma_len, wav, separator, self.shift_offset, cancel=self.cancel
         )
@@ -109,13 +101,12 @@ def generate_ar_codes(
     model,
     build: ConditionBuilder,
     prompt: torch.Tensor,
-    total: int,
     params,
     generator: torch.Generator,
     progress: Progress | None,
     cancel: CancelToken | None,
 ) -> torch.Tensor:
-    """Autoregressive codes [1, K, total] (prompt included), window by window beyond the model's length."""
+    """Codes [1, K, int(duration * frame_rate)] (prompt included), window by window beyond the model's length."""
     fr, bundle = model.frame_rate, model.bundle
     stride = int(fr * params.extend_stride)
     if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
@@ -165,22 +156,27 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     total = int(params.duration * model.frame_rate)
     prompt = _prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
-        codes = generate_ar_codes(model, build, prompt, total, params, generator, progress, cancel)
+        codes = generate_ar_codes(model, build, prompt, params, generator, progress, cancel)
     else:
         from core.decoding.masked import generate_magnet_codes
 
         codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
+    return decoded_take(model, codes, request.prompt, request.seed, params, _extra(model, request))
+
+
+def decoded_take(model, codes: torch.Tensor, prompt: str, seed: int, params, extra: dict) -> Take:
+    """The take `model` made of codes [1, K, T]: its codec's audio, the tokens and what made them."""
     with torch.inference_mode():
         wav = model.codec.decode(codes)  # [1, C, N]
     return Take(
-        prompt=request.prompt,
+        prompt=prompt,
         model=model.ref,
-        seed=int(request.seed),
+        seed=int(seed),
         params=params,
         sample_rate=model.sample_rate,
         wav=wav[0].float().cpu().numpy().copy(),
         codes=codes[0].cpu().numpy().astype(np.int64),
-        extra=_extra(model, request),
+        extra=extra,
     )
 
 
@@ -197,10 +193,11 @@ def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
 
 
 def _validate(model, request) -> None:
-    if request.melody is not None and not model.supports_melody:
+    can = model.capabilities
+    if request.melody is not None and not can.melody:
         raise InvalidParameterError(f"{model.ref} does not take a melody; choose a melody model.")
-    if request.continuation is not None and not model.autoregressive:
-        raise InvalidParameterError("MAGNeT models cannot continue audio; choose MusicGen or AudioGen.")
+    if request.continuation is not None and not can.continuation:
+        raise InvalidParameterError(f"{can.title} models cannot continue audio; choose MusicGen or AudioGen.")
 
 
 def _extra(model, request) -> dict:

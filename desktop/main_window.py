@@ -7,20 +7,32 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.errors import SoundDeskError
 from core.models import hub
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
-from desktop.dialogs.export_dialog import ExportDialog, export_available
+from desktop.dialogs.export_dialog import ExportDialog
 from desktop.dialogs.preferences import PreferencesDialog
+from desktop.explain.controller import ExplainController
+from desktop.explain.panel import ExplainPanel
 from desktop.generate.controller import GenerationController
 from desktop.generate.panel import GeneratePanel
 from desktop.render.controller import RenderController
+from desktop.scene.dock import SceneDock
 from desktop.settings import Preferences, group
 from desktop.takes.panel import TakesPanel
-from desktop.window_features import WindowFeatures
+from desktop.takes.separate import Separation
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
@@ -40,7 +52,6 @@ class MainWindow(QMainWindow):
         self.controller = GenerationController(lambda: self.library, self)
         self.generate_panel = GeneratePanel()
         self.takes_panel = TakesPanel()
-        self.takes_panel.export_available = export_available()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.generate_panel)
         self.splitter.addWidget(self.takes_panel)
@@ -48,11 +59,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self._connect()
         self._make_menus()
-        self.features = WindowFeatures(self)  # explain panel, separation, scene dock
+        self._add_take_features()
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)
-        self.statusBar().showMessage("Ready.")
+        if not self.statusBar().currentMessage():  # keep a note from opening the library
+            self.statusBar().showMessage("Ready.")
         if warm_start:
             self.controller.start_engine()
 
@@ -90,12 +102,10 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.takes_panel.undo_action)
         edit_menu.addAction(self.takes_panel.redo_action)
-        take_menu = bar.addMenu("&Take")
+        take_menu = self.take_menu = bar.addMenu("&Take")
         for action in [self.takes_panel.loop_action, *self.takes_panel.take_actions]:
             take_menu.addAction(action)
         self.addActions([self.takes_panel.undo_action, self.takes_panel.redo_action, *self.takes_panel.take_actions])
-        if not self.takes_panel.export_available:
-            self.takes_panel.export_action.setToolTip("Export needs core.export.writer, which this build lacks.")
         model_menu = bar.addMenu("&Model")
         self.generate_action = model_menu.addAction("Generate", self.generate)
         self.generate_action.setShortcut(QKeySequence("Ctrl+Return"))
@@ -107,6 +117,64 @@ class MainWindow(QMainWindow):
         self.offline_action.toggled.connect(self._set_offline)
         model_menu.addAction(self.offline_action)
         self.unload_action = model_menu.addAction("Free loaded models", self.controller.unload_models)
+
+    def _add_take_features(self) -> None:
+        """Explain, Separate stems and the scene: in the Take menu, under the take details, the Scene dock."""
+        takes, queue, engine = self.takes_panel, self.controller.queue, self.controller.engine
+        models, library_dir = self.generate_panel.models, lambda: self.preferences.library_dir
+        self.explain = ExplainController(
+            ExplainPanel(), takes.detail.waveform, queue, engine, takes.player, models.info
+        )
+        self.explain.setParent(self)
+        self.separation = Separation(queue, engine, lambda: self.library, library_dir, models.info, self)
+        self.scene = SceneDock(takes.player, library_dir, queue, self)
+        self.scene.add_action.triggered.connect(self.add_to_scene)
+        for feature in (self.explain, self.separation, self.scene):
+            feature.message.connect(self.show_status)
+        self.separation.error.connect(self.show_error)
+        self.separation.takes_added.connect(takes.added)
+        self.take_menu.addSeparator()
+        for action in (self.explain.action, self.separation.action, self.scene.add_action):
+            self.take_menu.addAction(action)
+        self.scene.fill_menu(self.menuBar().addMenu("&Scene"))
+        takes.detail.add_section(self._take_section())
+        takes.list.current_record_changed.connect(self._show_take)
+        self._show_take(takes.current())
+
+    def _take_section(self) -> QWidget:
+        """Under the take details: Add to scene / Separate stems, then the explain panel."""
+        buttons = QHBoxLayout()
+        self.take_buttons: dict[str, QToolButton] = {}
+        for action in (self.scene.add_action, self.separation.action):
+            button = self.take_buttons[action.objectName()] = QToolButton()
+            button.setDefaultAction(action)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        box = QGroupBox("Explain: which words made this sound")
+        QVBoxLayout(box).addWidget(self.explain.panel)
+        section = QWidget()
+        layout = QVBoxLayout(section)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(box)
+        return section
+
+    def _show_take(self, record: TakeRecord | None) -> None:
+        """The selected take changed: what can be done with it."""
+        self.explain.show_take(record)
+        self.separation.show_take(record)
+        self.scene.add_action.setEnabled(record is not None)
+
+    def add_to_scene(self) -> bool:
+        record = self.takes_panel.current()
+        if record is None:
+            return False
+        try:
+            wav, rate = self.takes_panel.model.audio(record)
+        except (OSError, RuntimeError) as exc:
+            self.show_status(f"Cannot read {record.wav_path}: {exc}.")
+            return False
+        return self.scene.add_take(record, wav, rate)
 
     def generate(self) -> None:
         """Queue a generation of what the left panel shows; user mistakes become a status message."""
@@ -133,8 +201,6 @@ class MainWindow(QMainWindow):
 
     def export_take(self, record: TakeRecord) -> None:
         """Ask how to export (ExportDialog), then write the file through core.export.writer."""
-        if not self.takes_panel.export_available:
-            return
         dialog = ExportDialog(self.settings, self.preferences.library_dir / "exports", self)
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
@@ -206,6 +272,13 @@ class MainWindow(QMainWindow):
         self.preferences.library_dir = Path(folder)
         self.takes_panel.set_library(library)
         self.generate_panel.prompt.set_recent(library.recent_prompts())
+        notes = [f"Recorded {library.adopted} take(s) found in {folder} without a history entry."] * bool(
+            library.adopted
+        )
+        if library.damaged:
+            notes.append(f"Skipped {len(library.damaged)} damaged history row(s): {library.damaged[0]}.")
+        if notes:
+            self.show_status(" ".join(notes))
 
     def _reveal_library(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.preferences.library_dir)))

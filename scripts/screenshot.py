@@ -90,21 +90,20 @@ def wait_idle(window, timeout: float) -> list[str]:
 
 def explain_and_layer(window, args: argparse.Namespace) -> list[str]:
     """Explain the selected take (the explain panel shades its words) and lay every take on the scene."""
-    features = window.features
-    takes = window.takes_panel
+    takes, rows = window.takes_panel, window.scene.view.rows
     for row in range(takes.model.rowCount()):
         takes.list.select_take(takes.model.record(row).id)
-        features.add_to_scene()
-    if len(features.scene_view.rows) > 1:
-        features.scene_view.rows[1].lane.set_offset(args.duration / 2)
-        features.scene_view.rows[1].lane.offset_changed.emit(args.duration / 2)
+        window.add_to_scene()
+    if len(rows) > 1:
+        rows[1].lane.set_offset(args.duration / 2)
+        rows[1].lane.offset_changed.emit(args.duration / 2)
     takes.list.select_take(takes.model.record(0).id)
     if args.explain_epochs <= 0:
         return []
     from core.explain.explainer import ExplainSettings
 
-    features.explain.settings = ExplainSettings(epochs=args.explain_epochs)
-    features.explain.explain()
+    window.explain.settings = ExplainSettings(epochs=args.explain_epochs)
+    window.explain.explain()
     errors = wait_idle(window, args.timeout)
     takes.detail.waveform.set_selection(0.25 * args.duration, 0.6 * args.duration)  # re-scores that window
     return errors

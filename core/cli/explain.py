@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.checks import check_output
 from core.cli.main import progress_printer
 from core.engine import Engine
 from core.explain.explainer import ExplainSettings, explain_take
+from core.takes.claim import save_new_take
 from core.takes.take import load_take, save_take
 
 
@@ -36,14 +38,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write the take regenerated with the important words only (factual) and without "
         "them (counterfactual) to FOLDER",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace earlier --audio files of this take (default: new files get -2, -3 ... names)",
+    )
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = ExplainSettings(epochs=args.epochs, seed=args.seed)  # bad settings (--epochs 0) fail before loading
     take = load_take(args.take)
+    folder = check_output(Path(args.audio), 0) if args.audio else None
     model = Engine(device=args.device).load(take.model)
-    settings = ExplainSettings(epochs=args.epochs, seed=args.seed)
     window = tuple(args.window) if args.window else None
     explanation = explain_take(model, take, settings, window, progress_printer(args.verbose))
     for word, score in explanation.words:
@@ -54,14 +62,17 @@ def run(args: argparse.Namespace) -> int:
             f"{explanation.counterfactual_similarity:.4f}",
             file=sys.stderr,
         )
-    if args.audio:
-        _write_audio(model, take, explanation, Path(args.audio), Path(args.take).stem)
+    if folder is not None:
+        _write_audio(model, take, explanation, folder, Path(args.take).stem, args.overwrite)
     return 0
 
 
-def _write_audio(model, take, explanation, folder: Path, stem: str) -> None:
+def _write_audio(model, take, explanation, folder: Path, stem: str, overwrite: bool) -> None:
+    """The factual and counterfactual takes; never over earlier files unless `overwrite` (then `-2` names)."""
     from core.explain.regenerate import regenerate_take
 
     for label, counterfactual in (("factual", False), ("counterfactual", True)):
         version = regenerate_take(model, take, explanation, counterfactual)
-        print(save_take(version, folder, f"{stem}_{label}").wav, file=sys.stderr)
+        name = f"{stem}_{label}"
+        files = save_take(version, folder, name) if overwrite else save_new_take(version, folder, name)
+        print(files.wav, file=sys.stderr)

@@ -4,8 +4,7 @@
     sounddesk stems scene.json --format wav24 --out stems
 
 Each written audio path is printed on its own line (its sidecar is the same path + ".json"); notes such as
-clipping go to stderr. Splitting a take into demucs stems (`separate`) will live in its own module,
-core/cli_separate.py, registered beside this one in core.cli.main.COMMAND_MODULES.
+clipping go to stderr. Splitting a take into demucs stems is the `separate` command (core.cli.separate).
 """
 
 from __future__ import annotations

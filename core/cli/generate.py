@@ -7,12 +7,22 @@ import random
 import sys
 from pathlib import Path
 
-from core.cli import magnet_options as magnet_cli
+from core.checks import (
+    LONG_WORK_S,
+    check_duration,
+    check_options_apply,
+    check_output,
+    check_seed,
+    estimate,
+    parse_device,
+)
+from core.cli import magnet_options
 from core.cli.main import progress_printer
-from core.errors import InvalidParameterError
-from core.takes.audio_io import load_audio
-from core.takes.naming import model_label, prompt_words, sanitize, unique_stem
-from core.takes.take import TAKE_SUFFIXES, save_take
+from core.errors import GenerationCancelled, InvalidParameterError
+from core.takes.audio_io import load_audio, shorten
+from core.takes.claim import save_new_take
+from core.takes.interrupts import exit_code, shielded
+from core.takes.naming import model_label, prompt_slug, sanitize
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    magnet_cli.add_arguments(p)
+    magnet_options.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -63,7 +73,13 @@ def param_changes(args: argparse.Namespace) -> dict:
 
 def extra_params(args: argparse.Namespace) -> dict:
     """Parameters added by other decoders' flags (MAGNeT); empty when none are given."""
-    return magnet_cli.params_from_args(args)
+    return magnet_options.params_from_args(args)
+
+
+def given_fields(args: argparse.Namespace) -> set[str]:
+    """The GenerationParams fields the user set on the command line (not the model's defaults)."""
+    fields = {"cfg_coef": args.cfg, "extend_stride": args.extend_stride}
+    return {name for name, value in fields.items() if value is not None} | set(extra_params(args))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,36 +87,52 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
     if args.variations < 1:
         raise InvalidParameterError(f"--variations must be at least 1, got {args.variations}.")
-    from core.engine import Engine, GenerationRequest, generate_variations  # torch: only when generating
+    if args.seed is not None:
+        check_seed(args.seed, args.variations)
+    out = check_output(Path(args.out), 0)  # an unwritable folder is found before minutes of compute
+    from core.engine import Engine, GenerationRequest, generate_variations
 
+    device = parse_device(args.device)  # imports torch
     continuation = load_audio(args.continuation) if args.continuation else None
-    melody = load_audio(args.melody) if args.melody else None
-    model = Engine(device=args.device).load(args.model)
+    melody = load_audio(args.melody) if args.melody else None  # a bad file fails before the model loads
+    model = Engine(device=device).load(args.model)
     if melody is not None:
-        melody = load_audio(args.melody, max_seconds=model.max_duration)
+        melody = shorten(melody, model.max_duration)
     for clip in (melody, continuation):
         if clip is not None and clip.notice:
             print(f"note: {clip.notice}", file=sys.stderr)
+    check_options_apply(model, given_fields(args))
     params = _params(args, model.default_params)
+    check_duration(model, params)
+    count = args.variations * len(args.prompts)
+    cost = estimate(model, params)
+    check_output(out, cost.output_bytes * count)
+    if cost.seconds * count > LONG_WORK_S:
+        print(f"note: {count} take(s): {cost.sentence(count)}.", file=sys.stderr, flush=True)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
-    out = Path(args.out)
+    check_seed(seed, args.variations)
     taken: list[str] = []
-    for prompt in args.prompts:
-        request = GenerationRequest(
-            prompt,
-            params,
-            seed,
-            melody=melody,
-            separate_melody=not args.no_melody_separation,
-            continuation=continuation,
-        )
-        for take in generate_variations(model, request, args.variations, progress_printer(args.verbose)):
-            stem = unique_stem(
-                out,
-                sanitize(f"{prompt_words(prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}"),
-                TAKE_SUFFIXES,
-                taken,
+
+    def write(take) -> None:
+        """Write each take (all three files) as soon as it exists: a stop later loses only the unfinished one."""
+        stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}")
+        with shielded():  # a stop arriving now waits until the take is written, counted and printed
+            files = save_new_take(take, out, stem, taken)
+            taken.append(files.wav.name[: -len(".wav")])
+            print(files.wav, flush=True)
+
+    try:
+        for prompt in args.prompts:
+            request = GenerationRequest(
+                prompt,
+                params,
+                seed,
+                melody=melody,
+                separate_melody=not args.no_melody_separation,
+                continuation=continuation,
             )
-            taken.append(stem)
-            print(save_take(take, out, stem).wav, flush=True)
+            generate_variations(model, request, args.variations, progress_printer(args.verbose), on_take=write)
+    except (GenerationCancelled, KeyboardInterrupt) as exc:
+        print(f"cancelled: {len(taken)} finished take(s) kept, the unfinished one dropped.", file=sys.stderr)
+        return exit_code(exc)
     return 0

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from core.errors import GenerationCancelled, SoundDeskError
+from core.takes import interrupts
 
 # Each module defines `register(subparsers)`, adding its parser with `set_defaults(run=callable)`;
 # `run(args) -> int` returns the exit code.
@@ -49,13 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    interrupts.install()  # SIGINT / SIGTERM: a clean stop with one line and exit 130 / 143
     try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
         return int(args.run(args) or 0)
     except SoundDeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (GenerationCancelled, KeyboardInterrupt):
+    except (GenerationCancelled, KeyboardInterrupt) as exc:
         print("cancelled", file=sys.stderr)
-        return 130
+        return interrupts.exit_code(exc)

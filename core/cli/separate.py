@@ -16,15 +16,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.export.batch import all_or_none
     from core.export.writer import export_take
     from core.separation.takes import separate_take
     from core.takes.take import load_take
 
     settings = settings_from_args(args)
     take = load_take(args.take)
-    results = [
-        export_take(stem, args.out, settings, index=i + 1, source=args.take)
-        for i, stem in enumerate(separate_take(take))
-    ]
+    stems = separate_take(take)
+    results = all_or_none(
+        stems,
+        lambda i, stem: export_take(stem, args.out, settings, index=i + 1, source=args.take),
+        keep_written=settings.if_exists == "overwrite",
+    )
     print_results(results, [f"{r.path.name}: {note}" for r in results for note in r.notes])
     return 0

@@ -27,7 +27,7 @@ from transformers import EncodecModel
 
 from core.codec.encodec import build_from_export, load_pretrained
 from core.errors import CheckpointError, InvalidParameterError
-from core.models.checkpoint import load_weights_file
+from core.models.checkpoint import load_weights_file, parse_xp_cfg
 
 COMPRESSION_FILE = "compression_state_dict.bin"
 
@@ -74,7 +74,6 @@ class EncodecCompressionModel(CompressionModel):
         self.hop_length = math.prod(config.upsampling_ratios)
         self.frame_rate = self.sample_rate / self.hop_length
         self.cardinality = int(config.codebook_size)
-        self.latent_dim = int(config.hidden_size)
         self._num_codebooks = 0
         self.set_num_codebooks(num_codebooks)
 
@@ -226,29 +225,14 @@ def load_compression_model(
     else:
         path = Path(path_or_state)
         path = path / COMPRESSION_FILE if path.is_dir() else path
-        package, source = read_checkpoint(path), str(path)
+        package, source = load_weights_file(path), str(path)
     if isinstance(package.get("pretrained"), str):
         encodec, n_q = load_pretrained(package["pretrained"], source)
     elif isinstance(package.get("best_state"), Mapping) and "xp.cfg" in package:
-        encodec, n_q = build_from_export(package["best_state"], _parse_cfg(package["xp.cfg"], source), source)
+        encodec, n_q = build_from_export(package["best_state"], parse_xp_cfg(package, source), source)
     else:
         raise CheckpointError(
             f"{source} is not an audiocraft compression checkpoint "
             "(it has neither a 'pretrained' name nor 'best_state' + 'xp.cfg')."
         )
     return EncodecCompressionModel(encodec, n_q).to(device=device, dtype=dtype).eval()
-
-
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    """A release `.bin` loaded with `weights_only=True`: tensors and plain data only, never pickled code."""
-    return load_weights_file(path)
-
-
-def _parse_cfg(raw: Any, source: str) -> DictConfig:
-    try:
-        cfg = OmegaConf.create(raw)  # interpolations stay lazy: only the keys we read get resolved
-    except (OmegaConfBaseException, ValueError, TypeError) as exc:
-        raise CheckpointError(f"The config inside {source} cannot be parsed ({exc}).") from exc
-    if not isinstance(cfg, DictConfig):
-        raise CheckpointError(f"The config inside {source} is not a mapping.")
-    return cfg

@@ -1,8 +1,9 @@
 """Autoregressive decoding with the codebook delay pattern and classifier-free guidance (MusicGen, AudioGen).
 
 One take at a time: the CFG batch is `[conditional; null]` (2 rows), so a take depends only on its own prompt,
-parameters and seed. Steps: `prefill` (the start column, or a continuation prompt), then `decode_one_token`
-per remaining pattern step, as audiocraft's `LMModel.generate` with its streaming cache.
+parameters and seed. Steps: `DecodeState.start` (pattern sequence, caches), a prefill of the columns before the
+first new frame (the start column, or a continuation prompt) in one call, then `decode_one_token` per
+remaining pattern step, as audiocraft's `LMModel.generate` with its streaming cache.
 """
 
 from __future__ import annotations
@@ -29,6 +30,30 @@ class DecodeState:
     cross_kv: list | None  # per-layer text keys/values, computed once
     prefix_len: int
     cross_weight_mask: torch.Tensor | None = None  # [B, S - 1, L] conditional rows' cross weights per input step
+
+    @classmethod
+    def start(
+        cls,
+        lm: LMModel,
+        pattern: DelayPattern,
+        cond: Conditions,
+        prompt: torch.Tensor,
+        total_frames: int,
+        cross_weight_mask: torch.Tensor | None = None,
+    ) -> DecodeState:
+        """The pattern sequence of prompt [B, K, T0] (T0 may be 0) and `total_frames`, with the caches set up.
+
+        `cross_weight_mask` [B, S - 1, L] (AudioGenX) scales the conditional rows' cross-attention weights: row s
+        applies when the LM reads the column at step s. The null rows keep their weights.
+        """
+        B, K, T0 = prompt.shape
+        codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
+        codes[..., :T0] = prompt
+        sequence, mask = pattern.build(codes, lm.special_token)
+        dtype = lm.emb[0].weight.dtype
+        lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
+        cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
+        return cls(sequence, mask, cross_kv, cond.prefix_len, cross_weight_mask)
 
 
 def _next_tokens(
@@ -72,36 +97,6 @@ def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special
     state.sequence[:, :, offset] = torch.where(column == UNKNOWN, tokens, column)
 
 
-def prefill(
-    lm: LMModel,
-    pattern: DelayPattern,
-    cond: Conditions,
-    prompt: torch.Tensor,
-    total_frames: int,
-    params: GenerationParams,
-    generator: torch.Generator | None,
-    cross_weight_mask: torch.Tensor | None = None,
-) -> tuple[DecodeState, int]:
-    """Build the sequence, set up caches and decode the first step after the prompt.
-
-    `prompt` [B, K, T0] (T0 may be 0). Returns the state and the next sequence offset to decode.
-    `cross_weight_mask` [B, S - 1, L] (AudioGenX) scales the conditional rows' cross-attention weights: row s
-    applies when the LM reads the column at step s. The null rows keep their weights.
-    """
-    B, K, T0 = prompt.shape
-    codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
-    codes[..., :T0] = prompt
-    sequence, mask = pattern.build(codes, lm.special_token)
-    dtype = lm.emb[0].weight.dtype
-    lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
-    cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
-    state = DecodeState(sequence, mask, cross_kv, cond.prefix_len, cross_weight_mask)
-    first = pattern.first_step_with_frame(T0)
-    tokens = _next_tokens(lm, sequence[..., :first], cond, state, 0, params, generator)
-    _write_column(state, first, tokens, lm.special_token)
-    return state, first + 1
-
-
 def decode_one_token(
     lm: LMModel,
     cond: Conditions,
@@ -132,15 +127,17 @@ def generate_codes(
     """Generate `total_frames` frames (prompt included): prompt [B, K, T0] -> codes [B, K, total_frames].
 
     `cond` holds the CFG batch: 2B rows, conditional first. `progress(step, total)` counts LM calls.
-    `cross_weight_mask` [B, S - 1, L]: see `prefill` (None: the model as trained).
+    `cross_weight_mask` [B, S - 1, L]: see `DecodeState.start` (None: the model as trained).
     """
     try:
         check_cancel(cancel)
-        state, offset = prefill(lm, pattern, cond, prompt, total_frames, params, generator, cross_weight_mask)
+        state = DecodeState.start(lm, pattern, cond, prompt, total_frames, cross_weight_mask)
+        first = pattern.first_step_with_frame(prompt.shape[-1])  # prefill: the columns before it in one call
+        tokens = _next_tokens(lm, state.sequence[..., :first], cond, state, 0, params, generator)
+        _write_column(state, first, tokens, lm.special_token)
         steps = state.sequence.shape[-1]
-        first = offset - 1
         report(progress, 1, steps - first)
-        for step in range(offset, steps):
+        for step in range(first + 1, steps):
             check_cancel(cancel)
             decode_one_token(lm, cond, state, step, params, generator)
             report(progress, step - first + 1, steps - first)

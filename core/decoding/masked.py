@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from core.cancel import CancelToken, Progress, check_cancel, report
-from core.decoding.sampling import apply_cfg, top_k_filter
+from core.decoding.sampling import apply_cfg, multinomial, top_k_filter, top_p_head
 from core.decoding.schedule import StepPlan, stage_plan
 from core.decoding.spans import decoded_length, num_units, remask, restricted_attention_mask, unit_mask, unit_scores
 from core.errors import InvalidParameterError
@@ -59,19 +59,10 @@ def predict(ctx: MaskedContext, codes: torch.Tensor, stage: int, cfg_coef: float
     return apply_cfg(logits[:B], logits[B:], cfg_coef)
 
 
-def _multinomial(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One draw per row of probs [..., card] -> [...]."""
-    drawn = torch.multinomial(probs.reshape(-1, probs.shape[-1]), num_samples=1, generator=generator)
-    return drawn.reshape(probs.shape[:-1])
-
-
 def _draw_top_p(probs: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
     """audiocraft's sample_top_p: draw in descending-probability order from the head of mass <= p. [..., card]"""
-    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-    keep = (torch.cumsum(sorted_probs, dim=-1) - sorted_probs) <= p
-    sorted_probs = sorted_probs * keep.float()
-    sorted_probs = sorted_probs / sorted_probs.sum(dim=-1, keepdim=True)
-    return order.gather(-1, _multinomial(sorted_probs, generator)[..., None])[..., 0]
+    head, order = top_p_head(probs, p)
+    return order.gather(-1, multinomial(head, generator)[..., None])[..., 0]
 
 
 def choose(
@@ -90,7 +81,7 @@ def choose(
     else:
         if params.top_k > 0:
             probs = top_k_filter(probs, params.top_k)
-        tokens = _multinomial(probs, generator)
+        tokens = multinomial(probs, generator)
     return tokens, probs.gather(-1, tokens[..., None])[..., 0]
 
 
@@ -186,8 +177,8 @@ def generate_magnet_codes(
     cond: Conditions,
     params: GenerationParams,
     generator: torch.Generator | None,
-    progress: Progress | None = None,
-    cancel: CancelToken | None = None,
+    progress: Progress | None,
+    cancel: CancelToken | None,
 ) -> torch.Tensor:
     """One MAGNeT take for a loaded model: the CFG batch `cond` [conditional; null] -> codes [1, K, T]."""
     bundle = model.bundle

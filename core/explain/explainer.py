@@ -62,9 +62,10 @@ class ExplainSettings:
     seed: int = 42  # explainer.py:21-24 seed everything with 42
     word_merge: str = "max"  # our choice: the repository scores pieces only (core.explain.words)
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
+        """Settings are checked once, when made: every function that takes them can trust them."""
         checks = [
-            (self.epochs >= 0, f"epochs must be 0 or more, got {self.epochs}"),
+            (self.epochs >= 1, f"epochs must be 1 or more (an untrained explainer scores nothing), got {self.epochs}"),
             (self.lr > 0, f"the learning rate must be positive, got {self.lr}"),
             (self.weight_decay >= 0, f"weight decay must be 0 or more, got {self.weight_decay}"),
             (self.beta >= 0 and self.gamma >= 0, f"beta and gamma must be 0 or more ({self.beta}, {self.gamma})"),
@@ -119,13 +120,16 @@ class Explanation:
 def explain_take(
     model,
     take: Take,
-    settings: ExplainSettings = ExplainSettings(),
+    settings: ExplainSettings | None = None,
     window: tuple[float, float] | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> Explanation:
-    """Train AudioGenX's explainer on one take of `model` (a core.engine.LoadedModel) and score its words."""
-    settings.validate()
+    """Train AudioGenX's explainer on one take of `model` (a core.engine.LoadedModel) and score its words.
+
+    `settings` None: AudioGenX's defaults (`ExplainSettings()`).
+    """
+    settings = settings or ExplainSettings()
     conditioner = text_conditioner(model)
     codes = _take_codes(model, take)
     text = split_prompt(conditioner.tokenizer, take.prompt)
@@ -151,7 +155,6 @@ def explain_codes(
     cancel: CancelToken | None = None,
 ) -> Explanation:
     """The method on its inputs: the text condition cross [1, L, D] (after output_proj), codes [K, T]."""
-    settings.validate()
     timing = timing_of(pattern, codes.shape[-1], frame_rate)
     timing.window_steps(window)  # a bad window fails before the training, not after
     device = next(lm.parameters()).device
@@ -231,10 +234,9 @@ def _train(
 def text_conditioner(model) -> T5Conditioner:
     """The T5 conditioner the LM cross-attends to; refuse models AudioGenX cannot perturb."""
     bundle = model.bundle
-    if not model.autoregressive:
-        raise InvalidParameterError(
-            f"{model.ref} is a MAGNeT model; explaining takes works for MusicGen and AudioGen models."
-        )
+    why_not = model.capabilities.why_not_explainable()
+    if why_not is not None:
+        raise InvalidParameterError(why_not)
     if not bundle.fuser.cross:
         raise InvalidParameterError(
             f"{model.ref} puts the text in front of the audio instead of attending to it (no cross-attention); "

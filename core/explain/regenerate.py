@@ -15,7 +15,7 @@ from core.cancel import CancelToken, Progress
 from core.decoding.autoregressive import generate_codes
 from core.errors import InvalidParameterError
 from core.explain.explainer import Explanation, text_conditioner
-from core.generation import ConditionBuilder
+from core.generation import ConditionBuilder, decoded_take
 from core.takes.take import Take
 
 
@@ -69,16 +69,5 @@ def masked_take(
         cancel,
         cross_weight_mask=weights,
     )  # [1, K, T]
-    with torch.inference_mode():
-        wav = model.codec.decode(codes)  # [1, C, N]
     extra = {"family": model.family, "explained": label, "source_seed": int(take.seed)}
-    return Take(
-        prompt=take.prompt,
-        model=model.ref,
-        seed=int(take.seed),
-        params=take.params,
-        sample_rate=model.sample_rate,
-        wav=wav[0].float().cpu().numpy().copy(),
-        codes=codes[0].cpu().numpy().astype(np.int64),
-        extra=extra,
-    )
+    return decoded_take(model, codes, take.prompt, take.seed, take.params, extra)

@@ -29,14 +29,14 @@ class PromptPieces:
     word_of_piece: list[int | None]
 
 
-def prompt_words(prompt: str) -> list[tuple[str, int, int]]:
+def word_spans(prompt: str) -> list[tuple[str, int, int]]:
     """Whitespace-separated words with their character spans, in prompt order."""
     return [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", prompt)]
 
 
 def split_prompt(tokenizer, prompt: str) -> PromptPieces:
     """Tokenize `prompt` as the T5 conditioner does and place every piece in a word."""
-    words = prompt_words(prompt)
+    words = word_spans(prompt)
     try:
         encoded = tokenizer(prompt, return_offsets_mapping=True)
         offsets = encoded["offset_mapping"]

@@ -14,6 +14,7 @@ import soxr
 from core.errors import InvalidParameterError
 from core.export.loudness import audiocraft_normalize, loudness_gain, peak_dbfs, peak_gain
 from core.export.settings import ExportSettings
+from core.takes.audio_io import convert_channels
 
 
 def silence_bounds(wav: np.ndarray, threshold_dbfs: float) -> tuple[int, int] | None:
@@ -30,17 +31,6 @@ def resample(wav: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         return np.asarray(wav, dtype=np.float32)
     out = soxr.resample(np.ascontiguousarray(wav.T, dtype=np.float32), rate_in, rate_out, quality="VHQ")
     return np.ascontiguousarray(out.reshape(out.shape[0], -1).T)  # [C, N']
-
-
-def to_channels(wav: np.ndarray, channels: int | None) -> np.ndarray:
-    """Mono -> stereo duplicates the channel; stereo -> mono averages; None keeps the layout."""
-    if channels is None or wav.shape[0] == channels:
-        return wav
-    if channels == 1:
-        return wav.mean(axis=0, keepdims=True, dtype=np.float32)
-    if wav.shape[0] == 1:
-        return np.repeat(wav, channels, axis=0)
-    raise InvalidParameterError(f"Cannot turn {wav.shape[0]} channels into {channels}.")
 
 
 def fade_curve(frames: int, sample_rate: int, fade_in: float, fade_out: float) -> np.ndarray | None:
@@ -90,7 +80,7 @@ def prepare(wav: np.ndarray, sample_rate: int, settings: ExportSettings) -> tupl
             wav = wav[:, bounds[0] : bounds[1]]
             report["trimmed_seconds"] = [bounds[0] / sample_rate, bounds[1] / sample_rate]
     rate = settings.sample_rate or sample_rate
-    wav = to_channels(resample(wav, sample_rate, rate), settings.channels)
+    wav = convert_channels(resample(wav, sample_rate, rate), settings.channels)
     curve = fade_curve(wav.shape[-1], rate, settings.fade_in, settings.fade_out)
     if curve is not None:
         wav = (wav * curve).astype(np.float32)

@@ -26,13 +26,24 @@ from typing import Any
 import numpy as np
 
 from core.cancel import CancelToken, Progress, check_cancel, report
-from core.errors import ExportError, InvalidParameterError
-from core.export.dsp import fade_curve, linear_level_gain, resample, silence_bounds, to_channels
+from core.errors import InvalidParameterError
+from core.export.dsp import fade_curve, linear_level_gain, resample, silence_bounds
 from core.export.metadata import sidecar_path
 from core.export.settings import ExportSettings
-from core.export.writer import ExportResult, claim_paths, commit, render, samples_for, sidecar_record, take_summary
+from core.export.writer import (
+    ExportResult,
+    claim_paths,
+    commit,
+    render,
+    require_finite,
+    samples_for,
+    sidecar_record,
+    take_summary,
+)
+from core.takes import schemas
 from core.takes.atomic import ensure_folder, write_files
-from core.takes.naming import prompt_words, sanitize
+from core.takes.audio_io import convert_channels
+from core.takes.naming import prompt_slug, sanitize
 from core.takes.take import Take, load_take
 
 SCENE_VERSION = 1
@@ -94,12 +105,13 @@ def scene_to_dict(scene: Scene, base: Path | None = None) -> dict[str, Any]:
 
 
 def load_scene(path: str | os.PathLike) -> Scene:
-    """Read a scene file; take paths are resolved against its folder."""
+    """Read a scene file (checked against the scene schema); take paths are resolved against its folder."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        layers = tuple(
-            Layer(
+    data = schemas.check(schemas.read_json(path, "scene"), schemas.SCENE, path, "scene")
+    layers = []
+    for i, item in enumerate(schemas.check_layer_list(data, path)):
+        try:
+            layer = Layer(
                 path.parent / item["take"],
                 float(item.get("offset", 0.0)),
                 float(item.get("gain_db", 0.0)),
@@ -107,12 +119,10 @@ def load_scene(path: str | os.PathLike) -> Scene:
                 bool(item.get("solo", False)),
                 str(item.get("name", "")),
             )
-            for item in data["layers"]
-        )
-        name = str(data.get("name") or path.stem)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ExportError(f"Cannot read the scene {path}: {exc}.") from exc
-    return Scene(name, layers)
+        except InvalidParameterError as exc:
+            raise schemas.FileFormatError(f"Cannot read the scene {path}: layer {i}: {exc}") from exc
+        layers.append(layer)
+    return Scene(str(data.get("name") or path.stem), tuple(layers))
 
 
 def save_scene(scene: Scene, path: str | os.PathLike, overwrite: bool = True) -> Path:
@@ -142,7 +152,7 @@ class LayerStack:
 
 
 def _place(takes: Sequence[Take], layers: Sequence[Layer], rate: int, channels: int) -> np.ndarray:
-    placed = [to_channels(resample(t.wav, t.sample_rate, rate), channels) for t in takes]
+    placed = [convert_channels(resample(t.wav, t.sample_rate, rate), channels) for t in takes]
     starts = [round(layer.offset * rate) for layer in layers]
     length = max(s + w.shape[-1] for s, w in zip(starts, placed, strict=True))
     out = np.zeros((len(placed), channels, length), dtype=np.float64)  # [L, C, N]
@@ -169,6 +179,8 @@ def build_layers(scene: Scene, settings: ExportSettings | None = None) -> LayerS
     if not indices:
         raise InvalidParameterError(f"Every layer of the scene {scene.name!r} is muted; nothing to export.")
     takes = [load_take(scene.layers[i].take) for i in indices]
+    for i, take in zip(indices, takes, strict=True):
+        require_finite(take, scene.layers[i].take)
     rates = {t.sample_rate for t in takes}
     rate = settings.sample_rate or max(rates)
     notes = [] if settings.sample_rate or len(rates) == 1 else [f"Takes have different rates; all at {rate} Hz."]
@@ -203,7 +215,7 @@ class StemsResult:
 
 
 def _stem_name(scene: Scene, index: int, take: Take) -> str:
-    label = scene.layers[index].name or prompt_words(take.prompt, 40, "-")
+    label = scene.layers[index].name or prompt_slug(take.prompt, 40, "-")
     return sanitize(f"{scene.name}_{index + 1:02d}_{label}")
 
 

@@ -184,6 +184,7 @@ def export_take(
     settings = settings or ExportSettings()
     folder = ensure_folder(Path(folder))
     when = datetime.now().astimezone()
+    require_finite(take, source)
     wav, rate, processing = prepare(take.wav, take.sample_rate, settings)
     if wav.shape[-1] == 0:
         raise InvalidParameterError(f"The take {take.prompt!r} holds no audio to export.")
@@ -218,6 +219,17 @@ def export_take(
     )
 
 
+def require_finite(take: Take, source: str | os.PathLike | None = None) -> None:
+    """Refuse a take whose samples hold NaN or infinity: exporting it would write silence and a null loudness."""
+    bad = int(np.size(take.wav) - np.count_nonzero(np.isfinite(take.wav)))
+    if bad:
+        where = f" ({source})" if source else ""
+        raise InvalidParameterError(
+            f"The take {take.prompt!r}{where} has {bad} damaged samples (NaN or infinity), so it is not exported; "
+            "generate it again from its seed."
+        )
+
+
 def export_takes(
     sidecars: Sequence[str | os.PathLike],
     folder: str | os.PathLike,
@@ -225,10 +237,17 @@ def export_takes(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> list[ExportResult]:
-    """Export each take (by its JSON sidecar path), numbering them {index} = 1, 2, ... in the given order."""
-    results = []
-    for i, sidecar in enumerate(sidecars):
+    """Export each take (by its JSON sidecar path), numbering them {index} = 1, 2, ... in the given order.
+
+    All or none: if one fails, those already exported are removed again (core.export.batch).
+    """
+    from core.export.batch import all_or_none
+
+    def one(i: int, sidecar: str | os.PathLike) -> ExportResult:
         check_cancel(cancel)
-        results.append(export_take(load_take(sidecar), folder, settings, index=i + 1, source=sidecar))
+        result = export_take(load_take(sidecar), folder, settings, index=i + 1, source=sidecar)
         report(progress, i + 1, len(sidecars))
-    return results
+        return result
+
+    overwrite = (settings or ExportSettings()).if_exists == "overwrite"
+    return all_or_none(sidecars, one, keep_written=overwrite)

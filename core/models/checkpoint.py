@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +43,19 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def parse_xp_cfg(data: dict[str, Any], source: Path) -> DictConfig:
-    """The experiment config stored under 'xp.cfg' (a YAML string, or a dict in older exports)."""
+def parse_xp_cfg(data: Mapping[str, Any], source: str | Path) -> DictConfig:
+    """The experiment config stored under 'xp.cfg' (a YAML string, or a dict in older exports) of the LM's or the
+    codec's checkpoint `source`. Interpolations stay lazy: only the keys read (`cfg_get`) get resolved."""
+    name = Path(source).name
     raw = data.get("xp.cfg")
     if raw is None:
-        raise CheckpointError(f"{source.name} has no 'xp.cfg': it is not an audiocraft release checkpoint.")
+        raise CheckpointError(f"{name} has no 'xp.cfg': it is not an audiocraft release checkpoint.")
     try:
         cfg = OmegaConf.create(raw)
-    except (OmegaConfBaseException, ValueError) as exc:
-        raise CheckpointError(f"The config inside {source.name} cannot be parsed: {_first_line(exc)}.") from exc
+    except (OmegaConfBaseException, ValueError, TypeError) as exc:
+        raise CheckpointError(f"The config inside {name} cannot be parsed: {_first_line(exc)}.") from exc
     if not isinstance(cfg, DictConfig):
-        raise CheckpointError(f"The config inside {source.name} is not a mapping.")
+        raise CheckpointError(f"The config inside {name} is not a mapping.")
     return cfg
 
 

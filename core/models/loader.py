@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from core.errors import CheckpointError
+from core.errors import CheckpointError, ModelNotFoundError
+from core.models.capabilities import Capabilities
 from core.models.checkpoint import cfg_get, load_weights_file, parse_xp_cfg, state_dict
 from core.nn.conditioning import ChromaConditioner, Fuser, T5Conditioner
 from core.nn.delay_pattern import DelayPattern
@@ -31,14 +32,8 @@ class LMBundle:
     condition_order: list[str]  # audiocraft's tokenize order: text attributes first, then wav ones
     fuser: Fuser
     cfg: DictConfig
-    magnet: bool
-    sample_rate: int
-    channels: int
-    segment_duration: float
-    cfg_coef: float
-    interleave_stereo: bool
-    span_len: int | None = None
-    extra: dict = field(default_factory=dict)
+    capabilities: Capabilities
+    span_len: int | None = None  # MAGNeT's masking span, in frames
 
 
 def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders: dict | None = None) -> LMBundle:
@@ -53,7 +48,8 @@ def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders
     lm_cfg = _lm_config(cfg, cross=bool(fuser.cross))
     lm = _load_lm(lm_cfg, {k: v for k, v in weights.items() if not k.startswith(_COND_PREFIX)}, path)
     conditioners, order = _build_conditioners(cfg, weights, lm_cfg.transformer.dim, path, text_encoders)
-    magnet = cfg_get(cfg, "lm_model") == "transformer_lm_magnet"
+    melody = any(isinstance(m, ChromaConditioner) for m in conditioners.values())
+    capabilities = Capabilities.from_config(cfg, melody, path.name)
     bundle = LMBundle(
         lm=lm.to(dtype).eval(),
         pattern=_pattern(cfg, lm_cfg.n_q),
@@ -61,13 +57,8 @@ def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders
         condition_order=order,
         fuser=fuser,
         cfg=cfg,
-        magnet=magnet,
-        sample_rate=int(cfg_get(cfg, "sample_rate")),
-        channels=int(cfg_get(cfg, "channels", 1)),
-        segment_duration=float(cfg_get(cfg, "dataset.segment_duration")),
-        cfg_coef=float(cfg_get(cfg, "classifier_free_guidance.inference_coef", 3.0)),
-        interleave_stereo=bool(cfg_get(cfg, "interleave_stereo_codebooks.use", False)),
-        span_len=int(cfg_get(cfg, "masking.span_len")) if magnet else None,
+        capabilities=capabilities,
+        span_len=int(cfg_get(cfg, "masking.span_len")) if capabilities.masked else None,
     )
     for module in conditioners.values():
         module.eval()
@@ -177,7 +168,11 @@ def _build_conditioners(
             if k.startswith(f"{_COND_PREFIX}{name}.output_proj.")
         }
         if kind in _TEXT_CONDITIONERS:
-            module = T5Conditioner(entry["t5"]["name"], proj["weight"].shape[1], lm_dim, text_encoders)
+            name_t5 = entry["t5"]["name"]
+            encoders = {} if text_encoders is None else text_encoders
+            if name_t5 not in encoders:
+                encoders[name_t5] = load_t5(name_t5)
+            module = T5Conditioner(name_t5, proj["weight"].shape[1], lm_dim, encoders[name_t5])
             text.append(name)
         elif kind in _WAV_CONDITIONERS:
             module = _chroma_conditioner(cfg, name, entry[kind], lm_dim, proj["weight"].shape[1])
@@ -199,3 +194,23 @@ def _chroma_conditioner(cfg: DictConfig, name: str, entry: dict, lm_dim: int, n_
         bool(entry.get("argmax", False)),
         float(cfg_get(cfg, "dataset.segment_duration")),
     )
+
+
+def load_t5(name: str) -> tuple:
+    """(tokenizer, frozen T5 encoder) of `name`, through the Hugging Face cache first (offline-safe)."""
+    from transformers import AutoTokenizer, T5EncoderModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    from core.models.hub import from_pretrained_cached_first
+
+    try:
+        tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
+        model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
+    except OSError as exc:
+        raise ModelNotFoundError(
+            f"The text encoder '{name}' is not available: it is neither in the local Hugging Face cache nor "
+            f"downloadable (offline mode or no network). Original error: {str(exc).splitlines()[0]}"
+        ) from exc
+    model.eval().requires_grad_(False)
+    return tokenizer, model

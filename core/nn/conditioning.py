@@ -7,30 +7,23 @@ argmax one-hot at bin 0. Padded T5 positions are zero vectors and stay attended 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from core.errors import ModelNotFoundError
 from core.nn.lm import Conditions
-
-log = logging.getLogger(__name__)
 
 
 class T5Conditioner(nn.Module):
     """A frozen T5 encoder plus the trained `output_proj` [lm_dim, t5_dim] from the LM checkpoint."""
 
-    def __init__(self, name: str, t5_dim: int, lm_dim: int, encoders: dict | None = None) -> None:
-        """`encoders` (name -> (tokenizer, T5 encoder)) lets several models share one frozen T5."""
+    def __init__(self, name: str, t5_dim: int, lm_dim: int, encoder: tuple) -> None:
+        """`encoder` is (tokenizer, frozen T5 encoder), loaded by core.models and shared between models."""
         super().__init__()
         self.name = name
         self.output_proj = nn.Linear(t5_dim, lm_dim)
-        encoders = {} if encoders is None else encoders
-        if name not in encoders:
-            encoders[name] = _load_t5(name)
-        self.tokenizer, self.t5 = encoders[name]
+        self.tokenizer, self.t5 = encoder
 
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,30 +37,6 @@ class T5Conditioner(nn.Module):
         hidden = self.t5(input_ids=tokens["input_ids"], attention_mask=mask).last_hidden_state
         embeds = self.output_proj(hidden.to(self.output_proj.weight.dtype))
         return embeds * mask.unsqueeze(-1).to(embeds.dtype), mask
-
-    def token_strings(self, text: str) -> list[str]:
-        """The T5 pieces of `text` in order (what each condition position stands for)."""
-        ids = self.tokenizer(text)["input_ids"]
-        return self.tokenizer.convert_ids_to_tokens(ids)
-
-
-def _load_t5(name: str):
-    from transformers import AutoTokenizer, T5EncoderModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    from core.models.hub import from_pretrained_cached_first
-
-    try:
-        tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
-        model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
-    except OSError as exc:
-        raise ModelNotFoundError(
-            f"The text encoder '{name}' is not available: it is neither in the local Hugging Face cache nor "
-            f"downloadable (offline mode or no network). Original error: {str(exc).splitlines()[0]}"
-        ) from exc
-    model.eval().requires_grad_(False)
-    return tokenizer, model
 
 
 class ChromaConditioner(nn.Module):

@@ -9,6 +9,7 @@ separate functions over it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -100,14 +101,6 @@ class LMModel(nn.Module):
             out = self.out_norm(out)
         return out[:, -S:]
 
-    def forward(
-        self,
-        sequence: torch.Tensor,
-        cond: Conditions,
-        start: int = 0,
-        attn_mask: torch.Tensor | None = None,
-        cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-        cross_weight_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Logits [B, K, S, card] for the sequence [B, K, S]."""
-        return self.heads(self.hidden(sequence, cond, start, attn_mask, cross_kv, cross_weight_mask))
+    def forward(self, sequence: torch.Tensor, cond: Conditions, **options: Any) -> torch.Tensor:
+        """Logits [B, K, S, card] for the sequence [B, K, S]; `options` are `hidden`'s (start, masks, cross_kv)."""
+        return self.heads(self.hidden(sequence, cond, **options))

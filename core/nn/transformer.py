@@ -66,18 +66,26 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(B, T, H * Dh)  # [B, T, D]
 
 
-class SelfAttention(nn.Module):
-    """Multi-head self-attention with packed projections and an optional KV cache."""
+class _Attention(nn.Module):
+    """The weights of audiocraft's multi-head attention: packed q/k/v input projection, output projection."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.heads = cfg.num_heads
-        self.causal = cfg.causal
+        self.dim = cfg.dim
         self.in_proj_weight = nn.Parameter(torch.empty(3 * cfg.dim, cfg.dim))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * cfg.dim)) if cfg.bias_attn else None
         self.out_proj = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias_attn)
-        self.cache: KVCache | None = None
         self.packed: dict = {}  # decode-time packed weights (core.nn.fast_linear), see Transformer.pack_weights
+
+
+class SelfAttention(_Attention):
+    """Multi-head self-attention with packed projections and an optional KV cache."""
+
+    def __init__(self, cfg: TransformerConfig) -> None:
+        super().__init__(cfg)
+        self.causal = cfg.causal
+        self.cache: KVCache | None = None
 
     def forward(self, x: torch.Tensor, start: int, attn_mask: torch.Tensor | None) -> torch.Tensor:
         B, T, D = x.shape
@@ -100,17 +108,8 @@ def _causal_mask(queries: int, keys: int, device: torch.device) -> torch.Tensor:
     return q_pos >= torch.arange(keys, device=device).view(1, -1)  # [T, S] bool, True = attend
 
 
-class CrossAttention(nn.Module):
+class CrossAttention(_Attention):
     """Attention from the audio stream to the condition (text) sequence; no padding mask, as audiocraft."""
-
-    def __init__(self, cfg: TransformerConfig) -> None:
-        super().__init__()
-        self.heads = cfg.num_heads
-        self.dim = cfg.dim
-        self.in_proj_weight = nn.Parameter(torch.empty(3 * cfg.dim, cfg.dim))
-        self.in_proj_bias = nn.Parameter(torch.zeros(3 * cfg.dim)) if cfg.bias_attn else None
-        self.out_proj = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias_attn)
-        self.packed: dict = {}
 
     def _proj(self, x: torch.Tensor, part: int) -> torch.Tensor:
         d = self.dim

@@ -49,6 +49,7 @@ class RowSpec:
     melody: str | None = None
     continuation: str | None = None
     separate_melody: bool = True
+    given: frozenset[str] = frozenset()  # fields set by options only some model families use (core.checks)
 
     def identity(self) -> dict[str, Any]:
         """What makes this row's takes what they are, apart from the seed (JSON-ready, canonical)."""
@@ -196,7 +197,8 @@ def _row(line: int, data: dict, parser: argparse.ArgumentParser, table: dict, ba
 
 
 def _spec(line: int, args: argparse.Namespace, prompt: str, data: dict, base: Path) -> RowSpec:
-    from core.cli.generate import param_changes
+    from core.checks import check_seed
+    from core.cli.generate import given_fields, param_changes
 
     if args.variations < 1:
         raise InvalidParameterError(f"variations must be at least 1, got {args.variations}")
@@ -214,8 +216,10 @@ def _spec(line: int, args: argparse.Namespace, prompt: str, data: dict, base: Pa
         _audio(args.melody, base),
         _audio(args.continuation, base),
         not args.no_melody_separation,
+        frozenset(given_fields(args)),
     )
     seed = args.seed if args.seed is not None else derived_seed(spec)
+    check_seed(seed, args.variations)
     return RowSpec(**{**spec.__dict__, "seed": seed})
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from core.render.manifest import RowSpec
 from core.takes.atomic import temp_target
 from core.takes.audio_io import AudioClip, load_audio
-from core.takes.naming import model_label, prompt_words, sanitize
+from core.takes.naming import model_label, prompt_slug, sanitize
 from core.takes.take import TAKE_SUFFIXES
 
 KEY_FIELD = "render_key"
@@ -41,6 +41,7 @@ class TakeJob:
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
     separate_melody: bool = True
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def base_stem(row: RowSpec, seed: int) -> str:
     """`NAME_sSEED`, or as `generate` names a take: `first_words_of_prompt_MODEL_sSEED`."""
     if row.name:
         return sanitize(f"{row.name}_s{seed}")
-    return sanitize(f"{prompt_words(row.prompt, 60, '_')}_{model_label(row.model)}_s{seed}")
+    return sanitize(f"{prompt_slug(row.prompt, 60, '_')}_{model_label(row.model)}_s{seed}")
 
 
 @dataclass
@@ -160,6 +161,7 @@ def make_plan(rows: list[RowSpec], folder: Path) -> Plan:
                 continue
             job = TakeJob(len(plan.jobs), row.line, key, stem, row.model, row.prompt, seed, row.changes)
             extra = {"melody": melody, "continuation": continuation, "separate_melody": row.separate_melody}
+            extra["given"] = row.given
             plan.jobs.append(replace(job, **extra))
     _clean_leftovers(folder, state, {job.stem for job in plan.jobs}, {e.stem for e in plan.skipped})
     return plan

@@ -19,7 +19,7 @@ from core.render.plan import Entry, TakeJob, make_plan
 from core.render.report import RenderProgress, RenderReport
 from core.render.worker import Outcome, TakeResult
 from core.takes.atomic import ensure_folder, write_files
-from core.takes.take import TAKE_SUFFIXES
+from core.takes.take import COMMIT_ORDER
 
 Deliver = Callable[[Outcome], None]
 
@@ -61,8 +61,13 @@ def render_manifest(
     progress: Callable[[RenderProgress], None] | None = None,
     cancel: CancelToken | None = None,
     skip_invalid: bool = False,
+    keep_on_cancel: bool = False,
 ) -> RenderReport:
-    """Render every take of `manifest` not yet complete in `out`; returns (and writes) the report."""
+    """Render every take of `manifest` not yet complete in `out`; returns (and writes) the report.
+
+    A cancel raises GenerationCancelled after writing the report, or with `keep_on_cancel` returns the report
+    (`cancelled` set) so the caller can use the takes finished before it.
+    """
     if manifest.errors and not skip_invalid:
         raise invalid_rows_error(manifest)
     out = ensure_folder(Path(out))
@@ -87,7 +92,7 @@ def render_manifest(
         job = jobs[outcome.job_id]
         if isinstance(outcome, TakeResult):
             try:
-                write_files([(out / f"{job.stem}{suffix}", outcome.files[suffix]) for suffix in TAKE_SUFFIXES])
+                write_files([(out / f"{job.stem}{suffix}", outcome.files[suffix]) for suffix in COMMIT_ORDER])
             except ExportError as exc:
                 report.failed.append(_job_entry(job, str(exc)))
             else:
@@ -100,9 +105,10 @@ def render_manifest(
     try:
         if plan.jobs:
             backend.run(plan.jobs, deliver, cancel)
-    except (GenerationCancelled, KeyboardInterrupt):
+    except (GenerationCancelled, KeyboardInterrupt) as exc:
         report.cancelled = True
-        raise
+        if not (keep_on_cancel and isinstance(exc, GenerationCancelled)):
+            raise
     finally:
         report.elapsed_s = time.perf_counter() - started
         report.write()
@@ -116,7 +122,7 @@ def _entry(entry: Entry) -> dict:
 def _job_entry(job: TakeJob, reason: str | None = None) -> dict:
     data = {"line": job.line, "seed": job.seed, "name": job.stem, "key": job.key}
     if reason is None:
-        data["files"] = [f"{job.stem}{suffix}" for suffix in TAKE_SUFFIXES]
+        data["files"] = [f"{job.stem}{suffix}" for suffix in COMMIT_ORDER]
     else:
         data["reason"] = reason
     return data

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from core.cancel import CancelToken, Progress
 from core.errors import GenerationCancelled, SoundDeskError
 from core.render.plan import KEY_FIELD, TakeJob
-from core.takes.audio_io import trim
+from core.takes.audio_io import shorten
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,18 @@ class TakeRenderer:
             return TakeFailure(job.id, f"Unexpected error ({type(exc).__name__}: {exc}).", self.name)
 
     def _render(self, job: TakeJob, progress: Progress | None, cancel: CancelToken | None) -> TakeResult:
+        from core.checks import check_duration, check_options_apply
         from core.engine import GenerationRequest
         from core.takes.take import take_file_bytes
 
         model = self.engine.load(job.model, cancel=cancel)
-        melody = trim(job.melody, model.max_duration) if job.melody is not None else None
+        melody = shorten(job.melody, model.max_duration) if job.melody is not None else None
+        check_options_apply(model, set(job.given))  # the checks `generate` makes once the model is known
+        params = model.default_params.replace(**job.changes)
+        check_duration(model, params)
         request = GenerationRequest(
             job.prompt,
-            model.default_params.replace(**job.changes),
+            params,
             job.seed,
             melody=melody,
             separate_melody=job.separate_melody,

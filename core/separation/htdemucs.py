@@ -28,6 +28,7 @@ from core.cancel import CancelToken, Progress, check_cancel
 from core.errors import CheckpointError
 from core.models.hub import download_file
 from core.separation.apply import apply_with_shift, max_shift
+from core.takes.audio_io import convert_channels
 
 HUB_REPO = "adefossez/HTDemucs"
 BAG_NAME = "htdemucs"
@@ -206,14 +207,4 @@ def _convert(wav: torch.Tensor, from_rate: int, to_rate: int, channels: int) -> 
     """demucs.audio.convert_audio: channels (mean / duplicate / first ones), then julius.resample_frac."""
     import julius
 
-    have = wav.shape[1]
-    if have != channels:
-        if channels == 1:
-            wav = wav.mean(dim=1, keepdim=True)
-        elif have == 1:
-            wav = wav.expand(-1, channels, -1)
-        elif have > channels:
-            wav = wav[:, :channels]
-        else:
-            raise ValueError(f"cannot turn {have} channels into {channels}")
-    return julius.resample_frac(wav, from_rate, to_rate)
+    return julius.resample_frac(convert_channels(wav, channels), from_rate, to_rate)

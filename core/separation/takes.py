@@ -8,6 +8,7 @@ import torch
 
 from core.cancel import CancelToken, Progress
 from core.separation.htdemucs import Separator, load_separator, separate, shift_offset_for_seed
+from core.takes.audio_io import convert_channels
 from core.takes.take import Take
 
 
@@ -26,8 +27,7 @@ def separate_take(
 
 
 def _stem_take(take: Take, name: str, wav) -> Take:
-    if wav.shape[0] != take.channels:  # demucs is stereo: a mono take gets its mono stem back
-        wav = wav.mean(axis=0, keepdims=True)
+    wav = convert_channels(wav, take.channels)  # demucs is stereo: a mono take gets its mono stem back
     wav = wav[:, : take.wav.shape[-1]].astype("float32", copy=True)
     extra = {**take.extra, "stem": name, "stem_of": take.prompt}
     return dataclasses.replace(take, prompt=f"{take.prompt} ({name})", wav=wav, extra=extra)

@@ -2,8 +2,10 @@
 
 Every file is first written to a hidden temporary name in its own folder (same file system, so the final
 rename is atomic), then committed. Without `overwrite`, the commit is a hard link, which fails if the target
-appeared in the meantime: an existing file is never replaced silently. On any failure every temporary file
-and every file this call already committed is removed.
+appeared in the meantime: an existing file is never replaced silently. On any failure (or a stop: SIGINT,
+SIGTERM) every temporary file and every file this call already committed is removed, and the commit itself runs
+shielded from signals. A temporary name carries its writer's process id (`.NAME.PID.HEX.part`); one left by a
+killed process is removed at the next write into that folder.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import errno
 import os
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import ExportError
+from core.takes.interrupts import shielded
 
 CHUNK = 1 << 20
-_TEMP = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{8}\.part$")
+STALE_AGE_S = 3600.0
+_TEMP = re.compile(r"^\.(?P<target>.+?)\.(?:\d+\.)?[0-9a-f]{8}\.part$")  # .NAME[.PID].HEX.part
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.ENOSYS, errno.EMLINK, errno.EOPNOTSUPP}
 
 
@@ -38,20 +43,71 @@ def write_files(files: Sequence[tuple[Path, bytes]], overwrite: bool = False) ->
     temps: list[tuple[Path, Path]] = []
     committed: list[Path] = []
     current = files[0][0] if files else Path()
+    for folder in {path.parent for path, _ in files}:
+        sweep_stale_parts(folder)
     try:
         for path, data in files:
             current = path
             temps.append((_write_temp(path, data), path))
-        for tmp, path in temps:
-            current = path
-            _commit(tmp, path, overwrite)
-            committed.append(path)
-    except OSError as exc:
+        with shielded():
+            for tmp, path in temps:
+                current = path
+                _commit(tmp, path, overwrite)
+                committed.append(path)
+    except BaseException as exc:
         for tmp, _ in temps:
             _remove(tmp)
         for path in committed:
             _remove(path)
-        raise ExportError(describe(exc, current)) from exc
+        if isinstance(exc, FileExistsError):
+            raise NameTakenError(describe(exc, current)) from exc
+        if isinstance(exc, OSError):
+            raise ExportError(describe(exc, current)) from exc
+        raise
+
+
+class NameTakenError(ExportError):
+    """A target file appeared before it could be committed (another writer claimed the name)."""
+
+
+def sweep_stale_parts(folder: Path) -> list[Path]:
+    """Remove temporary `.part` files that a killed process left in `folder`; returns what was removed.
+
+    A part file naming a process that no longer runs is stale; one without a process id (older versions) is
+    stale once it is an hour old. Another live writer's part files are never touched.
+    """
+    removed = []
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".part")]
+    except OSError:
+        return removed
+    for entry in entries:
+        if _is_stale(entry):
+            path = Path(entry.path)
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
+def _is_stale(entry: os.DirEntry) -> bool:
+    parts = entry.name.split(".")
+    pid = parts[-3] if len(parts) >= 5 else ""
+    if pid.isdigit() and os.name == "posix":  # elsewhere os.kill(pid, 0) is no harmless probe
+        return int(pid) != os.getpid() and not _alive(int(pid))
+    try:
+        return time.time() - entry.stat().st_mtime > STALE_AGE_S
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
 
 
 def temp_target(name: str) -> str | None:
@@ -64,7 +120,7 @@ def temp_target(name: str) -> str | None:
 
 
 def _write_temp(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         view = memoryview(data)

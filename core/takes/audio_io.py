@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from core.errors import AudioFileError
+
+if TYPE_CHECKING:
+    import torch
+
+Samples = TypeVar("Samples", np.ndarray, "torch.Tensor")
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
 
@@ -51,29 +57,26 @@ def load_audio(path: str | Path, max_seconds: float | None = None) -> AudioClip:
     """Read `path` as float32 [C, N]; keep at most `max_seconds` (setting `notice` when the file was cut)."""
     path = Path(path)
     _check_path(path)
-    data, sample_rate, limit = _read(path, max_seconds)  # [N, C]
-    notice = None
-    if limit is not None and data.shape[0] > limit:
-        data = data[:limit]
-        notice = f"{path.name} was cut to {max_seconds:.1f} s (the model uses at most {max_seconds:.1f} s of audio)."
-    _check_samples(path, data)
+    data, sample_rate = _read(path, max_seconds)  # [N, C], at most one frame past max_seconds
     samples = np.ascontiguousarray(data.T, dtype=np.float32)  # [C, N]
-    return AudioClip(samples=samples, sample_rate=sample_rate, path=str(path), notice=notice)
+    return shorten(AudioClip(samples=samples, sample_rate=sample_rate, path=str(path)), max_seconds)
 
 
-def trim(clip: AudioClip, max_seconds: float) -> AudioClip:
-    """`clip` cut to `max_seconds` as `load_audio(path, max_seconds)` cuts it (same frames, same notice)."""
-    limit = max(1, int(round(max_seconds * clip.sample_rate)))
-    if clip.num_frames <= limit:
-        return clip
+def shorten(clip: AudioClip, max_seconds: float | None) -> AudioClip:
+    """`clip` cut to at most `max_seconds` (its `notice` then says so), checked to hold usable samples."""
     name = Path(clip.path).name if clip.path else "The audio"
-    notice = f"{name} was cut to {max_seconds:.1f} s (the model uses at most {max_seconds:.1f} s of audio)."
-    return AudioClip(np.ascontiguousarray(clip.samples[:, :limit]), clip.sample_rate, clip.path, notice)
+    samples, notice = clip.samples, clip.notice
+    limit = _frame_limit(max_seconds, clip.sample_rate)
+    if limit is not None and samples.shape[1] > limit:
+        samples = np.ascontiguousarray(samples[:, :limit])
+        notice = f"{name} was cut to {max_seconds:.1f} s (the model uses at most {max_seconds:.1f} s of audio)."
+    _check_samples(name, samples)
+    return AudioClip(samples=samples, sample_rate=clip.sample_rate, path=clip.path, notice=notice)
 
 
 def conform(clip: AudioClip, sample_rate: int, channels: int) -> np.ndarray:
     """Return `clip` as float32 [channels, N'] at `sample_rate` (channel rules of audiocraft, soxr VHQ)."""
-    samples = _convert_channels(clip, channels)  # [channels, N]
+    samples = convert_channels(clip.samples, channels, clip.path)  # [channels, N]
     if clip.sample_rate != sample_rate:
         # soxr wants [N, C]; its output length is round(N * sample_rate / clip.sample_rate).
         samples = soxr.resample(samples.T, clip.sample_rate, sample_rate, quality=RESAMPLE_QUALITY).T
@@ -90,16 +93,20 @@ def _check_path(path: Path) -> None:
         raise AudioFileError(f"{path.name} is not a supported audio file (supported: {names}).")
 
 
-def _read(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int, int | None]:
-    """Frames [N, C] float32, the rate and the frame limit (one frame past the limit is read to see more)."""
+def _frame_limit(max_seconds: float | None, sample_rate: int) -> int | None:
+    return None if max_seconds is None else max(1, int(round(max_seconds * sample_rate)))
+
+
+def _read(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
+    """Frames [N, C] float32 and the rate (one frame past `max_seconds` is read, to see that there is more)."""
     try:
         with sf.SoundFile(str(path)) as audio:
             sample_rate = int(audio.samplerate)
-            limit = None if max_seconds is None else max(1, int(round(max_seconds * sample_rate)))
+            limit = _frame_limit(max_seconds, sample_rate)
             data = audio.read(-1 if limit is None else limit + 1, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
         raise AudioFileError(_unreadable(path)) from exc
-    return data, sample_rate, limit
+    return data, sample_rate
 
 
 def _unreadable(path: Path) -> str:
@@ -109,26 +116,29 @@ def _unreadable(path: Path) -> str:
     return f"{path.name} could not be read as audio: it is damaged or is not really a {path.suffix} file."
 
 
-def _check_samples(path: Path, data: np.ndarray) -> None:
-    if data.size == 0:
-        raise AudioFileError(f"{path.name} contains no audio samples.")
-    if not np.isfinite(data).all():
-        raise AudioFileError(f"{path.name} contains invalid samples (NaN or infinity).")
-    if float(np.max(np.abs(data))) < SILENCE_PEAK:
-        raise AudioFileError(f"{path.name} is silent: it holds no audible samples.")
+def _check_samples(name: str, samples: np.ndarray) -> None:
+    if samples.size == 0:
+        raise AudioFileError(f"{name} contains no audio samples.")
+    if not np.isfinite(samples).all():
+        raise AudioFileError(f"{name} contains invalid samples (NaN or infinity).")
+    if float(np.max(np.abs(samples))) < SILENCE_PEAK:
+        raise AudioFileError(f"{name} is silent: it holds no audible samples.")
 
 
-def _convert_channels(clip: AudioClip, channels: int) -> np.ndarray:
-    """As audiocraft: same -> as is; to mono -> mean; mono -> repeat; more -> fewer: the first channels."""
-    samples = clip.samples  # [C, N]
-    have = samples.shape[0]
-    if have == channels:
-        return samples
+def convert_channels(wav: Samples, channels: int | None, source: str | None = None) -> Samples:
+    """audiocraft's and demucs' `convert_audio` channel rule on [..., C, N] samples, numpy or torch alike.
+
+    None or the same count -> as is; to mono -> the mean; mono -> duplicated; more -> fewer: the first `channels`.
+    Anything else (2 -> 3) raises `AudioFileError` naming `source` (a file path) when there is one.
+    """
+    have = wav.shape[-2]
+    if channels is None or have == channels:
+        return wav
     if channels == 1:
-        return samples.mean(axis=0, keepdims=True)
+        return wav.mean(axis=-2, keepdims=True)  # numpy and torch both take axis / keepdims
     if have == 1:
-        return np.repeat(samples, channels, axis=0)
+        return wav[..., [0] * channels, :]  # a copy, contiguous in both
     if have > channels:
-        return samples[:channels]
-    name = Path(clip.path).name if clip.path else "The audio"
+        return wav[..., :channels, :]
+    name = Path(source).name if source else "The audio"
     raise AudioFileError(f"{name} has {have} channels and cannot be turned into {channels} channels.")

@@ -6,7 +6,10 @@ are written once and kept in place, so a DAW that references a WAV never loses i
 
 Deleting a take moves its files into `.trash/` and sets the row's `deleted` flag; `restore` undoes both.
 A `Library` object is used from one thread (SQLite connections are thread-bound); `write_take_files` is a
-plain function that a worker thread may call before the row is added on the owner's thread.
+plain function that a worker thread may call before the row is added on the owner's thread. Several processes
+may share one library: names are claimed atomically (core.takes.claim), a locked database is waited for a
+bounded time (core.takes.history_db), and a take whose row is missing is recorded at the next open
+(core.takes.adopt). A damaged row is skipped and listed in `Library.damaged`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import re
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +29,16 @@ import platformdirs
 
 from core.errors import ExportError
 from core.params import GenerationParams
+from core.takes import history_db
+from core.takes.adopt import adopt, row_from_sidecar
 from core.takes.atomic import ensure_folder
-from core.takes.naming import unique_stem
-from core.takes.take import Take, TakeFiles, save_take
+from core.takes.claim import save_new_take
+from core.takes.take import Take, TakeFiles
 
 DB_NAME = "sounddesk-library.sqlite"
 TRASH_DIR = ".trash"
 SCHEMA_VERSION = 1
 APP_NAME = "SoundDesk"
-TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS takes (
@@ -104,7 +109,7 @@ def write_take_files(folder: str | os.PathLike, take: Take, created: float | Non
     """Write the take into `folder` under a fresh unique name (WAV + codes + sidecar, all or none)."""
     folder = ensure_folder(Path(folder))
     created = time.time() if created is None else created
-    return save_take(take, folder, unique_stem(folder, take_stem(take, created), TAKE_SUFFIXES))
+    return save_new_take(take, folder, take_stem(take, created))
 
 
 def default_name(prompt: str, seed: int) -> str:
@@ -117,21 +122,50 @@ def default_name(prompt: str, seed: int) -> str:
 class Library:
     """The history of one library folder; open it, use it from one thread, `close()` it."""
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: str | os.PathLike, busy_timeout_s: float = history_db.BUSY_TIMEOUT_S) -> None:
         self.folder = Path(folder)
+        self.busy_timeout_s = busy_timeout_s
+        self.damaged: list[str] = []  # sentences about history rows that could not be read
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.folder / DB_NAME)
+            self._db = history_db.connect(self.folder / DB_NAME)
         except (OSError, sqlite3.Error) as exc:
             raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
-        self._db.row_factory = sqlite3.Row
         try:  # a damaged or foreign database file fails here, not at connect
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self._db.commit()
-        except sqlite3.Error as exc:
+            self._retry(self._create_schema, "open its history")
+        except history_db.LibraryBusyError:
             self._db.close()
-            raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
+            raise
+        except ExportError as exc:
+            self._db.close()
+            raise ExportError(f"Cannot open the take library in {self.folder}: {exc.__cause__}.") from exc
+        self.adopted = self._adopt_orphans()
+
+    def _create_schema(self) -> None:
+        with history_db.transaction(self._db):
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _retry(self, action: Callable[[], Any], what: str) -> Any:
+        return history_db.with_retry(action, self.folder, self.busy_timeout_s, what)
+
+    def _adopt_orphans(self) -> int:
+        """Record complete takes in the folder that have no row (a stop between files and row); see core.takes.adopt."""
+        try:
+            paths = [
+                row[0]
+                for row in self._retry(lambda: self._db.execute("SELECT sidecar_path FROM takes").fetchall(), "read")
+            ]
+            return adopt(self.folder, paths, self._record_found)
+        except history_db.LibraryBusyError:
+            return 0  # another writer is busy: the next open repairs
+
+    def _record_found(self, sidecar: Path, data: dict, created: float) -> None:
+        row = row_from_sidecar(sidecar, data, created)
+        row["name"] = default_name(row["prompt"], row["seed"])
+        self._retry(lambda: self._insert_once(row), "record a take")
 
     def close(self) -> None:
         self._db.close()
@@ -149,35 +183,64 @@ class Library:
     def add(self, take: Take, files: TakeFiles, created: float | None = None) -> TakeRecord:
         """Record a take whose files `write_take_files` (or save_take) already wrote."""
         created = time.time() if created is None else created
-        cursor = self._db.execute(
-            "INSERT INTO takes (prompt, model, seed, params, extra, wav_path, codes_path, sidecar_path,"
-            " sample_rate, channels, duration, name, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                take.prompt,
-                take.model,
-                int(take.seed),
-                json.dumps(take.params.to_dict()),
-                json.dumps(take.extra, default=str),
-                str(files.wav),
-                str(files.codes),
-                str(files.sidecar),
-                int(take.sample_rate),
-                take.channels,
-                float(take.duration),
-                default_name(take.prompt, take.seed),
-                created,
-            ),
-        )
-        self._db.commit()
-        return self.get(int(cursor.lastrowid))
+        row = {
+            "prompt": take.prompt,
+            "model": take.model,
+            "seed": int(take.seed),
+            "params": json.dumps(take.params.to_dict()),
+            "extra": json.dumps(take.extra, default=str),
+            "wav_path": str(files.wav),
+            "codes_path": str(files.codes),
+            "sidecar_path": str(files.sidecar),
+            "sample_rate": int(take.sample_rate),
+            "channels": take.channels,
+            "duration": float(take.duration),
+            "name": default_name(take.prompt, take.seed),
+            "created": created,
+        }
+        return self.get(self._retry(lambda: self._insert_once(row, replace=True), "record the take"))
+
+    def _insert_once(self, row: dict[str, Any], replace: bool = False) -> int:
+        """Insert `row` unless a row already names its sidecar (then update it if `replace`); one transaction."""
+        with history_db.transaction(self._db):
+            existing = self._row_for_sidecar(Path(row["sidecar_path"]))
+            if existing is not None:
+                if replace:
+                    names = ", ".join(f"{k} = ?" for k in row)
+                    self._db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*row.values(), existing))
+                return existing
+            columns = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            cursor = self._db.execute(f"INSERT INTO takes ({columns}) VALUES ({marks})", tuple(row.values()))
+            return int(cursor.lastrowid)
+
+    def _row_for_sidecar(self, sidecar: Path) -> int | None:
+        pattern = "%" + sidecar.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        target = _resolved(sidecar)
+        for row in self._db.execute(
+            "SELECT id, sidecar_path FROM takes WHERE sidecar_path LIKE ? ESCAPE '\\'", (pattern,)
+        ):
+            if _resolved(Path(row["sidecar_path"])) == target:
+                return int(row["id"])
+        return None
 
     def save(self, take: Take) -> TakeRecord:
-        """Write the take's files into the library folder and record it."""
+        """Write the take's files into the library folder and record it.
+
+        The files are written first (all three or none). If the row cannot be added (the database stays locked
+        by another program), the files are kept and the take is recorded the next time the library is opened.
+        """
         created = time.time()
-        return self.add(take, write_take_files(self.folder, take, created), created)
+        files = write_take_files(self.folder, take, created)
+        try:
+            return self.add(take, files, created)
+        except ExportError as exc:
+            raise ExportError(
+                f"{exc} The take was saved as {files.wav.name}; it will be listed when the library is next opened."
+            ) from exc
 
     def get(self, take_id: int) -> TakeRecord:
-        row = self._db.execute("SELECT * FROM takes WHERE id = ?", (take_id,)).fetchone()
+        row = self._retry(lambda: self._db.execute("SELECT * FROM takes WHERE id = ?", (take_id,)).fetchone(), "read")
         if row is None:
             raise KeyError(take_id)
         return _record(row)
@@ -193,14 +256,13 @@ class Library:
         if starred_only:
             sql += " AND starred = 1"
         sql += " ORDER BY created DESC, id ASC"
-        return [_record(row) for row in self._db.execute(sql, args)]
+        rows = self._retry(lambda: self._db.execute(sql, args).fetchall(), "search its history")
+        return history_db.read_rows(rows, _record, self.damaged)
 
     def recent_prompts(self, limit: int = 20) -> list[str]:
         """Distinct prompts, most recently used first."""
-        rows = self._db.execute(
-            "SELECT prompt, MAX(created) AS last FROM takes GROUP BY prompt ORDER BY last DESC LIMIT ?",
-            (limit,),
-        )
+        sql = "SELECT prompt, MAX(created) AS last FROM takes GROUP BY prompt ORDER BY last DESC LIMIT ?"
+        rows = self._retry(lambda: self._db.execute(sql, (limit,)).fetchall(), "read")
         return [row["prompt"] for row in rows]
 
     def rename(self, take_id: int, name: str) -> TakeRecord:
@@ -240,16 +302,13 @@ class Library:
                 removed.append((record.id,))
             except OSError as exc:  # keep the row: the take stays in the trash, nothing is lost from view
                 failures.append(f"{exc.filename}: {exc.strerror or exc}")
-        self._db.executemany("DELETE FROM takes WHERE id = ?", removed)
-        self._db.commit()
+        self._write("DELETE FROM takes WHERE id = ?", removed, many=True)
         if failures:
             raise ExportError(f"Could not remove {len(failures)} take(s) from the trash ({failures[0]}).")
         return len(removed)
 
     def _update(self, take_id: int, assignment: str, value: Any) -> None:
-        cursor = self._db.execute(f"UPDATE takes SET {assignment} WHERE id = ?", (value, take_id))
-        self._db.commit()
-        if cursor.rowcount == 0:
+        if self._write(f"UPDATE takes SET {assignment} WHERE id = ?", (value, take_id)) == 0:
             raise KeyError(take_id)
 
     def _move_files(self, record: TakeRecord, target: Path) -> tuple[Path, Path, Path]:
@@ -268,29 +327,43 @@ class Library:
         return tuple(target / p.name for p in (record.wav_path, record.codes_path, record.sidecar_path))
 
     def _set_paths(self, take_id: int, paths: tuple[Path, Path, Path], deleted: bool) -> None:
-        self._db.execute(
+        self._write(
             "UPDATE takes SET wav_path = ?, codes_path = ?, sidecar_path = ?, deleted = ? WHERE id = ?",
             (str(paths[0]), str(paths[1]), str(paths[2]), int(deleted), take_id),
         )
-        self._db.commit()
+
+    def _write(self, sql: str, args: Any, many: bool = False) -> int:
+        """One statement in its own transaction, waiting (bounded) for another writer; returns the rows changed."""
+
+        def run() -> int:
+            with history_db.transaction(self._db):
+                cursor = self._db.executemany(sql, args) if many else self._db.execute(sql, args)
+                return cursor.rowcount
+
+        return self._retry(run, "save the change")
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()
+
+
+_READ_COLUMN: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("id", "seed", "sample_rate", "channels"), int),
+    **dict.fromkeys(("duration", "created"), float),
+    **dict.fromkeys(("starred", "deleted"), bool),
+    **dict.fromkeys(("wav_path", "codes_path", "sidecar_path"), Path),
+    "params": lambda text: GenerationParams.from_dict(json.loads(text)),
+    "extra": lambda text: json.loads(text or "{}"),
+}
+"""How a history column becomes its TakeRecord field; text columns (prompt, model, name) are taken as they are."""
 
 
 def _record(row: sqlite3.Row) -> TakeRecord:
-    return TakeRecord(
-        id=int(row["id"]),
-        prompt=row["prompt"],
-        model=row["model"],
-        seed=int(row["seed"]),
-        params=GenerationParams.from_dict(json.loads(row["params"])),
-        wav_path=Path(row["wav_path"]),
-        codes_path=Path(row["codes_path"]),
-        sidecar_path=Path(row["sidecar_path"]),
-        sample_rate=int(row["sample_rate"]),
-        channels=int(row["channels"]),
-        duration=float(row["duration"]),
-        name=row["name"],
-        starred=bool(row["starred"]),
-        deleted=bool(row["deleted"]),
-        created=float(row["created"]),
-        extra=json.loads(row["extra"] or "{}"),
-    )
+    return TakeRecord(**{f.name: _READ_COLUMN.get(f.name, _as_is)(row[f.name]) for f in fields(TakeRecord)})
+
+
+def _as_is(value: Any) -> Any:
+    return value

@@ -52,7 +52,7 @@ def _truncate(name: str, max_chars: int, max_bytes: int) -> str:
     return name.rstrip(" .")
 
 
-def prompt_words(text: str, limit: int, joiner: str) -> str:
+def prompt_slug(text: str, limit: int, joiner: str) -> str:
     """The first words of `text` (punctuation dropped) that fit in `limit` characters; a long word is cut."""
     words = re.sub(r"[^\w'-]+|_+", " ", unicodedata.normalize("NFC", text)).strip().split(" ")
     out = ""
@@ -96,7 +96,7 @@ def pattern_stem(pattern: str, prompt: str, model: str, seed: int, index: int = 
     """Fill the naming pattern and sanitise the result (extension not included)."""
     validate_pattern(pattern)
     filled = pattern.format(
-        prompt=prompt_words(prompt, PROMPT_CHARS, "-") or "untitled",
+        prompt=prompt_slug(prompt, PROMPT_CHARS, "-") or "untitled",
         model=model_label(model),
         seed=seed,
         index=index,
@@ -131,7 +131,7 @@ def _ucs_part(text: str) -> str:
 
 def ucs_stem(fields: UcsFields, prompt: str) -> str:
     """CatID_FXName_CreatorID_SourceID[_UserData]; FXName defaults to the prompt's first words."""
-    fx = fields.fx_name or string.capwords(prompt_words(prompt, 25, " "))
+    fx = fields.fx_name or string.capwords(prompt_slug(prompt, 25, " "))
     parts = [
         fields.cat_id,
         _ucs_part(fx) or "Untitled",

@@ -14,11 +14,14 @@ import soundfile as sf
 
 from core.errors import ExportError
 from core.params import GenerationParams
+from core.takes import schemas
 from core.takes.atomic import ensure_folder, write_files
 
 SIDECAR_VERSION = 1
-TAKE_SUFFIXES = (".wav", ".codes.npy", ".json")
-"""The three files of a take, in the order they are committed: the sidecar last, so it marks a whole take."""
+TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
+"""The files of one take: NAME.wav, NAME.json and NAME.codes.npy (a name is free when none of them exists)."""
+COMMIT_ORDER = (".wav", ".codes.npy", ".json")
+"""The order `save_take` commits a take's files in: the sidecar last, so a sidecar marks a whole take."""
 
 
 @dataclass
@@ -72,7 +75,7 @@ def save_take(take: Take, folder: str | os.PathLike, name: str, overwrite: bool 
     files = TakeFiles(folder / f"{name}.wav", folder / f"{name}.codes.npy", folder / f"{name}.json")
     data = take_file_bytes(take, name)
     paths = {".wav": files.wav, ".codes.npy": files.codes, ".json": files.sidecar}
-    write_files([(paths[suffix], data[suffix]) for suffix in TAKE_SUFFIXES], overwrite=overwrite)
+    write_files([(paths[suffix], data[suffix]) for suffix in COMMIT_ORDER], overwrite=overwrite)
     return files
 
 
@@ -86,20 +89,33 @@ def take_file_bytes(take: Take, name: str) -> dict[str, bytes]:
 
 
 def load_take(sidecar: str | os.PathLike) -> Take:
-    """Read a take back from its JSON sidecar (the WAV and codes next to it)."""
+    """Read a take back from its JSON sidecar (the WAV and codes next to it), checked against the take schema."""
     sidecar = Path(sidecar)
+    data = schemas.check(schemas.read_json(sidecar, "take"), schemas.TAKE, sidecar, "take")
+    params = schemas.params_field(data, sidecar, "take")
+    wav_path = sidecar.with_suffix(".wav")
+    codes_path = sidecar.parent / data.get("codes", sidecar.stem + ".codes.npy")
+    for path, role in ((wav_path, "audio"), (codes_path, "codes")):
+        if not path.is_file():
+            raise schemas.FileFormatError(f"Cannot read the take {sidecar}: its {role} file {path.name} is missing.")
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-        wav, rate = sf.read(sidecar.with_suffix(".wav"), dtype="float32", always_2d=True)
-        codes = np.load(sidecar.parent / data.get("codes", sidecar.stem + ".codes.npy"), allow_pickle=False)
+        wav, rate = sf.read(wav_path, dtype="float32", always_2d=True)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise ExportError(f"Cannot read the take {sidecar}: {exc}.") from exc
+        raise ExportError(
+            f"Cannot read the take {sidecar}: its audio file {wav_path.name} is damaged ({exc})."
+        ) from exc
+    try:
+        codes = np.load(codes_path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ExportError(
+            f"Cannot read the take {sidecar}: its codes file {codes_path.name} is damaged ({exc})."
+        ) from exc
     known = {"version", "prompt", "model", "seed", "parameters", "sample_rate", "channels", "duration", "codes"}
     return Take(
         prompt=data["prompt"],
         model=data["model"],
         seed=int(data["seed"]),
-        params=GenerationParams.from_dict(data.get("parameters", {})),
+        params=params,
         sample_rate=int(rate),
         wav=np.ascontiguousarray(wav.T),
         codes=codes.astype(np.int64),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,6 @@ LEVEL_LABELS = {
     "loudness": "Loudness -14 LUFS",
     "audiocraft": "audiocraft loudness (-14 LUFS, compressor)",
 }
-
-
-def export_available() -> bool:
-    """Whether core.export.writer (and its settings) are part of this build."""
-    return importlib.util.find_spec("core.export.writer") is not None
 
 
 class ExportDialog(QDialog):

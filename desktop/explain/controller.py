@@ -4,52 +4,44 @@
 EngineHolder as generation); the finished Explanation is kept per take. A time selection on the waveform
 re-scores it at once on the GUI thread (`Explanation.rescore` only averages the mask). "Play factual" and
 "Play counterfactual" regenerate the take with M or 1 - M in the worker once per explanation, then play it.
+Each job's result comes back to this controller through the job's own callback.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
 
 from core.errors import SoundDeskError
 from core.takes.library import TakeRecord
 from desktop.explain.panel import ExplainPanel
+from desktop.explain.tasks import explain_task, regenerate_task
 from desktop.generate.model_picker import ModelInfo
-from desktop.jobs.feature_tasks import ExplainResult, RegenerateResult, TakeJob, explain_task, regenerate_task
-from desktop.jobs.queue import Job, JobQueue
-from desktop.jobs.tasks import EngineHolder
+from desktop.jobs.engine import EngineHolder
+from desktop.jobs.queue import Job, JobQueue, short_prompt
 from desktop.playback import Player
 from desktop.widgets.waveform import WaveformView
 
 KEPT_EXPLANATIONS = 8
-JOB_KINDS = ("explain", "regenerate")
-
-
-def short_prompt(prompt: str, limit: int = 32) -> str:
-    return prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
 
 
 def explain_unavailable(record: TakeRecord, info: ModelInfo) -> str | None:
-    """Why AudioGenX cannot explain this take (a sentence for the tooltip), or None when it can."""
-    family = record.extra.get("family") or info.family
-    if family == "magnet":
-        return (
-            "MAGNeT takes cannot be explained: AudioGenX follows the decoding steps of an autoregressive "
-            "model (MusicGen, AudioGen)."
-        )
-    if "melody" in record.extra or info.supports_melody:
-        return (
-            "Melody takes cannot be explained: melody models put the text in front of the audio instead of "
-            "attending to it, and AudioGenX works on that attention."
-        )
+    """Why AudioGenX cannot explain this take (a sentence for the tooltip), or None when it can.
+
+    The model's capabilities decide (a local folder not loaded yet is tried, and core says why if it fails);
+    the take itself can still be a separated stem."""
     if "stem" in record.extra:
         return "This take is a separated stem: explain the take it was separated from."
-    return None
+    can = info.capabilities
+    if "melody" in record.extra and can is not None:
+        can = replace(can, melody=True)  # a take made with a melody is a melody take
+    return can.why_not_explainable() if can is not None else None
 
 
 @dataclass
@@ -83,13 +75,17 @@ class ExplainController(QObject):
         self.settings: Any = None  # core.explain.explainer.ExplainSettings; None: AudioGenX's defaults (tests inject)
         self.record: TakeRecord | None = None
         self._states: OrderedDict[int, ExplainState] = OrderedDict()
+        self._jobs: list[Job] = []  # this controller's queued or running jobs
+        self.action = QAction("Explain", self)
+        self.action.setObjectName("explain")
+        self.action.triggered.connect(self.explain)
         panel.explain_requested.connect(self.explain)
         panel.rescore_requested.connect(self.rescore)
         panel.play_factual_requested.connect(lambda: self.play(counterfactual=False))
         panel.play_counterfactual_requested.connect(lambda: self.play(counterfactual=True))
         waveform.selection_changed.connect(panel.rescore)
-        queue.finished.connect(self._on_finished)
         queue.changed.connect(self._sync_busy)
+        self._sync_action()
 
     def state(self, take_id: int) -> ExplainState | None:
         return self._states.get(take_id)
@@ -104,20 +100,22 @@ class ExplainController(QObject):
         if record is None:
             self.panel.clear()
             self.panel.set_unavailable(None)
-            return
-        self.panel.set_prompt(record.prompt)
-        self.panel.set_unavailable(explain_unavailable(record, self._model_info(record.model)))
-        state = self._state_for(record)
-        if state is not None:
-            self.panel.show_explanation(state.explanation)
+        else:
+            self.panel.set_prompt(record.prompt)
+            self.panel.set_unavailable(explain_unavailable(record, self._model_info(record.model)))
+            state = self._state_for(record)
+            if state is not None:
+                self.panel.show_explanation(state.explanation)
+        self._sync_action()
 
     def explain(self) -> Job | None:
         record = self.record
         if record is None or explain_unavailable(record, self._model_info(record.model)):
             return None
-        context = TakeJob(record.id, record.sidecar_path, record.model)
         title = f"explain “{short_prompt(record.prompt)}”"
-        return self.queue.submit(Job(title, explain_task(self.engine, context, self.settings), "explain", context))
+        task = explain_task(self.engine, record.sidecar_path, record.model, self.settings)
+        done = lambda explanation: self._explained(record, title, explanation)  # noqa: E731
+        return self._submit(Job(title, task, done, subject=record.model))
 
     def rescore(self, window: tuple[float, float] | None) -> None:
         """Read the current take's mask over `window` seconds (None: the whole take) — no training."""
@@ -141,34 +139,45 @@ class ExplainController(QObject):
         if take is not None:
             self._play(record.id, counterfactual, take)
             return None
-        context = TakeJob(record.id, record.sidecar_path, record.model)
         label = "counterfactual" if counterfactual else "factual"
-        task = regenerate_task(self.engine, context, state.explanation, counterfactual)
-        return self.queue.submit(Job(f"{label} of “{short_prompt(record.prompt)}”", task, "regenerate", context))
+        task = regenerate_task(self.engine, record.sidecar_path, record.model, state.explanation, counterfactual)
+        done = lambda take: self._regenerated(record.id, counterfactual, take)  # noqa: E731
+        return self._submit(Job(f"{label} of “{short_prompt(record.prompt)}”", task, done, subject=record.model))
+
+    def _submit(self, job: Job) -> Job:
+        self._jobs.append(job)
+        return self.queue.submit(job)
 
     def _play(self, take_id: int, counterfactual: bool, take: Any) -> None:
         key = ("counterfactual" if counterfactual else "factual", take_id)
         if self.player.play(key, take.wav, take.sample_rate):
             self.message.emit(f"Playing the {key[0]} take (the prompt's attention scaled by the explanation).")
 
-    def _on_finished(self, job: Job, result: object) -> None:
-        if isinstance(result, ExplainResult):
-            self._states[result.take_id] = ExplainState(result.explanation, job.context.sidecar)
-            self._states.move_to_end(result.take_id)
-            while len(self._states) > KEPT_EXPLANATIONS:
-                self._states.popitem(last=False)
-            if self.record is not None and self.record.id == result.take_id:
-                self.panel.show_explanation(result.explanation)
-                self.waveform.clear_selection()
-            self.message.emit(f"Explained {job.title[len('explain ') :]}: drag across the waveform to score a part.")
-            self.explained.emit(result.take_id)
-        elif isinstance(result, RegenerateResult):
-            state = self._states.get(result.take_id)
-            if state is not None:
-                state.regenerated[result.counterfactual] = result.take
-            if self.record is not None and self.record.id == result.take_id:
-                self._play(result.take_id, result.counterfactual, result.take)
+    def _explained(self, record: TakeRecord, title: str, explanation: Any) -> None:
+        self._states[record.id] = ExplainState(explanation, record.sidecar_path)
+        self._states.move_to_end(record.id)
+        while len(self._states) > KEPT_EXPLANATIONS:
+            self._states.popitem(last=False)
+        if self.record is not None and self.record.id == record.id:
+            self.panel.show_explanation(explanation)
+            self.waveform.clear_selection()
+        self.message.emit(f"Explained {title[len('explain ') :]}: drag across the waveform to score a part.")
+        self.explained.emit(record.id)
+
+    def _regenerated(self, take_id: int, counterfactual: bool, take: Any) -> None:
+        state = self._states.get(take_id)
+        if state is not None:
+            state.regenerated[counterfactual] = take
+        if self.record is not None and self.record.id == take_id:
+            self._play(take_id, counterfactual, take)
 
     def _sync_busy(self) -> None:
-        jobs = ([self.queue.current] if self.queue.current is not None else []) + self.queue.pending
-        self.panel.set_busy(any(job.kind in JOB_KINDS for job in jobs))
+        live = self.queue.jobs()
+        self._jobs = [job for job in self._jobs if job in live]
+        self.panel.set_busy(bool(self._jobs))
+        self._sync_action()
+
+    def _sync_action(self) -> None:
+        """The menu's Explain follows the panel's button (enabled, and the reason when it is not)."""
+        self.action.setEnabled(self.panel.explain_button.isEnabled())
+        self.action.setToolTip(self.panel.explain_button.toolTip())

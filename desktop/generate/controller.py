@@ -11,17 +11,12 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from core.errors import SoundDeskError
 from core.takes.library import Library, TakeRecord
 from desktop.generate.model_picker import ModelInfo
-from desktop.jobs.queue import Job, JobQueue
-from desktop.jobs.tasks import (
-    EngineHolder,
-    GenerationResult,
-    GenerationSpec,
-    generation_task,
-    load_task,
-    start_engine_task,
-)
+from desktop.generate.tasks import GenerationResult, GenerationSpec, generation_task, load_task, start_engine_task
+from desktop.jobs.engine import EngineHolder
+from desktop.jobs.queue import Job, JobQueue, short_prompt
 
 STAGE_NAMES = {"start": "Starting the engine", "download": "Downloading", "load": "Loading", "generate": "Generating"}
 
@@ -73,38 +68,41 @@ class GenerationController(QObject):
         self.queue = JobQueue(self)
         self.queue.started.connect(self._on_started)
         self.queue.progress.connect(self._on_progress)
-        self.queue.finished.connect(self._on_finished)
         self.queue.failed.connect(self._on_failed)
         self.queue.cancelled.connect(self._on_cancelled)
         self.queue.changed.connect(self._on_changed)
         self._rate = _Rate()
         self._busy = False
+        self._loads: dict[str, Job] = {}  # model ref -> its queued or running load job
 
     @property
     def busy(self) -> bool:
         return self.queue.busy
 
     def generate(self, spec: GenerationSpec) -> Job:
-        words = spec.prompt if len(spec.prompt) <= 40 else spec.prompt[:39] + "…"
+        words = short_prompt(spec.prompt, 40)
         count = f" ×{spec.count}" if spec.count > 1 else ""
         title = f"“{words}”{count} · {spec.ref.rstrip('/').split('/')[-1]} · seed {spec.seed}"
-        return self.queue.submit(Job(title, generation_task(self.engine, spec), "generate", spec))
+        job = Job(title, generation_task(self.engine, spec), subject=spec.ref)
+        job.on_finished = lambda result: self._record_takes(job, result)
+        return self.queue.submit(job)
 
     def load(self, ref: str) -> Job | None:
         """Load `ref` in the background (unless it is loaded already or already queued)."""
         if self.engine.is_loaded(ref):
             return None
-        jobs = ([self.queue.current] if self.queue.current else []) + self.queue.pending
-        if any(job.kind == "load" and job.context == ref for job in jobs):
+        if self._loads.get(ref) in self.queue.jobs():
             return None
         name = ref.rstrip("/").split("/")[-1]
-        return self.queue.submit(Job(f"load {name}", load_task(self.engine, ref), "load", ref))
+        job = self._loads[ref] = Job(f"load {name}", load_task(self.engine, ref), self._loaded, subject=ref)
+        return self.queue.submit(job)
 
     def start_engine(self) -> Job | None:
         """Import torch and build the Engine in the background (at start-up, while the user reads the window)."""
         if self.engine.started:
             return None
-        return self.queue.submit(Job("start the engine", start_engine_task(self.engine), "start"))
+        ready = lambda _result: self.status.emit("Engine ready.")  # noqa: E731
+        return self.queue.submit(Job("start the engine", start_engine_task(self.engine), ready))
 
     def cancel(self) -> None:
         self.queue.cancel_current()
@@ -134,31 +132,33 @@ class GenerationController(QObject):
         elif stage == "start":
             text = f"{name}…"
         elif stage == "load":
-            text = f"{name} {job.context if job.kind == 'load' else job.context.ref}…"
+            text = f"{name} {job.subject}…"
         else:
             text = f"{name}: step {step} of {total}"
         if eta is not None:
             text += f", {format_eta(eta)} left"
         self.progress.emit(stage, step, total, text)
 
-    def _on_finished(self, job: Job, result: object) -> None:
-        if job.kind not in ("start", "load", "generate"):
-            return  # explain / separate / stems jobs: whoever queued them records their results
-        if job.kind == "start":
-            self.status.emit("Engine ready.")
-            return
-        if isinstance(result, ModelInfo):
-            self.model_loaded.emit(result)
-            self.status.emit(f"Loaded {result.ref}.")
-            return
-        assert isinstance(result, GenerationResult)
+    def _loaded(self, info: ModelInfo) -> None:
+        self.model_loaded.emit(info)
+        self.status.emit(f"Loaded {info.ref}.")
+
+    def _record_takes(self, job: Job, result: GenerationResult) -> None:
         self.model_loaded.emit(result.model)
         library = self._library()
         records: list[TakeRecord] = []
-        if library is not None:
-            records = [library.add(take, files, created) for take, files, created in result.takes]
+        try:
+            for take, files, created in result.takes if library is not None else ():
+                records.append(library.add(take, files, created))
+        except SoundDeskError as exc:  # a locked library: the files are kept and recorded at the next start
+            self.error.emit(f"{exc} The take files are kept in the library folder and will be listed next time.")
+            if not records:
+                return
         self.takes_added.emit(records)
-        self.status.emit(f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s: {job.title}")
+        if result.cancelled:
+            self.status.emit(f"Cancelled {job.title}; kept the {len(result.takes)} finished take(s).")
+        else:
+            self.status.emit(f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s: {job.title}")
 
     def _on_failed(self, job: Job, message: str) -> None:
         self.status.emit(f"Failed: {job.title}")

@@ -10,31 +10,34 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.models import hub
+from core.models.capabilities import Capabilities
 from core.models.catalog import CATALOG, ModelSpec
 from desktop.settings import read_json, read_str, write_json
 
-FAMILY_NAMES = {"musicgen": "MusicGen", "audiogen": "AudioGen", "magnet": "MAGNeT"}
 MAX_FOLDERS = 12
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What the window knows of a model: from the catalog before loading, from LoadedModel after."""
+    """What the window knows of a model: its capabilities from the catalog before loading, from its checkpoint
+    after (`LoadedModel.capabilities`); None for a local folder not loaded yet."""
 
     ref: str
-    family: str | None  # None: a local folder not loaded yet
-    supports_melody: bool = False
-    sample_rate: int | None = None
-    max_duration: float | None = None
+    capabilities: Capabilities | None = None
+
+    @property
+    def melody(self) -> bool:
+        return self.capabilities is not None and self.capabilities.melody
 
 
 def catalog_info(spec: ModelSpec) -> ModelInfo:
-    return ModelInfo(spec.id, spec.family, spec.melody, spec.sample_rate, spec.max_duration)
+    return ModelInfo(spec.id, Capabilities.from_spec(spec))
 
 
 def describe(spec: ModelSpec, on_disk: bool) -> str:
     where = "on disk" if on_disk else "not downloaded"
-    return f"{spec.id.split('/')[-1]}  ·  {FAMILY_NAMES[spec.family]} · {spec.size} · {spec.licence} · {where}"
+    title = Capabilities.from_spec(spec).title
+    return f"{spec.id.split('/')[-1]}  ·  {title} · {spec.size} · {spec.licence} · {where}"
 
 
 class ModelPicker(QWidget):
@@ -97,7 +100,7 @@ class ModelPicker(QWidget):
         return ModelInfo(ref, None)
 
     def set_loaded(self, info: ModelInfo) -> None:
-        """Record what loading revealed (family and melody support of a local folder)."""
+        """Record what loading revealed (the capabilities of a local folder's checkpoint)."""
         self._loaded[info.ref] = info
         if info.ref == self.current_ref():
             self._show_details()
@@ -137,15 +140,16 @@ class ModelPicker(QWidget):
         info = self.info(ref)
         spec = CATALOG.get(ref)
         parts = []
+        can = info.capabilities
         if spec is not None:
-            parts.append(f"{FAMILY_NAMES[spec.family]} {spec.size}, {spec.task}, {spec.sample_rate // 1000} kHz")
-            parts.append(f"{spec.channels} ch, up to {spec.max_duration:.0f} s per window, licence {spec.licence}")
+            parts.append(f"{can.title} {spec.size}, {can.task}, {can.sample_rate // 1000} kHz")
+            parts.append(f"{can.channels} ch, up to {can.max_duration:.0f} s per window, licence {spec.licence}")
             parts.append("on disk" if hub.is_downloaded(ref) else "will be downloaded on first use")
-        elif info.family is not None:
-            parts.append(f"local {FAMILY_NAMES.get(info.family, info.family)} model, {info.sample_rate} Hz: {ref}")
+        elif can is not None:
+            parts.append(f"local {can.title} model, {can.sample_rate} Hz: {ref}")
         else:
             parts.append(f"local folder (loaded on first use): {ref}")
-        if info.supports_melody:
+        if info.melody:
             parts.append("melody conditioning")
         self.details.setText("; ".join(parts))
 

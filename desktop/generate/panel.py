@@ -22,8 +22,8 @@ from desktop.generate.audio_slot import AudioSlot
 from desktop.generate.model_picker import ModelInfo, ModelPicker
 from desktop.generate.params_panel import ParamsPanel
 from desktop.generate.prompt_editor import PromptEditor
+from desktop.generate.tasks import GenerationSpec
 from desktop.jobs.queue import JobQueue
-from desktop.jobs.tasks import GenerationSpec
 from desktop.settings import group
 
 MELODY_MAX_SECONDS = 30.0
@@ -111,7 +111,7 @@ class GeneratePanel(QWidget):
             seed=self.params.seed_for_run(),
             count=self.params.variations.value(),
             library_dir=library_dir,
-            melody=self.melody.clip() if info.supports_melody else None,
+            melody=self.melody.clip() if info.melody else None,
             continuation=self.continuation.clip(),
         )
 
@@ -130,9 +130,9 @@ class GeneratePanel(QWidget):
     def _on_model_changed(self, ref: str) -> None:
         """Melody and MAGNeT controls light up for the models that use them."""
         info = self.models.info(ref)
-        self.params.set_family(info.family)
-        self.melody.setEnabled(info.supports_melody)
-        self.melody.setToolTip("" if info.supports_melody else "The chosen model takes no melody.")
+        self.params.set_capabilities(info.capabilities)
+        self.melody.setEnabled(info.melody)
+        self.melody.setToolTip("" if info.melody else "The chosen model takes no melody.")
 
     def set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)

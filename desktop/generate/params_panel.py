@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import random
 from pathlib import Path
 
@@ -21,12 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import SoundDeskError
+from core.models.capabilities import Capabilities
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
+from core.takes.schemas import load_preset
 from desktop.settings import read_bool, read_int, read_json, write_json
 
 MAX_SEED = 2**31 - 1
 MAX_VARIATIONS = 8
 MAX_DURATION = 300.0
+log = logging.getLogger(__name__)
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "resources" / "presets"
 
 
@@ -49,8 +52,12 @@ def load_presets(folder: Path = PRESETS_DIR) -> dict[str, dict]:
     """Preset name -> parameter dict, from resources/presets/*.json (`{"name": ..., "parameters": {...}}`)."""
     presets = {}
     for path in sorted(folder.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        presets[data["name"]] = data["parameters"]
+        try:
+            name, values = load_preset(path)
+        except SoundDeskError as exc:  # a damaged preset is left out of the list, not a crash at start-up
+            log.warning("%s", exc)
+            continue
+        presets[name] = values
     return presets
 
 
@@ -61,7 +68,6 @@ class ParamsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._family = "musicgen"
         self._presets = load_presets()
         self._build_basic()
         self._build_advanced()
@@ -73,7 +79,7 @@ class ParamsPanel(QWidget):
         layout.addWidget(self.advanced)
         layout.addWidget(self.magnet)
         self.set_params(GenerationParams(duration=5.0))
-        self.set_family("musicgen")
+        self.set_capabilities(None)
 
     def _build_basic(self) -> None:
         self.preset = QComboBox()
@@ -141,18 +147,14 @@ class ParamsPanel(QWidget):
         self.advanced.setVisible(shown)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
-    def set_family(self, family: str | None) -> None:
-        """Light up MAGNeT's own controls for a MAGNeT model; its CFG replaces the plain one."""
-        self._family = family or "musicgen"
-        is_magnet = self._family == "magnet"
-        self.magnet.setVisible(is_magnet)
-        self.magnet.setEnabled(is_magnet)
-        self.cfg_coef.setEnabled(not is_magnet)
-        self.extend_stride.setEnabled(not is_magnet)
-
-    @property
-    def family(self) -> str:
-        return self._family
+    def set_capabilities(self, capabilities: Capabilities | None) -> None:
+        """Light up MAGNeT's own controls for a masked-decoding model (its CFG replaces the plain one); the
+        window-extension stride only for models that continue audio. None (not loaded yet): the common case."""
+        masked = capabilities is not None and capabilities.masked
+        self.magnet.setVisible(masked)
+        self.magnet.setEnabled(masked)
+        self.cfg_coef.setEnabled(not masked)
+        self.extend_stride.setEnabled(capabilities is None or capabilities.continuation)
 
     def params(self) -> GenerationParams:
         """The parameters as shown (raises InvalidParameterError for values the spin boxes let through)."""

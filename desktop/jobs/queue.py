@@ -1,13 +1,16 @@
 """The job queue ensures no two jobs run at once: one worker thread at a time, the rest wait in a list.
 
-Each job gets a fresh QThread with a Worker moved onto it; the queue relays the worker's signals with the
-job attached, and starts the next job once the thread has really ended. `shutdown()` cancels, drops the
-waiting jobs and `wait()`s for the thread: the owner calls it on close. Never `QThread.terminate()`.
+Each job gets a fresh QThread with a Worker moved onto it, and starts once the previous thread has really ended.
+A job answers whoever submitted it: its result goes to the job's own `on_finished` callback, on the GUI thread
+(napari's `create_worker(_connect={"returned": cb})`). The queue's signals are for whoever shows the queue
+(progress, status, errors), and carry the job. `shutdown()` cancels, drops the waiting jobs and `wait()`s for the
+thread: the owner calls it on close. Never `QThread.terminate()`.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,14 +21,19 @@ from desktop.jobs.worker import Task, Worker
 _ids = itertools.count(1)
 
 
+def short_prompt(prompt: str, limit: int = 32) -> str:
+    """A prompt cut to fit a job's title in the queue list."""
+    return prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
+
+
 @dataclass(eq=False)
 class Job:
-    """A unit of work: a title for the queue list, the task, and what the owner needs when it ends."""
+    """A unit of work: a title for the queue list, the task, and the callback its result goes to."""
 
     title: str
     task: Task
-    kind: str = "generate"  # "generate" | "load"
-    context: Any = None
+    on_finished: Callable[[Any], None] | None = None  # called on the GUI thread with the task's result
+    subject: str = ""  # what the job works on, named in its progress line ("Loading <subject>…")
     id: int = field(default_factory=lambda: next(_ids))
 
 
@@ -54,6 +62,10 @@ class JobQueue(QObject):
     @property
     def pending(self) -> list[Job]:
         return list(self._pending)
+
+    def jobs(self) -> list[Job]:
+        """The running job (if any), then the waiting ones."""
+        return ([self._current] if self._current is not None else []) + self._pending
 
     @property
     def busy(self) -> bool:
@@ -123,7 +135,10 @@ class JobQueue(QObject):
 
     @Slot(object)
     def _on_finished(self, result: object) -> None:
-        self.finished.emit(self._current, result)
+        job = self._current
+        if job is not None and job.on_finished is not None:
+            job.on_finished(result)
+        self.finished.emit(job, result)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

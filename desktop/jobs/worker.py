@@ -49,10 +49,6 @@ class Worker(QObject):
         """Ask the task to stop at its next step (thread-safe; returns at once)."""
         self._token.cancel()
 
-    @property
-    def cancel_requested(self) -> bool:
-        return self._token.cancelled
-
     @Slot()
     def run(self) -> None:
         try:

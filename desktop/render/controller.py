@@ -2,7 +2,8 @@
 
 The job renders in the worker thread with the window's Engine (models already loaded stay loaded), reports
 "take n of N" with time left, and stops at the next decoding step on Cancel; the takes already written stay
-complete, and rendering the manifest again finishes the rest. New takes can be recorded in the library.
+complete (and are recorded like the others), and rendering the manifest again finishes the rest. The job
+answers this controller's callback with the render report; new takes can be recorded in the library.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from core.errors import SoundDeskError
 from core.render.manifest import Manifest, read_manifest
 from core.render.report import RenderReport
 from core.takes.take import TakeFiles, load_take
+from desktop.jobs.engine import EngineHolder
 from desktop.jobs.queue import Job
-from desktop.jobs.tasks import EngineHolder
 from desktop.jobs.worker import Report
 from desktop.render.dialog import RenderDialog
 
@@ -54,6 +55,7 @@ def render_task(holder: EngineHolder, spec: RenderJob):
             lambda state: report("rendering takes", state.finished, state.total),
             cancel,
             skip_invalid=spec.skip_invalid,
+            keep_on_cancel=True,
         )
 
     return task
@@ -67,8 +69,6 @@ class RenderController(QObject):
         self.window = window
         self.queue = window.controller.queue
         self.dialog: RenderDialog | None = None
-        self.queue.finished.connect(self._on_finished)
-        self.queue.cancelled.connect(self._on_cancelled)
 
     def ask(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Render a manifest", "", MANIFEST_FILTER)
@@ -99,21 +99,20 @@ class RenderController(QObject):
 
     def start(self, spec: RenderJob) -> Job:
         title = f"render {spec.manifest.path.name} ({spec.manifest.take_count} takes)"
-        return self.queue.submit(Job(title, render_task(self.window.controller.engine, spec), "render", spec))
+        task = render_task(self.window.controller.engine, spec)
+        return self.queue.submit(Job(title, task, lambda report: self._finished(spec, report), spec.manifest.path.name))
 
-    def _on_finished(self, job: Job, result: object) -> None:
-        if job.kind != "render" or not isinstance(result, RenderReport):
-            return
-        if job.context.add_to_library:
-            self._record(result)
-        self.window.show_status(f"Rendered {job.context.manifest.path.name}: {result.summary()}")
-
-    def _on_cancelled(self, job: Job) -> None:
-        if job.kind == "render":
+    def _finished(self, spec: RenderJob, report: RenderReport) -> None:
+        if spec.add_to_library:
+            self._record(report)
+        name = spec.manifest.path.name
+        if report.cancelled:
             self.window.show_status(
-                f"Cancelled the render of {job.context.manifest.path.name}: the takes written so far are complete "
-                "and stay; render it again to finish."
+                f"Cancelled the render of {name}: {report.summary()} The finished takes are complete and stay; "
+                "render it again to finish."
             )
+        else:
+            self.window.show_status(f"Rendered {name}: {report.summary()}")
 
     def _record(self, result: RenderReport) -> None:
         library = self.window.library

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import soundfile as sf
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPixmap
 
+from core.errors import SoundDeskError
 from core.takes.library import Library, TakeRecord
 from desktop.widgets.waveform import waveform_pixmap
+
+log = logging.getLogger(__name__)
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
 ThumbnailRole = Qt.ItemDataRole.UserRole + 2
@@ -54,7 +58,10 @@ class TakesModel(QAbstractListModel):
         if self.library is None:
             self._records = []
         else:
-            self._records = self.library.search(self._query, starred_only=self._starred_only)
+            try:
+                self._records = self.library.search(self._query, starred_only=self._starred_only)
+            except SoundDeskError as exc:  # locked by another program for too long: keep the list shown
+                log.warning("%s", exc)
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API

@@ -39,7 +39,6 @@ class TakesPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library: Library | None = None
-        self.export_available = False
         self.model = TakesModel(self)
         self.player = Player(self)
         self.undo_stack = QUndoStack(self)
@@ -213,7 +212,7 @@ class TakesPanel(QWidget):
     def _show_current(self, record: TakeRecord | None) -> None:
         for act in self.take_actions:
             act.setEnabled(record is not None)
-        self.export_action.setEnabled(record is not None and self.export_available)
+        self.export_action.setEnabled(record is not None)
         wav = None
         if record is not None:
             try:

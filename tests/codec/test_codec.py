@@ -17,11 +17,11 @@ from core.codec.compression import (
     EncodecCompressionModel,
     InterleavedStereo,
     load_compression_model,
-    read_checkpoint,
     wrap_for_lm,
 )
 from core.codec.encodec import extra_padding
 from core.errors import CheckpointError, InvalidParameterError
+from core.models.checkpoint import load_weights_file
 
 MONO_FOLDERS = ["musicgen", "audiogen", "musicgen-hfcodec"]
 ENCODEC_SNAPSHOT = "hf-cache/models--facebook--encodec_32khz/snapshots"
@@ -214,7 +214,7 @@ def test_missing_file_and_foreign_dict_give_checkpoint_errors(tmp_path):
 
 
 def _edited_export(fixtures_dir: Path, tmp_path: Path, edit) -> Path:
-    package = read_checkpoint(fixtures_dir / "musicgen" / "compression_state_dict.bin")
+    package = load_weights_file(fixtures_dir / "musicgen" / "compression_state_dict.bin")
     package = {**package, "best_state": dict(package["best_state"])}
     edit(package)
     path = tmp_path / "edited_compression.bin"

@@ -70,8 +70,7 @@ def test_explain_shades_words_rescoring_a_dragged_window_and_plays_regenerations
     from core.explain.regenerate import regenerate_take
 
     record = generate(qtbot, window, fixtures_dir / "audiogen")
-    features = window.features
-    panel, controller = features.explain_panel, features.explain
+    panel, controller = window.explain.panel, window.explain
     controller.settings = ExplainSettings(epochs=2)
     assert [w for w, s in panel.prompt_view.words()] == PROMPT.split()
     assert all(s is None for _, s in panel.prompt_view.words()) and not panel.factual_button.isEnabled()
@@ -114,10 +113,10 @@ def test_explain_shades_words_rescoring_a_dragged_window_and_plays_regenerations
         with qtbot.waitSignal(window.controller.queue.finished, timeout=TIMEOUT_MS) as done:
             qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
         job, result = done.args
-        assert job.kind == "regenerate" and result.counterfactual == counterfactual
+        assert job.title.startswith("counterfactual of" if counterfactual else "factual of")
         reference = regenerate_take(model, take, expected, counterfactual=counterfactual)
-        np.testing.assert_allclose(result.take.wav, reference.wav, atol=1e-5)
-        assert controller.state(record.id).regenerated[counterfactual] is result.take
+        np.testing.assert_allclose(result.wav, reference.wav, atol=1e-5)
+        assert controller.state(record.id).regenerated[counterfactual] is result
         qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
         with qtbot.assertNotEmitted(window.controller.queue.started):
             qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -131,17 +130,16 @@ def test_cancel_stops_an_explanation_within_an_epoch(qtbot, window, fixtures_dir
     from core.explain.explainer import ExplainSettings
 
     generate(qtbot, window, fixtures_dir / "audiogen", seconds=0.5)
-    features = window.features
-    features.explain.settings = ExplainSettings(epochs=100_000)
+    window.explain.settings = ExplainSettings(epochs=100_000)
     window.controller.progress.connect(
         lambda stage, step, total, text: window.generate_panel.cancel_button.click() if stage == "explaining" else None
     )
     with qtbot.waitSignal(window.controller.queue.cancelled, timeout=TIMEOUT_MS):
-        features.explain_panel.explain_button.click()
+        window.explain.panel.explain_button.click()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
-    assert features.explain.state(window.takes_panel.current().id) is None
-    assert all(s is None for _, s in features.explain_panel.prompt_view.words())
-    assert features.explain_panel.explain_button.isEnabled()
+    assert window.explain.state(window.takes_panel.current().id) is None
+    assert all(s is None for _, s in window.explain.panel.prompt_view.words())
+    assert window.explain.panel.explain_button.isEnabled()
     assert "nothing was kept" in window.statusBar().currentMessage()
     assert no_dangling_threads  # the fixture fails the test if the explain job's thread is still running
 
@@ -149,23 +147,23 @@ def test_cancel_stops_an_explanation_within_an_epoch(qtbot, window, fixtures_dir
 def test_a_failing_explanation_is_one_readable_message(qtbot, window):
     record_take(window, {"family": "audiogen"}, model="facebook/audiogen-medium")  # not in the fixture cache
     with qtbot.waitSignal(window.controller.error, timeout=TIMEOUT_MS) as blocker:
-        window.features.explain_action.trigger()
+        window.explain.action.trigger()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
     assert "facebook/audiogen-medium" in blocker.args[0] and "not downloaded yet" in blocker.args[0]
     assert window.error_box.isVisible() and window.error_box.text() == blocker.args[0]
-    assert window.features.explain_panel.explain_button.isEnabled()
+    assert window.explain.panel.explain_button.isEnabled()
 
 
 def test_explain_is_disabled_with_a_reason_for_magnet_and_melody_takes(qtbot, window):
-    panel, features = window.features.explain_panel, window.features
+    panel = window.explain.panel
     record_take(window, {"family": "magnet"}, model="facebook/magnet-small-10secs")
-    assert not panel.explain_button.isEnabled() and not features.explain_action.isEnabled()
+    assert not panel.explain_button.isEnabled() and not window.explain.action.isEnabled()
     assert "MAGNeT takes cannot be explained" in panel.explain_button.toolTip()
     with qtbot.assertNotEmitted(window.controller.queue.started):
-        features.explain.explain()
+        window.explain.explain()
     record_take(window, {"family": "musicgen", "melody": "/tmp/tune.wav"})
     assert not panel.explain_button.isEnabled() and "Melody takes" in panel.explain_button.toolTip()
     record_take(window, {"family": "musicgen"}, model="facebook/musicgen-melody")  # a melody model, no melody
-    assert not panel.explain_button.isEnabled() and "Melody takes" in features.explain_action.toolTip()
+    assert not panel.explain_button.isEnabled() and "Melody takes" in window.explain.action.toolTip()
     record_take(window, {"family": "musicgen"})
     assert panel.explain_button.isEnabled() and "AudioGenX" in panel.explain_button.toolTip()

@@ -1,4 +1,4 @@
-"""The take library (core/library.py): files in the folder, history in SQLite, search, star, trash, reopen."""
+"""The take library (core/takes/library.py): files in the folder, history in SQLite, search, star, trash, reopen."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 from core.params import GenerationParams
 from core.takes.library import DB_NAME
 from core.takes.take import Take, load_take
-from desktop.jobs.tasks import write_all
+from desktop.jobs.engine import write_all
 from desktop.main_window import MainWindow
 from desktop.playback import output_devices
 from desktop.scene.view import MIX_KEY
@@ -40,10 +40,13 @@ def sine(seconds: float, freq: float, amplitude: float, rate: int = RATE) -> np.
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)[None]  # [1, N]
 
 
-def add_take(window: MainWindow, prompt: str, wav: np.ndarray, extra: dict | None = None, rate: int = RATE, seed=1):
+def add_take(
+    window: MainWindow, prompt: str, wav: np.ndarray, extra: dict | None = None, rate: int = RATE, seed=1,
+    model: str = "facebook/musicgen-small",
+):  # fmt: skip
     """A take written into the window's library and selected, as a generation would leave it."""
     take = Take(
-        prompt, "facebook/musicgen-small", seed, GenerationParams(duration=wav.shape[-1] / rate), rate, wav,
+        prompt, model, seed, GenerationParams(duration=wav.shape[-1] / rate), rate, wav,
         np.zeros((4, 10), np.int64), extra if extra is not None else {"family": "musicgen"},
     )  # fmt: skip
     record = window.library.save(take)
@@ -72,11 +75,11 @@ def build_scene(qtbot, window: MainWindow):
     rain = sine(1.0, 220, 0.2)
     bell = sine(0.5, 880, 0.3)
     add_take(window, "rain on a roof", rain)
-    window.features.scene_action.trigger()
+    window.scene.add_action.trigger()
     add_take(window, "a bell", bell)
-    window.features.scene_action.trigger()
-    view = window.features.scene_view
-    qtbot.waitUntil(lambda: window.features.scene_dock.isVisible() and view.rows[1].lane.width() > 200)
+    window.scene.add_action.trigger()
+    view = window.scene.view
+    qtbot.waitUntil(lambda: window.scene.isVisible() and view.rows[1].lane.width() > 200)
     lane = view.rows[1].lane
     scale = lane.pixels_per_second
     drag_clip(lane, 100)
@@ -126,7 +129,7 @@ def test_export_stems_runs_as_a_job_and_offers_the_files_for_drag_out(qtbot, win
         qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
         assert window.generate_panel.queue_list.item(0).text().startswith("▶ stems of “alley”")
     job, result = done.args
-    assert job.kind == "stems"
+    assert job.title == "stems of “alley”" and result.mix.path == folder / "alley_mix.wav"
     written = sorted(p for p in folder.iterdir() if p.suffix == ".wav")
     assert [p.name for p in written] == sorted(["alley_01_rain-on-a-roof.wav", "alley_02_a-bell.wav", "alley_mix.wav"])
     stems = [sf.read(p, dtype="int32")[0] for p in written if "_mix" not in p.name]
@@ -146,7 +149,7 @@ def test_a_scene_with_every_layer_muted_fails_with_one_message_and_writes_nothin
     for row in view.rows:
         row.mute.click()
     with qtbot.waitSignal(window.controller.error, timeout=TIMEOUT_MS) as blocker:
-        window.features.export_stems(view.scene(), tmp_path / "out")
+        window.scene.export_stems(view.scene(), tmp_path / "out")
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
     assert "muted" in blocker.args[0] and window.error_box.text() == blocker.args[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -175,10 +178,9 @@ def test_separate_stems_adds_four_takes_to_the_library(qtbot, window):
 
     music = sine(2.0, 110, 0.3) + sine(2.0, 3, 0.1) * np.sign(sine(2.0, 4, 1.0))
     record = add_take(window, "bass and drums groove", music, seed=11)
-    features = window.features
-    assert features.separate_action.isEnabled()
+    assert window.separation.action.isEnabled()
     with qtbot.waitSignal(window.controller.queue.finished, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(features.buttons["separate"], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.take_buttons["separate"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.takes_panel.model.rowCount() == 5, timeout=10_000)
     stems = [r for r in window.takes_panel.model.records() if "stem" in r.extra]
     expected = separate_take(load_take(record.sidecar_path), load_separator())
@@ -191,15 +193,15 @@ def test_separate_stems_adds_four_takes_to_the_library(qtbot, window):
         np.testing.assert_allclose(audio.T, take.wav, atol=1e-6)
     # The stems are takes like any other: selected, draggable, addable to the scene; not separable again.
     current = window.takes_panel.current()
-    assert "stem" in current.extra and not features.separate_action.isEnabled()
-    assert "already" in features.separate_action.toolTip()
-    assert features.add_to_scene() and features.scene_view.rows[0].layer.take == current.sidecar_path
+    assert "stem" in current.extra and not window.separation.action.isEnabled()
+    assert "already" in window.separation.action.toolTip()
+    assert window.add_to_scene() and window.scene.view.rows[0].layer.take == current.sidecar_path
 
 
 def test_separation_is_refused_for_sound_effects_and_cancel_writes_nothing(qtbot, window):
-    features = window.features
-    add_take(window, "footsteps", sine(0.5, 300, 0.2, 16000), {"family": "audiogen"}, rate=16000)
-    assert not features.separate_action.isEnabled() and "Sound-effect" in features.separate_action.toolTip()
+    footsteps = sine(0.5, 300, 0.2, 16000)
+    add_take(window, "footsteps", footsteps, {"family": "audiogen"}, rate=16000, model="facebook/audiogen-medium")
+    assert not window.separation.action.isEnabled() and "Sound-effect" in window.separation.action.toolTip()
     add_take(window, "long groove", sine(30.0, 110, 0.3), seed=4)  # several demucs segments: cancel between them
     folder = window.library.folder
     before = sorted(p.name for p in folder.iterdir())
@@ -207,7 +209,7 @@ def test_separation_is_refused_for_sound_effects_and_cancel_writes_nothing(qtbot
         lambda stage, step, total, text: window.controller.cancel() if stage == "separating" else None
     )
     with qtbot.waitSignal(window.controller.queue.cancelled, timeout=TIMEOUT_MS):
-        features.separate_action.trigger()
+        window.separation.action.trigger()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
     assert sorted(p.name for p in folder.iterdir()) == before
     assert window.takes_panel.model.rowCount() == 2

@@ -11,6 +11,8 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from core.models.capabilities import Capabilities
+from core.models.catalog import from_name
 from core.params import GenerationParams
 from desktop.crash import ExceptionHandler, setup_logging
 from desktop.generate.audio_slot import AudioSlot
@@ -73,10 +75,11 @@ def test_params_panel_round_trip_and_magnet(qtbot, tmp_settings):
     )
     panel.set_params(params)
     assert panel.params() == params
-    panel.set_family("magnet")
+    panel.set_capabilities(Capabilities.from_spec(from_name("magnet-small-10secs")))
     assert panel.magnet.isVisibleTo(panel) and not panel.cfg_coef.isEnabled()
-    panel.set_family("audiogen")
-    assert not panel.magnet.isVisibleTo(panel) and panel.cfg_coef.isEnabled()
+    assert not panel.extend_stride.isEnabled()
+    panel.set_capabilities(Capabilities.from_spec(from_name("audiogen-medium")))
+    assert not panel.magnet.isVisibleTo(panel) and panel.cfg_coef.isEnabled() and panel.extend_stride.isEnabled()
 
     panel.seed.setValue(99)
     panel.seed_lock.setChecked(True)

@@ -3,6 +3,8 @@ continuation and the sampling distributions (tiny fixture checkpoints in the rel
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -156,13 +158,14 @@ def test_progress_and_cancel(engine, fixtures_dir):
 def test_long_form_generation_uses_windows(engine, fixtures_dir):
     """Beyond the model's window, takes are extended by sliding-window continuation (extend_stride)."""
     model = engine.load(fixtures_dir / "audiogen")
-    model.bundle.segment_duration = 1.0  # a 1 s window makes the windowing cheap to exercise
+    full = model.bundle.capabilities
+    model.bundle.capabilities = dataclasses.replace(full, max_duration=1.0)  # a 1 s window: cheap windowing
     try:
         params = GenerationParams(duration=2.2, use_sampling=False, extend_stride=0.6)
         seen: list[tuple[int, int]] = []
         take = model.generate(GenerationRequest("engine", params, 0), progress=lambda s, t: seen.append((s, t)))
     finally:
-        model.bundle.segment_duration = 10.0
+        model.bundle.capabilities = full
     assert take.codes.shape == (4, 110)
     assert take.wav.shape == (1, 110 * 320)
     assert seen[-1][0] == seen[-1][1] and len({t for _, t in seen}) == 1

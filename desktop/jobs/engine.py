@@ -1,4 +1,4 @@
-"""What a job does off the GUI thread: load (or download) a model, generate takes, write them to the library.
+"""The window's one Engine, built lazily in a worker, and the steps every job shares: load a model, write takes.
 
 Plain functions over core; they take `report(stage, step, total)` and a CancelToken (desktop.jobs.worker) and never
 touch a widget. The Engine is created on first use inside the worker, so importing torch never blocks the
@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.cancel import CancelToken, check_cancel
-from core.params import GenerationParams
-from core.takes.audio_io import AudioClip
 from core.takes.library import write_take_files
 from core.takes.take import Take, TakeFiles
-from desktop.generate.model_picker import ModelInfo
 from desktop.jobs.worker import Report
 
 
@@ -75,48 +70,6 @@ def settle_garbage(collect: bool = False) -> None:
     gc.freeze()
 
 
-@dataclass(frozen=True)
-class GenerationSpec:
-    """Everything one Generate click asks for."""
-
-    ref: str
-    prompt: str
-    params: GenerationParams
-    seed: int
-    count: int
-    library_dir: Path
-    melody: AudioClip | None = None
-    continuation: AudioClip | None = None
-
-
-@dataclass
-class GenerationResult:
-    model: ModelInfo
-    takes: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
-    elapsed_s: float = 0.0
-
-
-def model_info(model: Any) -> ModelInfo:
-    return ModelInfo(
-        model.ref,
-        model.family,
-        bool(model.supports_melody),
-        int(model.sample_rate),
-        float(model.max_duration),
-    )
-
-
-def start_engine_task(holder: EngineHolder):
-    """A job task that only builds the Engine (imports torch), so the first Generate starts at once."""
-
-    def task(report: Report, cancel: CancelToken) -> None:
-        report("start", 0, 1)
-        holder.get()
-        report("start", 1, 1)
-
-    return task
-
-
 def load_model(holder: EngineHolder, ref: str, report: Report, cancel: CancelToken) -> Any:
     """The loaded model for `ref`: from the cache, or downloaded ("download" stage, bytes) and loaded."""
     report("load", 0, 1)
@@ -128,35 +81,6 @@ def load_model(holder: EngineHolder, ref: str, report: Report, cancel: CancelTok
         settle_garbage()
     report("load", 1, 1)
     return model
-
-
-def load_task(holder: EngineHolder, ref: str):
-    """A job task that only loads `ref` (a model folder just opened, or a model switched to)."""
-
-    def task(report: Report, cancel: CancelToken) -> ModelInfo:
-        return model_info(load_model(holder, ref, report, cancel))
-
-    return task
-
-
-def generation_task(holder: EngineHolder, spec: GenerationSpec):
-    """A job task: load the model, make `spec.count` variations, write every take before returning."""
-
-    def task(report: Report, cancel: CancelToken) -> GenerationResult:
-        started = time.perf_counter()
-        model = load_model(holder, spec.ref, report, cancel)
-        from core.engine import GenerationRequest, generate_variations  # imported by holder.get() already
-
-        melody = spec.melody if model.supports_melody else None
-        request = GenerationRequest(spec.prompt, spec.params, spec.seed, melody=melody, continuation=spec.continuation)
-        progress = lambda step, total: report("generate", step, total)  # noqa: E731
-        takes = generate_variations(model, request, spec.count, progress=progress, cancel=cancel)
-        check_cancel(cancel)  # a cancel during the last decode still leaves nothing behind
-        created = time.time()  # one time for the run: the library lists a run's variations in seed order
-        written = write_all(spec.library_dir, takes, created)
-        return GenerationResult(model_info(model), written, time.perf_counter() - started)
-
-    return task
 
 
 def write_all(folder: Path, takes: list[Take], created: float) -> list[tuple[Take, TakeFiles, float]]:

@@ -1,0 +1,104 @@
+"""What the generate jobs do off the GUI thread: start the engine, load a model, make takes and write them.
+
+Plain functions over core (see desktop.jobs.engine); they never touch a widget.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.cancel import CancelToken
+from core.checks import check_duration, check_output, check_seed, estimate
+from core.errors import GenerationCancelled
+from core.params import GenerationParams
+from core.takes.audio_io import AudioClip
+from core.takes.library import write_take_files
+from core.takes.take import Take, TakeFiles
+from desktop.generate.model_picker import ModelInfo
+from desktop.jobs.engine import EngineHolder, load_model
+from desktop.jobs.worker import Report
+
+
+@dataclass(frozen=True)
+class GenerationSpec:
+    """Everything one Generate click asks for."""
+
+    ref: str
+    prompt: str
+    params: GenerationParams
+    seed: int
+    count: int
+    library_dir: Path
+    melody: AudioClip | None = None
+    continuation: AudioClip | None = None
+
+
+@dataclass
+class GenerationResult:
+    model: ModelInfo
+    takes: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
+    elapsed_s: float = 0.0
+    cancelled: bool = False  # cancelled after `takes` were finished (and written); the rest was dropped
+
+
+def model_info(model: Any) -> ModelInfo:
+    return ModelInfo(model.ref, model.capabilities)
+
+
+def start_engine_task(holder: EngineHolder):
+    """A job task that only builds the Engine (imports torch), so the first Generate starts at once."""
+
+    def task(report: Report, cancel: CancelToken) -> None:
+        report("start", 0, 1)
+        holder.get()
+        report("start", 1, 1)
+
+    return task
+
+
+def load_task(holder: EngineHolder, ref: str):
+    """A job task that only loads `ref` (a model folder just opened, or a model switched to)."""
+
+    def task(report: Report, cancel: CancelToken) -> ModelInfo:
+        return model_info(load_model(holder, ref, report, cancel))
+
+    return task
+
+
+def generation_task(holder: EngineHolder, spec: GenerationSpec):
+    """A job task: load the model, make `spec.count` variations, writing each take as soon as it exists.
+
+    A cancel after some takes were finished returns them (`cancelled=True`) so the owner records them; a cancel
+    before the first one raises GenerationCancelled as usual.
+    """
+
+    def task(report: Report, cancel: CancelToken) -> GenerationResult:
+        started = time.perf_counter()
+        check_seed(spec.seed, spec.count)
+        check_output(spec.library_dir, 0)  # an unwritable library is found before loading or generating
+        model = load_model(holder, spec.ref, report, cancel)
+        check_duration(model, spec.params)
+        check_output(spec.library_dir, estimate(model, spec.params).output_bytes * spec.count)
+        from core.engine import GenerationRequest, generate_variations  # imported by holder.get() already
+
+        melody = spec.melody if model.capabilities.melody else None
+        request = GenerationRequest(spec.prompt, spec.params, spec.seed, melody=melody, continuation=spec.continuation)
+        progress = lambda step, total: report("generate", step, total)  # noqa: E731
+        created = time.time()  # one time for the run: the library lists a run's variations in seed order
+        written: list[tuple[Take, TakeFiles, float]] = []
+
+        def keep(take: Take) -> None:  # each take is on disk as soon as it exists: a cancel loses only the next
+            written.append((take, write_take_files(spec.library_dir, take, created), created))
+
+        try:
+            generate_variations(model, request, spec.count, progress=progress, cancel=cancel, on_take=keep)
+        except GenerationCancelled:
+            if not written:
+                raise
+            return GenerationResult(model_info(model), written, time.perf_counter() - started, cancelled=True)
+        return GenerationResult(model_info(model), written, time.perf_counter() - started)
+
+    return task
