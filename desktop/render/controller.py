@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
@@ -24,9 +24,6 @@ from desktop.jobs.engine import EngineHolder
 from desktop.jobs.queue import Job
 from desktop.jobs.worker import Report
 from desktop.render.dialog import RenderDialog
-
-if TYPE_CHECKING:
-    from desktop.main_window import MainWindow
 
 MANIFEST_FILTER = "Render manifests (*.csv *.jsonl *.ndjson *.tsv);;All files (*)"
 
@@ -64,7 +61,8 @@ def render_task(holder: EngineHolder, spec: RenderJob):
 class RenderController(QObject):
     """The File menu's "Render a manifest…": a dialog, then a queued render job whose result it records."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Any) -> None:
+        """`window`: the MainWindow (its queue and engine, library, takes panel, preferences and messages)."""
         super().__init__(window)
         self.window = window
         self.queue = window.controller.queue
