@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from core.cancel import CancelToken, check_cancel
 from core.errors import InvalidParameterError, SoundDeskError
+from core.render.backend import Deliver
 from core.render.plan import TakeJob
-from core.render.runner import Deliver
 from core.render.worker import TakeFailure, TakeRenderer
 
 IN_FLIGHT = 2

@@ -17,8 +17,8 @@ import threading
 
 from core.cancel import CancelToken, check_cancel
 from core.errors import GenerationCancelled
+from core.render.backend import Deliver
 from core.render.plan import TakeJob
-from core.render.runner import Deliver
 from core.render.worker import TakeFailure, TakeRenderer, share_cpus
 
 POLL_S = 0.2

@@ -10,26 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from core.cancel import CancelToken
 from core.errors import ExportError, GenerationCancelled, InvalidParameterError
+from core.render.backend import Backend
 from core.render.manifest import Manifest
 from core.render.plan import Entry, TakeJob, make_plan
 from core.render.report import RenderProgress, RenderReport
 from core.render.worker import Outcome, TakeResult
 from core.takes.atomic import ensure_folder, write_files
 from core.takes.take import COMMIT_ORDER
-
-Deliver = Callable[[Outcome], None]
-
-
-class Backend(Protocol):
-    """Renders jobs somewhere and calls `deliver(outcome)` on the calling thread for each one."""
-
-    name: str
-
-    def run(self, jobs: list[TakeJob], deliver: Deliver, cancel: CancelToken | None) -> None: ...
 
 
 def make_backend(workers: int = 1, cluster: str | None = None, device: str = "cpu", engine=None) -> Backend:
