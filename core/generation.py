@@ -111,11 +111,14 @@ def generate_ar_codes(
     prompt: torch.Tensor,
     total: int,
     params,
-    generator: torch.Generator,
+    generator: torch.Generator | list[torch.Generator],
     progress: Progress | None,
     cancel: CancelToken | None,
 ) -> torch.Tensor:
-    """Autoregressive codes [1, K, total] (prompt included), window by window beyond the model's length."""
+    """Autoregressive codes [B, K, total] (prompt [B, K, T0] included), window by window beyond the model's length.
+
+    B > 1 decodes B takes of the same prompt together, one generator each (batched variations).
+    """
     fr, bundle = model.frame_rate, model.bundle
     stride = int(fr * params.extend_stride)
     if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
@@ -129,13 +132,21 @@ def generate_ar_codes(
     done, pieces = 0, ([prompt] if prompt.shape[-1] else [])
     for index, frames in enumerate(windows):
         step = _window_progress(progress, done, budget)
-        cond = build(_melody_window(model, build, index * stride, len(windows) > 1))
+        cond = _per_take(build(_melody_window(model, build, index * stride, len(windows) > 1)), prompt.shape[0])
         codes = generate_codes(bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel)
         done += _steps(bundle.pattern, frames, prompt.shape[-1])
         pieces.append(codes[..., prompt.shape[-1] :])
         prompt = codes[..., stride:]
     report(progress, budget, budget)
     return torch.cat(pieces, dim=-1)
+
+
+def _per_take(cond: Conditions, takes: int) -> Conditions:
+    """The [conditional; null] pair of conditions [2, ...] tiled for `takes` takes: [2 * takes, ...]."""
+    if takes == 1:
+        return cond
+    tile = lambda t: None if t is None else t.repeat(takes, *([1] * (t.dim() - 1)))  # noqa: E731
+    return Conditions(cross=tile(cond.cross), prefix=tile(cond.prefix))
 
 
 def _window_progress(progress: Progress | None, done: int, budget: int) -> Callable[[int, int], None] | None:
@@ -156,27 +167,32 @@ def _melody_window(model, build: ConditionBuilder, offset: int, long_form: bool)
 
 def generate_take(model, request, progress: Progress | None, cancel: CancelToken | None) -> Take:
     params = request.params
-    _validate(model, request)
+    validate_request(model, request)
     generator = torch.Generator(device=model.device).manual_seed(int(request.seed))
     melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
     melody = melody.to(model.device) if melody is not None else None
     offset = request.shift_offset if request.shift_offset is not None else shift_offset_for_seed(request.seed)
     build = ConditionBuilder(model, request.prompt, melody, request.separate_melody, offset, cancel=cancel)
     total = int(params.duration * model.frame_rate)
-    prompt = _prompt_tokens(model, request.continuation, total)
+    prompt = prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
         codes = generate_ar_codes(model, build, prompt, total, params, generator, progress, cancel)
     else:
         from core.decoding.masked import generate_magnet_codes
 
         codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
+    return take_from_codes(model, request, int(request.seed), codes)
+
+
+def take_from_codes(model, request, seed: int, codes: torch.Tensor) -> Take:
+    """The take of one generated code sequence [1, K, T]: decoded to audio, with everything to make it again."""
     with torch.inference_mode():
         wav = model.codec.decode(codes)  # [1, C, N]
     return Take(
         prompt=request.prompt,
         model=model.ref,
-        seed=int(request.seed),
-        params=params,
+        seed=seed,
+        params=request.params,
         sample_rate=model.sample_rate,
         wav=wav[0].float().cpu().numpy().copy(),
         codes=codes[0].cpu().numpy().astype(np.int64),
@@ -184,7 +200,7 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     )
 
 
-def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
+def prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
     if clip is None:
         return torch.zeros(1, model.bundle.lm.cfg.n_q, 0, dtype=torch.long, device=model.device)
     with torch.inference_mode():
@@ -196,7 +212,7 @@ def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
     return tokens
 
 
-def _validate(model, request) -> None:
+def validate_request(model, request) -> None:
     if request.melody is not None and not model.supports_melody:
         raise InvalidParameterError(f"{model.ref} does not take a melody; choose a melody model.")
     if request.continuation is not None and not model.autoregressive:
@@ -204,7 +220,7 @@ def _validate(model, request) -> None:
 
 
 def _extra(model, request) -> dict:
-    extra = {"family": model.family}
+    extra = {"family": model.family, "precision": model.precision}
     if request.melody is not None:
         extra["melody"] = request.melody.path
         extra["melody_separation"] = request.separate_melody
