@@ -4,7 +4,8 @@ The CFG batch holds each take's pair of rows, conditional then null: B takes are
 and 2b + 1. Each take samples with its own generator and the linears run per take unless their kernel computes
 rows independently (`core.nn.fast_linear.rows_per_take`), so a take depends only on its own prompt, parameters
 and seed, whether it is decoded alone or with others (batched variations). Steps: `prefill` (the start column,
-or a continuation prompt), then `decode_one_token` per remaining pattern step, as audiocraft's `LMModel.generate` with its streaming cache.
+or a continuation prompt), then `decode_one_token` per remaining pattern step, as audiocraft's `LMModel.generate`
+with its streaming cache.
 """
 
 from __future__ import annotations
