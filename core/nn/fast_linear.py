@@ -107,7 +107,9 @@ class Int8Linear(PreparedLinear):
     """Symmetric int8 per output channel: weight ~= q [N, K] * scale [N, 1]."""
 
     def __init__(self, q: torch.Tensor, scale: torch.Tensor) -> None:
-        self.q, self.scale = q.contiguous(), scale.float().contiguous()
+        # an int8 tensor at an odd address (e.g. read from a file by mmap) crashes the kernel: copy it aligned
+        self.q = q if q.is_contiguous() and q.data_ptr() % 64 == 0 else q.clone(memory_format=torch.contiguous_format)
+        self.scale = scale.float().contiguous()
         self.out_features = q.shape[0]
         self.ones = torch.ones(q.shape[0], dtype=torch.bfloat16, device=q.device)
         self.row_independent = q.device.type == "cpu" and kernels.available(kernels.INT8_MM) and self._kernel_runs()
