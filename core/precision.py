@@ -7,9 +7,12 @@ records the resolved mode, never "auto", so replaying it uses the same numbers.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from core.errors import InvalidParameterError
+
+if TYPE_CHECKING:  # torch is imported only when a mode is resolved: the window imports this module at start
+    import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 RESOLVED = ("fp32", "bf16", "int8")
@@ -32,6 +35,8 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str
     """The concrete mode for `precision` on `device` ("auto" -> fp32, bf16 or int8)."""
     if check_precision(precision) != "auto":
         return precision
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
@@ -42,6 +47,13 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str
     return fastest_cpu_precision()
 
 
+def recorded_precision(extra: dict) -> str:
+    """The precision a take's sidecar records; takes made before precisions existed were fp32."""
+    return str(extra.get("precision", "fp32"))
+
+
 def float_dtype(precision: str) -> torch.dtype:
     """The dtype of the LM's float tensors in a resolved precision (int8 keeps float32 around its linears)."""
+    import torch
+
     return torch.bfloat16 if precision == "bf16" else torch.float32

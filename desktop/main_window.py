@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QWidget
 
 from core.errors import SoundDeskError
 from core.models import hub
+from core.precision import recorded_precision
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
 from desktop.dialogs.export_dialog import ExportDialog, export_available
@@ -123,7 +124,8 @@ class MainWindow(QMainWindow):
         self.controller.generate(spec)
 
     def recall(self, record: TakeRecord) -> None:
-        if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed):
+        precision = recorded_precision(record.extra)
+        if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed, precision):
             self.show_status(f"Recalled “{record.name}”: Generate makes it again (seed {record.seed}, locked).")
         else:
             self.show_status(f"Recalled “{record.name}”, but its model {record.model} is not available here.")

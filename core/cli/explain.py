@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.cli import precision_option
 from core.cli.main import progress_printer
 from core.engine import Engine
 from core.explain.explainer import ExplainSettings, explain_take
+from core.precision import recorded_precision
 from core.takes.take import load_take, save_take
 
 
@@ -37,12 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "them (counterfactual) to FOLDER",
     )
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    precision_option.add_argument(p, replay=True)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     take = load_take(args.take)
-    model = Engine(device=args.device).load(take.model)
+    precision = args.precision or recorded_precision(take.extra)
+    model = Engine(device=args.device, precision=precision).load(take.model)
     settings = ExplainSettings(epochs=args.epochs, seed=args.seed)
     window = tuple(args.window) if args.window else None
     explanation = explain_take(model, take, settings, window, progress_printer(args.verbose))

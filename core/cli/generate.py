@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from core.cli import magnet_options as magnet_cli
+from core.cli import precision_option
 from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
 from core.takes.audio_io import load_audio
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    precision_option.add_argument(p)
     magnet_cli.add_arguments(p)
     p.set_defaults(run=run)
 
@@ -72,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
 
     continuation = load_audio(args.continuation) if args.continuation else None
     melody = load_audio(args.melody) if args.melody else None
-    model = Engine(device=args.device).load(args.model)
+    model = Engine(device=args.device, precision=args.precision).load(args.model)
+    if args.verbose:
+        print(f"precision: {model.precision}" + (" (auto)" if args.precision == "auto" else ""), file=sys.stderr)
     if melody is not None:
         melody = load_audio(args.melody, max_seconds=model.max_duration)
     for clip in (melody, continuation):

@@ -71,7 +71,7 @@ def masked_take(
     )  # [1, K, T]
     with torch.inference_mode():
         wav = model.codec.decode(codes)  # [1, C, N]
-    extra = {"family": model.family, "explained": label, "source_seed": int(take.seed)}
+    extra = {"family": model.family, "precision": model.precision, "explained": label, "source_seed": int(take.seed)}
     return Take(
         prompt=take.prompt,
         model=model.ref,

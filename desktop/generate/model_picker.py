@@ -26,6 +26,7 @@ class ModelInfo:
     supports_melody: bool = False
     sample_rate: int | None = None
     max_duration: float | None = None
+    precision: str | None = None  # the resolved precision it runs in, once loaded
 
 
 def catalog_info(spec: ModelSpec) -> ModelInfo:

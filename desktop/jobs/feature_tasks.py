@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cancel import CancelToken, check_cancel
+from core.precision import recorded_precision
 from core.takes.take import Take, TakeFiles, load_take
 from desktop.jobs.tasks import EngineHolder, load_model, write_all
 from desktop.jobs.worker import Report
@@ -82,7 +83,7 @@ def explain_task(holder: EngineHolder, job: TakeJob, settings: Any = None):
 
     def task(report: Report, cancel: CancelToken) -> ExplainResult:
         take = load_take(job.sidecar)
-        model = load_model(holder, job.ref, report, cancel)
+        model = load_model(holder, job.ref, report, cancel, recorded_precision(take.extra))
         from core.explain.explainer import ExplainSettings, explain_take
 
         progress = lambda step, total: report("explaining", step, total)  # noqa: E731
@@ -97,7 +98,7 @@ def regenerate_task(holder: EngineHolder, job: TakeJob, explanation: Any, counte
 
     def task(report: Report, cancel: CancelToken) -> RegenerateResult:
         take = load_take(job.sidecar)
-        model = load_model(holder, job.ref, report, cancel)
+        model = load_model(holder, job.ref, report, cancel, recorded_precision(take.extra))
         from core.explain.regenerate import regenerate_take
 
         progress = lambda step, total: report("regenerating", step, total)  # noqa: E731

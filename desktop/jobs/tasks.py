@@ -40,7 +40,7 @@ class EngineHolder:
 
                 if self.device == "auto":
                     self.device = "cuda" if torch.cuda.is_available() else "cpu"
-                self._engine = Engine(device=self.device)
+                self._engine = Engine(device=self.device, precision="auto")
                 settle_garbage()
             return self._engine
 
@@ -87,6 +87,7 @@ class GenerationSpec:
     library_dir: Path
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
+    precision: str = "auto"  # auto | fp32 | bf16 | int8 (core.precision)
 
 
 @dataclass
@@ -103,6 +104,7 @@ def model_info(model: Any) -> ModelInfo:
         bool(model.supports_melody),
         int(model.sample_rate),
         float(model.max_duration),
+        getattr(model, "precision", None),
     )
 
 
@@ -117,13 +119,16 @@ def start_engine_task(holder: EngineHolder):
     return task
 
 
-def load_model(holder: EngineHolder, ref: str, report: Report, cancel: CancelToken) -> Any:
-    """The loaded model for `ref`: from the cache, or downloaded ("download" stage, bytes) and loaded."""
+def load_model(
+    holder: EngineHolder, ref: str, report: Report, cancel: CancelToken, precision: str | None = None
+) -> Any:
+    """The loaded model for `ref` (in `precision`, default: the engine's): cached, or downloaded and loaded."""
     report("load", 0, 1)
     engine = holder.get()
     check_cancel(cancel)
     fresh = not engine.is_loaded(ref)
-    model = engine.load(ref, progress=lambda done, total: report("download", done, total), cancel=cancel)
+    progress = lambda done, total: report("download", done, total)  # noqa: E731
+    model = engine.load(ref, progress=progress, cancel=cancel, precision=precision)
     if fresh:
         settle_garbage()
     report("load", 1, 1)
@@ -144,7 +149,7 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
 
     def task(report: Report, cancel: CancelToken) -> GenerationResult:
         started = time.perf_counter()
-        model = load_model(holder, spec.ref, report, cancel)
+        model = load_model(holder, spec.ref, report, cancel, spec.precision)
         from core.engine import GenerationRequest, generate_variations  # imported by holder.get() already
 
         melody = spec.melody if model.supports_melody else None
