@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import SoundDeskError
 from core.models import hub
+from core.nn.precision import recorded_precision
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
 from desktop.dialogs.export_dialog import ExportDialog
@@ -191,7 +192,8 @@ class MainWindow(QMainWindow):
         self.controller.generate(spec)
 
     def recall(self, record: TakeRecord) -> None:
-        if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed):
+        precision = recorded_precision(record.extra)
+        if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed, precision):
             self.show_status(f"Recalled “{record.name}”: Generate makes it again (seed {record.seed}, locked).")
         else:
             self.show_status(f"Recalled “{record.name}”, but its model {record.model} is not available here.")

@@ -16,7 +16,7 @@ from core.checks import (
     estimate,
     parse_device,
 )
-from core.cli import magnet_options
+from core.cli import magnet_options, precision_option
 from core.cli.main import progress_printer
 from core.errors import GenerationCancelled, InvalidParameterError
 from core.takes.audio_io import load_audio, shorten
@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    precision_option.add_argument(p)
     magnet_options.add_arguments(p)
     p.set_defaults(run=run)
 
@@ -90,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     device = parse_device(args.device)  # imports torch
     continuation = load_audio(args.continuation) if args.continuation else None
     melody = load_audio(args.melody) if args.melody else None  # a bad file fails before the model loads
-    model = Engine(device=device).load(args.model)
+    model = Engine(device=device, precision=args.precision).load(args.model)
+    if args.verbose:
+        print(f"precision: {model.precision}" + (" (auto)" if args.precision == "auto" else ""), file=sys.stderr)
     if melody is not None:
         melody = shorten(melody, model.max_duration)
     for clip in (melody, continuation):

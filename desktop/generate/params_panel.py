@@ -24,6 +24,7 @@ from core.errors import SoundDeskError
 from core.models.capabilities import Capabilities
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from core.takes.schemas import load_preset
+from desktop.generate.precision_box import PrecisionBox
 from desktop.settings import read_bool, read_int, read_json, write_json
 
 MAX_SEED = 2**31 - 1
@@ -101,6 +102,8 @@ class ParamsPanel(QWidget):
         self._basic.addRow("Duration", self.duration)
         self._basic.addRow("Variations", self.variations)
         self._basic.addRow("Seed", seed_row)
+        self.precision = PrecisionBox()
+        self._basic.addRow("Precision", self.precision)
         for box in (self.duration, self.variations, self.seed):
             box.valueChanged.connect(self.changed)
 
@@ -206,8 +209,10 @@ class ParamsPanel(QWidget):
             return self.seed.value()
         return self.randomise_seed()
 
-    def recall(self, params: GenerationParams, seed: int) -> None:
-        """Put a take's parameters and seed back, seed locked, so Generate makes the same take again."""
+    def recall(self, params: GenerationParams, seed: int, precision: str | None = None) -> None:
+        """Put a take's parameters, seed and precision back, seed locked, so Generate makes the same take again."""
+        if precision is not None:
+            self.precision.set_choice(precision)
         self.set_params(params)
         self.seed.setValue(seed)
         self.seed_lock.setChecked(True)
@@ -219,6 +224,7 @@ class ParamsPanel(QWidget):
         settings.setValue("seed", self.seed.value())
         settings.setValue("seed_locked", self.seed_lock.isChecked())
         settings.setValue("advanced_open", self.advanced_toggle.isChecked())
+        self.precision.save_state(settings)
 
     def restore_state(self, settings: QSettings) -> None:
         data = read_json(settings, "params", None)
@@ -231,3 +237,4 @@ class ParamsPanel(QWidget):
         self.seed.setValue(read_int(settings, "seed", 0))
         self.seed_lock.setChecked(read_bool(settings, "seed_locked", False))
         self.advanced_toggle.setChecked(read_bool(settings, "advanced_open", False))
+        self.precision.restore_state(settings)

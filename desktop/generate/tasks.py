@@ -34,6 +34,7 @@ class GenerationSpec:
     library_dir: Path
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
+    precision: str = "auto"  # auto | fp32 | bf16 | int8 (core.nn.precision)
 
 
 @dataclass
@@ -45,7 +46,7 @@ class GenerationResult:
 
 
 def model_info(model: Any) -> ModelInfo:
-    return ModelInfo(model.ref, model.capabilities)
+    return ModelInfo(model.ref, model.capabilities, getattr(model, "precision", None))
 
 
 def start_engine_task(holder: EngineHolder):
@@ -79,7 +80,7 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         started = time.perf_counter()
         check_seed(spec.seed, spec.count)
         check_output(spec.library_dir, 0)  # an unwritable library is found before loading or generating
-        model = load_model(holder, spec.ref, report, cancel)
+        model = load_model(holder, spec.ref, report, cancel, spec.precision)
         check_duration(model, spec.params)
         check_output(spec.library_dir, estimate(model, spec.params).output_bytes * spec.count)
         from core.engine import GenerationRequest, generate_variations  # imported by holder.get() already
