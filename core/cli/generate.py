@@ -10,6 +10,8 @@ from pathlib import Path
 from core.cli import magnet_options as magnet_cli
 from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
+from core.loops.meter import Meter
+from core.loops.tempo_prompt import TempoRequest
 from core.takes.audio_io import load_audio
 from core.takes.naming import model_label, prompt_words, sanitize, unique_stem
 from core.takes.take import save_take
@@ -35,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-melody-separation", action="store_true", help="use the melody file as is (skip removing drums and bass)"
     )
+    p.add_argument("--bpm", type=float, help="tempo: with --bars, the duration is exactly that many bars")
+    p.add_argument("--bars", type=int, help="length in bars at --bpm (instead of --duration)")
+    p.add_argument("--meter", default="4/4", help="time signature for --bars (default 4/4; BPM counts quarters)")
+    p.add_argument("--no-tempo-in-prompt", action="store_true", help="do not append ', BPM bpm' to the prompt")
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     magnet_cli.add_arguments(p)
@@ -63,7 +69,21 @@ def extra_params(args: argparse.Namespace) -> dict:
     return magnet_cli.params_from_args(args)
 
 
+def tempo_request(args: argparse.Namespace) -> TempoRequest | None:
+    """The --bpm / --bars / --meter request, or None; sets args.duration to the bars' length."""
+    if args.bpm is None and args.bars is None:
+        return None
+    if args.bpm is None or args.bars is None:
+        raise InvalidParameterError("--bpm and --bars go together: the length is that many bars at that tempo.")
+    if args.duration is not None:
+        raise InvalidParameterError("Give either --duration or --bars, not both (--bars sets the duration).")
+    tempo = TempoRequest(args.bpm, args.bars, Meter.parse(args.meter), not args.no_tempo_in_prompt)
+    args.duration = tempo.duration
+    return tempo
+
+
 def run(args: argparse.Namespace) -> int:
+    tempo = tempo_request(args)
     if args.duration is not None and not args.duration > 0:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
     if args.variations < 1:
@@ -84,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     taken: list[str] = []
     for prompt in args.prompts:
         request = GenerationRequest(
-            prompt,
+            tempo.prompt(prompt) if tempo else prompt,
             params,
             seed,
             melody=melody,
@@ -99,5 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 taken,
             )
             taken.append(stem)
+            if tempo:
+                take.extra.update(tempo.record())
             print(save_take(take, out, stem).wav, flush=True)
     return 0
