@@ -12,9 +12,11 @@ seam blends like with like); cut exactly `loop_length` samples there; blend the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import soxr
 
 from core.cancel import CancelToken, Progress, check_cancel, report
 from core.errors import InvalidParameterError
@@ -23,6 +25,7 @@ from core.loops.seam import blend_seam
 from core.loops.tempo import TempoEstimate, estimate_tempo
 
 STRETCH_TOLERANCE = 0.005
+VERIFY_TOLERANCE = 0.0002  # 0.02 %: 0.024 BPM at 120, 1.6 ms over 8 bars
 MATCH_SECONDS = 0.25  # how much of each downbeat is compared when choosing the loop's start
 
 
@@ -40,12 +43,38 @@ class MusicLoop:
     crossfade: int  # samples actually blended at the seam
 
 
-def stretch(wav: np.ndarray, rate: int, factor: float) -> np.ndarray:
-    """`wav` [C, N] played `factor` times faster at the same pitch ([C, about N / factor]), via pedalboard."""
+def stretch(wav: np.ndarray, rate: int, factor: float, semitones: float = 0.0) -> np.ndarray:
+    """`wav` [C, N] played `factor` times faster ([C, about N / factor]), pitch moved by `semitones`; pedalboard."""
     import pedalboard  # native library: only when stretching
 
     audio = np.ascontiguousarray(wav, dtype=np.float32)  # [C, N]
-    return np.asarray(pedalboard.time_stretch(audio, float(rate), stretch_factor=float(factor)), dtype=np.float32)
+    out = pedalboard.time_stretch(
+        audio, float(rate), stretch_factor=float(factor), pitch_shift_in_semitones=float(semitones)
+    )
+    return np.asarray(out, dtype=np.float32)
+
+
+def stretch_to_tempo(
+    wav: np.ndarray, rate: int, bpm: float, factor: float, meter: Meter, cancel: CancelToken | None = None
+) -> np.ndarray:
+    """`wav` [C, N] made `factor` times faster so that its tempo becomes `bpm` ([C, about N / factor]).
+
+    Rubber Band (as pedalboard runs it) realises only some speed ratios: asked for 1.2807 or 1.2796 it plays
+    1.2818 both times, about 0.1-0.2 % off, which over 8 bars drifts 15 ms against the DAW's grid. So the
+    result's tempo m is measured; if it is off by more than VERIFY_TOLERANCE, the source is stretched again
+    with its pitch raised by m / bpm, and that is resampled (soxr) by m / bpm: the tempo lands on `bpm` and the
+    resampling's pitch change cancels the raise.
+    """
+    out = stretch(wav, rate, factor)
+    measured = estimate_tempo(out, rate, meter, hint_bpm=bpm).bpm
+    if abs(measured / bpm - 1.0) <= VERIFY_TOLERANCE:
+        return out
+    check_cancel(cancel)
+    ratio = measured / bpm
+    out = stretch(wav, rate, factor, semitones=12.0 * math.log2(ratio))
+    ratio = estimate_tempo(out, rate, meter, hint_bpm=bpm).bpm / bpm
+    out = soxr.resample(out.T, rate, rate * ratio, quality="VHQ").T  # [C, N * ratio]
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def _similarity(mono: np.ndarray, a: int, b: int, n: int) -> float:
@@ -98,7 +127,7 @@ def make_music_loop(
     factor = bpm / estimate.bpm
     x = np.asarray(wav, dtype=np.float32)
     if abs(factor - 1.0) > STRETCH_TOLERANCE:
-        x = stretch(x, rate, factor)
+        x = stretch_to_tempo(x, rate, bpm, factor, meter, cancel)
         # Rubber Band's output is not aligned to the input to the millisecond: find the new grid's offset
         estimate = estimate_tempo(x, rate, meter, known_bpm=bpm)
     else:
