@@ -17,6 +17,7 @@ from desktop.dialogs.export_dialog import ExportDialog, export_available
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.generate.controller import GenerationController
 from desktop.generate.panel import GeneratePanel
+from desktop.loops.feature import LoopFeature
 from desktop.settings import Preferences, group
 from desktop.takes.panel import TakesPanel
 from desktop.window_features import WindowFeatures
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._make_menus()
         self.features = WindowFeatures(self)  # explain panel, separation, scene dock
+        self.loops = LoopFeature(self)  # Make loop… on the selected take
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)

@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,10 @@ import numpy as np
 from core.cancel import CancelToken, Progress
 from core.errors import InvalidParameterError
 from core.export.loop_chunks import add_loop_metadata
-from core.loops.meter import FOUR_FOUR, Meter, bars_seconds, loop_beats
+from core.loops.meter import FOUR_FOUR, Meter, bars_of, bars_seconds, loop_beats
 from core.loops.music import make_music_loop
 from core.loops.seamless import make_seamless_loop
+from core.takes.atomic import ensure_folder
 from core.takes.library import TAKE_SUFFIXES as LIBRARY_SUFFIXES
 from core.takes.library import Library, TakeRecord, take_stem
 from core.takes.naming import unique_stem
@@ -124,9 +126,46 @@ def save_loop_take(take: Take, folder: str | os.PathLike, name: str, overwrite: 
     return save_take(take, folder, name, overwrite, wav_filter=loop_wav_filter(take))
 
 
-def add_loop_to_library(library: Library, take: Take) -> TakeRecord:
-    """Write a loop take into the library folder and give it its own row, named after its source and loop."""
-    created = time.time()
-    stem = unique_stem(library.folder, take_stem(take, created) + "-loop", LIBRARY_SUFFIXES)
-    record = library.add(take, save_loop_take(take, library.folder, stem), created)
+def write_loop_take_files(folder: str | os.PathLike, take: Take, created: float) -> TakeFiles:
+    """Write a loop take into a library folder under a fresh name (`<date>-<prompt>-s<seed>-loop`).
+
+    A plain function, as core.takes.library.write_take_files: a worker thread may call it before the
+    owner's thread adds the row (`record_loop`)."""
+    folder = ensure_folder(Path(folder))
+    stem = unique_stem(folder, take_stem(take, created) + "-loop", LIBRARY_SUFFIXES)
+    return save_loop_take(take, folder, stem)
+
+
+def record_loop(library: Library, take: Take, files: TakeFiles, created: float) -> TakeRecord:
+    """Give a written loop take its own library row, named after its source and the loop."""
+    record = library.add(take, files, created)
     return library.rename(record.id, f"{record.name} · {loop_label(take.extra['loop'])}")
+
+
+def add_loop_to_library(library: Library, take: Take) -> TakeRecord:
+    """Write a loop take into the library folder and give it its own row."""
+    created = time.time()
+    return record_loop(library, take, write_loop_take_files(library.folder, take, created), created)
+
+
+def loop_summary(extra: dict[str, Any], sample_rate: int) -> str | None:
+    """What a take's details say about its loop or tempo, or None: "4.00 bars of 4/4 at 120 BPM (256000
+    samples, 8.000 s), stretched from 117.3 BPM" / "seamless loop, 8.15 s, 30 ms crossfade"."""
+    record = extra.get("loop")
+    if isinstance(record, dict):
+        length = int(record.get("length", 0))
+        seconds = length / sample_rate if sample_rate else 0.0
+        fade = f"{1000 * int(record.get('crossfade', 0)) / sample_rate:.0f} ms crossfade" if sample_rate else ""
+        if record.get("kind") != "music":
+            return f"seamless loop, {seconds:.2f} s, {fade}"
+        meter = Meter.parse(str(record.get("meter", "4/4")))
+        bars = bars_of(length, sample_rate, float(record["bpm"]), meter)
+        how = (
+            f"stretched from {record['detected_bpm']:g} BPM"
+            if record.get("stretch", 1.0) != 1.0
+            else f"cut at its own {record.get('detected_bpm', record['bpm']):g} BPM"
+        )
+        return f"{bars:.2f} bars of {meter} at {record['bpm']:g} BPM ({length} samples, {seconds:.3f} s), {how}"
+    if extra.get("bpm") and extra.get("bars"):
+        return f"asked for {extra['bars']} bars of {extra.get('meter', '4/4')} at {extra['bpm']:g} BPM"
+    return None

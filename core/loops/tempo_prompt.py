@@ -27,9 +27,10 @@ class TempoRequest:
 
     def prompt(self, text: str) -> str:
         """`text` with ", 120 bpm" appended (as MusicGen's training captions say it), unless switched off."""
-        if not self.in_prompt:
+        phrase = f"{self.bpm:g} bpm"
+        if not self.in_prompt or text.rstrip().lower().endswith(phrase):  # a recalled prompt says it already
             return text
-        return f"{text.rstrip().rstrip(',')}, {self.bpm:g} bpm"
+        return f"{text.rstrip().rstrip(',')}, {phrase}"
 
     def record(self) -> dict[str, Any]:
         """What the take's sidecar records: bpm, bars, meter."""

@@ -87,6 +87,7 @@ class GenerationSpec:
     library_dir: Path
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # recorded in every take's sidecar (bpm, bars, meter)
 
 
 @dataclass
@@ -152,6 +153,8 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         progress = lambda step, total: report("generate", step, total)  # noqa: E731
         takes = generate_variations(model, request, spec.count, progress=progress, cancel=cancel)
         check_cancel(cancel)  # a cancel during the last decode still leaves nothing behind
+        for take in takes:
+            take.extra.update(spec.extra)
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
         written = write_all(spec.library_dir, takes, created)
         return GenerationResult(model_info(model), written, time.perf_counter() - started)
