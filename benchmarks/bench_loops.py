@@ -16,6 +16,13 @@ Real recordings: music loops (beatbox at its known 90 BPM; bach and electronic a
 0.1 BPM, as many bars as fit, 4 at most) and seamless loops (the duck and siren ambiences).
 
     python benchmarks/bench_loops.py [--audio ../shared/audio]
+
+Measured (2-core AMD EPYC, 2 threads): click track 93.701 BPM (+0.0006), drum pattern 93.700 (+0.0002), first
+downbeats within 0.2 ms of 0.37 s; every loop length exact; seam jump / flux 0.00-0.64 / 1.02-1.27 on the
+synthetic music (4 bars, cut at 93.7 or stretched to 120 BPM; the stretched clicks within 2.3 ms of the 120 BPM
+grid) and 1.01 / 1.16 on pink noise + tone; beatbox 90.003 BPM, 0.35 / 0.62 (hard cut 13.9 / 1.62); bach.mp3
+0.01 / 2.53 (hard cut 11.5 / 12.0); duck ambience 0.92 / 2.15 (2.64 for the first samples); the passing siren
+matches itself poorly (0.62) and its seam, 2.09 / 2.02, is no better than a hard cut's.
 """
 
 from __future__ import annotations

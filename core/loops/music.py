@@ -113,14 +113,18 @@ def make_music_loop(
     estimate: TempoEstimate | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    hint_bpm: float | None = None,
 ) -> MusicLoop:
-    """A loop of exactly `bars` bars at `bpm` from `wav` [C, N]; InvalidParameterError when it cannot be made."""
+    """A loop of exactly `bars` bars at `bpm` from `wav` [C, N]; InvalidParameterError when it cannot be made.
+
+    `hint_bpm`: the tempo the recording was made at, if known (a take generated with --bpm), which settles
+    half / double tempo better than the target does when the two differ; default: the target."""
     check_tempo(bpm, bars)
     if crossfade_seconds < 0:
         raise InvalidParameterError(f"The crossfade must be 0 or more milliseconds, got {crossfade_seconds * 1000}.")
     length = loop_length(bpm, bars, meter, rate)
     report(progress, 0, 3)
-    estimate = estimate or estimate_tempo(wav, rate, meter, hint_bpm=bpm)
+    estimate = estimate or estimate_tempo(wav, rate, meter, hint_bpm=hint_bpm or bpm)
     detected = estimate.bpm
     check_cancel(cancel)
     report(progress, 1, 3)

@@ -79,7 +79,11 @@ def make_loop_take(
     record: dict[str, Any] = {"kind": spec.kind}
     if spec.kind == "music":
         assert spec.bpm is not None and spec.bars is not None
-        music = make_music_loop(source.wav, rate, spec.bpm, spec.bars, spec.meter, fade, None, progress, cancel)
+        asked = source.extra.get("bpm")  # generated with --bpm: the tempo it was made at
+        hint = float(asked) if isinstance(asked, int | float) and asked > 0 else None
+        music = make_music_loop(
+            source.wav, rate, spec.bpm, spec.bars, spec.meter, fade, None, progress, cancel, hint_bpm=hint
+        )
         wav = music.wav
         record.update(
             bpm=music.bpm,
@@ -92,15 +96,18 @@ def make_loop_take(
             start=music.start,
             crossfade=music.crossfade,
         )
-        if source.extra.get("bpm"):  # generated with --bpm: the tempo the prompt asked for
-            record["asked_bpm"] = source.extra["bpm"]
+        if hint is not None:
+            record["asked_bpm"] = hint
     else:
         seamless = make_seamless_loop(source.wav, rate, fade, None, progress, cancel)
         wav = seamless.wav
         record.update(start=seamless.start, end=seamless.end, crossfade=seamless.crossfade)
         record["match"] = round(seamless.match, 4)
     record.update(length=int(wav.shape[-1]), source=source_path, source_duration=round(source.duration, 6))
-    extra = {k: v for k, v in source.extra.items() if k not in ("loop", "codes_applicable")}
+    # the loop's own tempo replaces the one its source was asked for (a seamless loop has none)
+    extra = {k: v for k, v in source.extra.items() if k not in ("loop", "codes_applicable", "bpm", "bars", "meter")}
+    if spec.kind == "music":
+        extra.update(bpm=record["bpm"], bars=record["bars"], meter=record["meter"])
     extra.update(loop=record, codes_applicable=False)
     return dataclasses.replace(
         source, wav=np.ascontiguousarray(wav, dtype=np.float32), codes=np.zeros((0, 0), np.int64), extra=extra
@@ -167,5 +174,6 @@ def loop_summary(extra: dict[str, Any], sample_rate: int) -> str | None:
         )
         return f"{bars:.2f} bars of {meter} at {record['bpm']:g} BPM ({length} samples, {seconds:.3f} s), {how}"
     if extra.get("bpm") and extra.get("bars"):
-        return f"asked for {extra['bars']} bars of {extra.get('meter', '4/4')} at {extra['bpm']:g} BPM"
+        bars = f"{extra['bars']} bar{'s' if extra['bars'] != 1 else ''}"
+        return f"asked for {bars} of {extra.get('meter', '4/4')} at {extra['bpm']:g} BPM"
     return None

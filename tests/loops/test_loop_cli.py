@@ -148,3 +148,14 @@ def test_loop_mistakes_are_one_line(tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and message in err[0]
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_a_loop_take_cannot_be_explained_and_says_why(fixtures_dir, tmp_path, capsys):
+    model = str(fixtures_dir / "musicgen")
+    assert main(["generate", "rain", "--model", model, "--duration", "1.5", "--seed", "2", "--out", str(tmp_path)]) == 0
+    take = Path(capsys.readouterr().out.strip()).with_suffix(".json")
+    assert main(["loop", str(take), "--seamless", "--out", str(tmp_path / "loops")]) == 0
+    loop = Path(capsys.readouterr().out.strip()).with_suffix(".json")
+    assert main(["explain", str(loop), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: This take was cut from another take (a loop)")

@@ -98,7 +98,7 @@ def test_generate_at_a_tempo_records_it(qtbot, window, fixtures_dir):
     assert record.prompt == "funk drums, 240 bpm" and record.params.duration == 1.0
     sidecar = json.loads(record.sidecar_path.read_text())
     assert (sidecar["bpm"], sidecar["bars"], sidecar["meter"]) == (240.0, 1, "4/4")
-    assert "asked for 1 bars of 4/4 at 240 BPM" in window.takes_panel.detail.info.text()
+    assert "asked for 1 bar of 4/4 at 240 BPM" in window.takes_panel.detail.info.text()
 
 
 def test_make_loop_runs_as_a_job_and_adds_a_loop_take(qtbot, window):
