@@ -4,8 +4,9 @@
     sounddesk loop takes/rain.json --seamless --crossfade-ms 200 --out loops
 
 Without --bpm/--bars or --seamless, a take generated with `generate --bpm --bars` is looped at its own
-tempo and length. When --out is a take library (it holds the library's history database), the loop also gets
-its own row there, so the window lists it.
+tempo; without --bars, the loop is the largest power of two of bars below the take's own (8 -> 4). When
+--out is a take library (it holds the library's history database), the loop also gets its own row there, so
+the window lists it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from pathlib import Path
 from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
 from core.loops.meter import Meter
-from core.loops.takes import DEFAULT_CROSSFADE_MS, LoopSpec, add_loop_to_library, make_loop_take, save_loop_take
+from core.loops.takes import (
+    DEFAULT_CROSSFADE_MS,
+    LoopSpec,
+    add_loop_to_library,
+    default_loop_bars,
+    make_loop_take,
+    save_loop_take,
+)
 from core.takes.atomic import ensure_folder
 from core.takes.library import DB_NAME, TAKE_SUFFIXES, Library
 from core.takes.naming import sanitize, unique_stem
@@ -29,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--bpm", type=float, help="music loop at this tempo (quarter notes per minute)")
     kind.add_argument("--seamless", action="store_true", help="ambience loop: the seam goes where it matches best")
-    parser.add_argument("--bars", type=int, help="music loop length in bars (with --bpm)")
+    parser.add_argument(
+        "--bars", type=int, help="music loop length in bars (default: a power of two below the take's own bars)"
+    )
     parser.add_argument("--meter", help="time signature of the bars (default: the take's, else 4/4)")
     parser.add_argument(
         "--crossfade-ms", type=float, default=DEFAULT_CROSSFADE_MS, help="equal-power seam blend (default 30 ms)"
@@ -46,7 +56,9 @@ def spec_from_args(args: argparse.Namespace, source: Take) -> LoopSpec:
             raise InvalidParameterError("--bars is for music loops (--bpm); a seamless loop finds its own length.")
         return LoopSpec("seamless", crossfade_ms=args.crossfade_ms)
     bpm = args.bpm if args.bpm is not None else source.extra.get("bpm")
-    bars = args.bars if args.bars is not None else source.extra.get("bars")
+    bars = args.bars
+    if bars is None and source.extra.get("bars"):
+        bars = default_loop_bars(int(source.extra["bars"]))
     if bpm is None or bars is None:
         raise InvalidParameterError(
             "Say which loop to make: --bpm BPM --bars N for music, or --seamless for an ambience "

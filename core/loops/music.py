@@ -1,13 +1,14 @@
 """Bar-exact music loops: stretch a recording to the target tempo, cut N bars from a downbeat, blend the seam.
 
     loop = make_music_loop(wav, 32000, bpm=120, bars=4)
-    loop.wav.shape[-1] == loop_length(120, 4, Meter(4, 4), 32000)  # 64,000 samples, always
+    loop.wav.shape[-1] == loop_length(120, 4, Meter(4, 4), 32000)  # 256,000 samples, always
 
 Steps: estimate the tempo and downbeats (core.loops.tempo, seeded with the target tempo); when the estimate is
 off by more than `STRETCH_TOLERANCE` (0.5 %), time-stretch the whole recording with pedalboard's
-`time_stretch` (Rubber Band) by target / detected, which moves the beat grid by the same factor; among the
-downbeats with a full loop after them, take the one whose next-loop downbeat sounds most like it (so the
-seam blends like with like); cut exactly `loop_length` samples there; blend the seam (core.loops.seam).
+`time_stretch` (Rubber Band) by target / detected and check the result's tempo (`stretch_to_tempo`), then find
+the stretched recording's downbeats again; among the downbeats with a full loop after them, take the one whose
+next-loop downbeat sounds most like it (so the seam blends like with like); cut exactly `loop_length` samples
+there; blend the seam (core.loops.seam). Within the tolerance the recording is cut as it is.
 """
 
 from __future__ import annotations

@@ -61,6 +61,17 @@ class LoopSpec:
             )
 
 
+def default_loop_bars(take_bars: int) -> int:
+    """Bars of the loop cut from a take generated `take_bars` bars long: the largest power of two below it.
+
+    A take of exactly N bars rarely holds N whole bars after its first downbeat, and loopers work in powers of
+    two (8 -> 4, 4 -> 2, 16 -> 8); a one-bar take gives one bar, if it can."""
+    bars = 1
+    while bars * 2 < take_bars:
+        bars *= 2
+    return bars
+
+
 def is_loop(take_extra: dict[str, Any]) -> bool:
     """Whether a take's extra fields (or a library row's) describe a loop."""
     return isinstance(take_extra.get("loop"), dict)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.loops.meter import MAX_BARS, MAX_BPM, MIN_BPM, Meter
-from core.loops.takes import DEFAULT_CROSSFADE_MS, MAX_CROSSFADE_MS, LoopSpec
+from core.loops.takes import DEFAULT_CROSSFADE_MS, MAX_CROSSFADE_MS, LoopSpec, default_loop_bars, is_loop
 from core.takes.library import TakeRecord
 from desktop.generate.tempo_fields import METERS
 from desktop.settings import group, read_bool, read_float, read_int
@@ -66,7 +66,8 @@ class MakeLoopDialog(QDialog):
             self.crossfade.setValue(read_float(s, "crossfade_ms", DEFAULT_CROSSFADE_MS))
         extra = record.extra
         if extra.get("bpm") and extra.get("bars"):  # generated at a tempo: loop it at that tempo
-            seamless, bpm, bars, meter = False, float(extra["bpm"]), int(extra["bars"]), str(extra.get("meter", meter))
+            seamless, bpm, meter = False, float(extra["bpm"]), str(extra.get("meter", meter))
+            bars = int(extra["bars"]) if is_loop(extra) else default_loop_bars(int(extra["bars"]))
         elif record.extra.get("family") == "audiogen":
             seamless = True  # sound effects and ambiences have no bars
         self.bpm.setValue(bpm)

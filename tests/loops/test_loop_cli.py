@@ -112,7 +112,7 @@ def test_loop_command_makes_an_exact_loop_and_leaves_the_source_alone(tmp_path, 
 
 
 def test_loop_command_uses_the_takes_own_tempo_and_writes_a_library_row(tmp_path, capsys):
-    source = _write_source(tmp_path, click_track(), {"bpm": BPM, "bars": 4, "meter": "4/4"})
+    source = _write_source(tmp_path, click_track(), {"bpm": BPM, "bars": 8, "meter": "4/4"})
     library_dir = tmp_path / "library"
     Library(library_dir).close()  # an (empty) take library
     assert main(["loop", str(source), "--out", str(library_dir)]) == 0
@@ -120,7 +120,7 @@ def test_loop_command_uses_the_takes_own_tempo_and_writes_a_library_row(tmp_path
     assert wav.parent == library_dir and wav.stem.endswith("-loop")
     with Library(library_dir) as library:
         (record,) = library.search()
-    assert record.wav_path == wav and record.extra["loop"]["bars"] == 4
+    assert record.wav_path == wav and record.extra["loop"]["bars"] == 4  # the power of two below 8
     assert record.extra["loop"]["stretch"] == 1.0  # already at its tempo: cut, not stretched
     assert "4 bars of 4/4" in record.name
     assert sf.info(str(wav)).frames == round(16 * 60 / BPM * RATE)

@@ -34,3 +34,9 @@ def test_loop_length_is_rounded_once_over_the_whole_loop():
 def test_tempo_and_bars_out_of_range_are_sentences(bpm, bars):
     with pytest.raises(InvalidParameterError, match=r"(tempo|bars)"):
         loop_length(bpm, bars, Meter(), 32000)
+
+
+def test_default_loop_bars_is_the_power_of_two_below_the_takes_bars():
+    from core.loops.takes import default_loop_bars
+
+    assert [default_loop_bars(n) for n in (1, 2, 3, 4, 5, 8, 9, 16, 17)] == [1, 1, 2, 2, 4, 4, 8, 8, 16]

@@ -142,12 +142,12 @@ def test_make_loop_dialog_seamless_from_the_action(qtbot, window):
 
 
 def test_dialog_starts_from_the_takes_own_tempo(qtbot, window):
-    record = add_take(window, "groove", click_track(seconds=4.0), {"bpm": 93.7, "bars": 2, "meter": "3/4"})
+    record = add_take(window, "groove", click_track(seconds=4.0), {"bpm": 93.7, "bars": 8, "meter": "3/4"})
     dialog = MakeLoopDialog(record, window.settings, window)
     qtbot.addWidget(dialog)
     assert dialog.music.isChecked() and dialog.bpm.value() == pytest.approx(93.7)
-    assert dialog.bars.value() == 2 and dialog.meter.currentText() == "3/4"
-    assert dialog.spec() == LoopSpec("music", 93.7, 2, Meter(3, 4), 30.0)
+    assert dialog.bars.value() == 4 and dialog.meter.currentText() == "3/4"  # an 8-bar take holds 4 whole bars
+    assert dialog.spec() == LoopSpec("music", 93.7, 4, Meter(3, 4), 30.0)
 
 
 def test_a_loop_that_cannot_be_made_is_one_message(qtbot, window):
