@@ -137,3 +137,12 @@ def test_ordinary_takes_get_no_loop_chunks(tmp_path):
     assert b"smpl" not in chunks and b"acid" not in chunks
     exported = export_take(take, tmp_path, ExportSettings())
     assert b"smpl" not in riff(exported.path)
+
+
+def test_resampled_export_keeps_the_wrap_continuous(tmp_path):
+    loop = make_loop_take(_source(ambience(), "rain"), LoopSpec("seamless"))
+    result = export_take(loop, tmp_path, ExportSettings(format="wav32f", sample_rate=48000))
+    audio, rate = sf.read(result.path, dtype="float64")
+    assert rate == 48000 and len(audio) == round(loop.wav.shape[-1] * 48000 / RATE)
+    steps = np.abs(np.diff(audio))
+    assert abs(audio[-1] - audio[0]) <= np.percentile(steps, 99)  # circular resampling: no click at the wrap
