@@ -29,6 +29,7 @@ from desktop.explain.controller import ExplainController
 from desktop.explain.panel import ExplainPanel
 from desktop.generate.controller import GenerationController
 from desktop.generate.panel import GeneratePanel
+from desktop.loops.feature import LoopFeature
 from desktop.scene.dock import SceneDock
 from desktop.settings import Preferences, group
 from desktop.takes.panel import TakesPanel
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._make_menus()
         self._add_take_features()
+        self.loops = LoopFeature(self)  # Make loop… on the selected take
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)

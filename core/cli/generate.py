@@ -19,6 +19,8 @@ from core.checks import (
 from core.cli import magnet_options, precision_option
 from core.cli.main import progress_printer
 from core.errors import GenerationCancelled, InvalidParameterError
+from core.loops.meter import Meter
+from core.loops.tempo_prompt import TempoRequest
 from core.takes.audio_io import load_audio, shorten
 from core.takes.claim import save_new_take
 from core.takes.interrupts import exit_code, shielded
@@ -43,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-melody-separation", action="store_true", help="use the melody file as is (skip removing drums and bass)"
     )
+    p.add_argument("--bpm", type=float, help="tempo: with --bars, the duration is exactly that many bars")
+    p.add_argument("--bars", type=int, help="length in bars at --bpm (instead of --duration)")
+    p.add_argument("--meter", default="4/4", help="time signature for --bars (default 4/4; BPM counts quarters)")
+    p.add_argument("--no-tempo-in-prompt", action="store_true", help="do not append ', BPM bpm' to the prompt")
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     precision_option.add_argument(p)
@@ -78,7 +84,21 @@ def given_fields(args: argparse.Namespace) -> set[str]:
     return {name for name, value in fields.items() if value is not None} | set(extra_params(args))
 
 
+def tempo_request(args: argparse.Namespace) -> TempoRequest | None:
+    """The --bpm / --bars / --meter request, or None; sets args.duration to the bars' length."""
+    if args.bpm is None and args.bars is None:
+        return None
+    if args.bpm is None or args.bars is None:
+        raise InvalidParameterError("--bpm and --bars go together: the length is that many bars at that tempo.")
+    if args.duration is not None:
+        raise InvalidParameterError("Give either --duration or --bars, not both (--bars sets the duration).")
+    tempo = TempoRequest(args.bpm, args.bars, Meter.parse(args.meter), not args.no_tempo_in_prompt)
+    args.duration = tempo.duration
+    return tempo
+
+
 def run(args: argparse.Namespace) -> int:
+    tempo = tempo_request(args)
     if args.duration is not None and not args.duration > 0:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
     if args.variations < 1:
@@ -114,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     def write(take) -> None:
         """Write each take (all three files) as soon as it exists: a stop later loses only the unfinished one."""
         stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}")
+        if tempo:
+            take.extra.update(tempo.record())
         with shielded():  # a stop arriving now waits until the take is written, counted and printed
             files = save_new_take(take, out, stem, taken)
             taken.append(files.wav.name[: -len(".wav")])
@@ -122,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for prompt in args.prompts:
             request = GenerationRequest(
-                prompt,
+                tempo.prompt(prompt) if tempo else prompt,
                 params,
                 seed,
                 melody=melody,

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "core.cli.export",
     "core.cli.separate",
     "core.cli.explain",
+    "core.cli.loop",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,16 +68,25 @@ class TakeFiles:
     sidecar: Path
 
 
-def save_take(take: Take, folder: str | os.PathLike, name: str, overwrite: bool = True) -> TakeFiles:
-    """Write the take's WAV (32-bit float), codes and JSON sidecar: all three, or none (ExportError)."""
+def save_take(
+    take: Take,
+    folder: str | os.PathLike,
+    name: str,
+    overwrite: bool = True,
+    wav_filter: Callable[[bytes], bytes] | None = None,
+) -> TakeFiles:
+    """Write the take's WAV (32-bit float), codes and JSON sidecar: all three, or none (ExportError).
+
+    `wav_filter` may rewrite the WAV file image first (a loop take adds its loop chunks: core.loops.takes)."""
     folder = ensure_folder(Path(folder))
     files = TakeFiles(folder / f"{name}.wav", folder / f"{name}.codes.npy", folder / f"{name}.json")
     sidecar = json.dumps(take.metadata(codes_name=files.codes.name), indent=2, ensure_ascii=False)
     wav, codes = io.BytesIO(), io.BytesIO()
     sf.write(wav, take.wav.T, take.sample_rate, subtype="FLOAT", format="WAV")
     np.save(codes, np.asarray(take.codes, dtype=np.int64))
+    wav_bytes = wav.getvalue() if wav_filter is None else wav_filter(wav.getvalue())
     write_files(
-        [(files.wav, wav.getvalue()), (files.codes, codes.getvalue()), (files.sidecar, sidecar.encode("utf-8"))],
+        [(files.wav, wav_bytes), (files.codes, codes.getvalue()), (files.sidecar, sidecar.encode("utf-8"))],
         overwrite=overwrite,
     )
     return files

@@ -104,9 +104,10 @@ class GeneratePanel(QWidget):
     def spec(self, library_dir: Path) -> GenerationSpec:
         """The next run as shown (draws a fresh seed unless the seed is locked)."""
         info = self.models.info()
+        tempo = self.params.tempo.request()
         return GenerationSpec(
             ref=self.models.current_ref(),
-            prompt=self.prompt.prompt(),
+            prompt=tempo.prompt(self.prompt.prompt()) if tempo is not None else self.prompt.prompt(),
             params=self.params.params(),
             seed=self.params.seed_for_run(),
             count=self.params.variations.value(),
@@ -114,6 +115,7 @@ class GeneratePanel(QWidget):
             melody=self.melody.clip() if info.melody else None,
             continuation=self.continuation.clip(),
             precision=self.params.precision.choice(),
+            extra=tempo.record() if tempo is not None else {},
         )
 
     def recall(

@@ -35,6 +35,7 @@ class GenerationSpec:
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
     precision: str = "auto"  # auto | fp32 | bf16 | int8 (core.nn.precision)
+    extra: dict[str, Any] = field(default_factory=dict)  # recorded in every take's sidecar (bpm, bars, meter)
 
 
 @dataclass
@@ -92,6 +93,7 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         written: list[tuple[Take, TakeFiles, float]] = []
 
         def keep(take: Take) -> None:  # each take is on disk as soon as it exists: a cancel loses only the next
+            take.extra.update(spec.extra)
             written.append((take, write_take_files(spec.library_dir, take, created), created))
 
         try:

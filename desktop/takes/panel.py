@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut, QU
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QInputDialog, QLineEdit, QSplitter, QVBoxLayout, QWidget
 
 from core.errors import SoundDeskError
+from core.loops.takes import is_loop
 from core.takes.library import Library, TakeRecord
 from desktop.playback import Player
 from desktop.settings import read_bool
@@ -164,7 +165,8 @@ class TakesPanel(QWidget):
         except (OSError, RuntimeError) as exc:
             self.message.emit(f"Cannot read {record.wav_path}: {exc}.")
             return
-        self.player.play(record.id, wav, rate, loop=self.loop_action.isChecked())
+        # a loop take always plays as a loop: the callback wraps from its last sample to its first
+        self.player.play(record.id, wav, rate, loop=self.loop_action.isChecked() or is_loop(record.extra))
 
     def _set_loop(self, loop: bool) -> None:
         self.player.set_loop(loop)
