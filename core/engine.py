@@ -68,13 +68,22 @@ class Engine:
         if not self._models:
             self._shared = SharedModels()
 
+    def clap(self, name: str, progress: Progress | None = None, cancel: CancelToken | None = None):
+        """The CLAP scorer `name` (core.clap), loaded once per engine; `unload()` frees it with the models."""
+        if name not in self._shared.clap:
+            from core.clap.scorer import ClapScorer
+
+            self._shared.clap[name] = ClapScorer.load(name, self.device, progress, cancel)
+        return self._shared.clap[name]
+
 
 @dataclass
 class SharedModels:
-    """Frozen helper models several loaded models use: T5 encoders by name and the demucs separator."""
+    """Frozen helper models several loaded models use: T5 encoders by name, the demucs separator, CLAPs."""
 
     text_encoders: dict = field(default_factory=dict)
     separator: object | None = None
+    clap: dict = field(default_factory=dict)  # name -> core.clap.scorer.ClapScorer
 
 
 class LoadedModel:

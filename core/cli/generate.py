@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--rank", action="store_true", help="score each take by CLAP text match; print best first")
     magnet_cli.add_arguments(p)
     p.set_defaults(run=run)
 
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     continuation = load_audio(args.continuation) if args.continuation else None
     melody = load_audio(args.melody) if args.melody else None
-    model = Engine(device=args.device).load(args.model)
+    engine = Engine(device=args.device)
+    model = engine.load(args.model)
     if melody is not None:
         melody = load_audio(args.melody, max_seconds=model.max_duration)
     for clip in (melody, continuation):
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     out = Path(args.out)
     taken: list[str] = []
+    written: list[tuple[float, Path]] = []
     for prompt in args.prompts:
         request = GenerationRequest(
             prompt,
@@ -99,5 +102,17 @@ def run(args: argparse.Namespace) -> int:
                 taken,
             )
             taken.append(stem)
-            print(save_take(take, out, stem).wav, flush=True)
+            if args.rank:
+                written.append((_text_match(engine, take), save_take(take, out, stem).wav))
+            else:
+                print(save_take(take, out, stem).wav, flush=True)
+    for score, wav in sorted(written, key=lambda item: -item[0]):
+        print(f"{score:.4f}\t{wav}", flush=True)
     return 0
+
+
+def _text_match(engine, take) -> float:
+    """Score the take (CLAP text match) into its extra facts, so its JSON carries `text_match`."""
+    from core.clap.ranking import score_takes
+
+    return score_takes([take], engine.clap)[0]

@@ -17,6 +17,9 @@ COMMAND_MODULES = (
     "core.cli.export",
     "core.cli.separate",
     "core.cli.explain",
+    "core.cli.rank",
+    "core.cli.search",
+    "core.cli.evaluate",
 )
 
 

@@ -26,6 +26,7 @@ import platformdirs
 from core.errors import ExportError
 from core.params import GenerationParams
 from core.takes.atomic import ensure_folder
+from core.takes.embeddings import EmbeddingStore
 from core.takes.naming import unique_stem
 from core.takes.take import Take, TakeFiles, save_take
 
@@ -129,6 +130,7 @@ class Library:
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.commit()
+            self.embeddings = EmbeddingStore(self._db)  # CLAP vectors for search by sound
         except sqlite3.Error as exc:
             self._db.close()
             raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
@@ -146,8 +148,13 @@ class Library:
     def trash(self) -> Path:
         return self.folder / TRASH_DIR
 
-    def add(self, take: Take, files: TakeFiles, created: float | None = None) -> TakeRecord:
-        """Record a take whose files `write_take_files` (or save_take) already wrote."""
+    def add(
+        self, take: Take, files: TakeFiles, created: float | None = None, embedding: tuple[str, Any] | None = None
+    ) -> TakeRecord:
+        """Record a take whose files `write_take_files` (or save_take) already wrote.
+
+        `embedding` (CLAP name, vector) is stored in the same transaction as the row.
+        """
         created = time.time() if created is None else created
         cursor = self._db.execute(
             "INSERT INTO takes (prompt, model, seed, params, extra, wav_path, codes_path, sidecar_path,"
@@ -168,6 +175,8 @@ class Library:
                 created,
             ),
         )
+        if embedding is not None:
+            self.embeddings.put(int(cursor.lastrowid), embedding[0], embedding[1], commit=False)
         self._db.commit()
         return self.get(int(cursor.lastrowid))
 
@@ -181,6 +190,18 @@ class Library:
         if row is None:
             raise KeyError(take_id)
         return _record(row)
+
+    def by_sidecar(self, sidecar: str | os.PathLike) -> TakeRecord | None:
+        """The record whose JSON sidecar is `sidecar`, if this library holds it."""
+        forms = (str(sidecar), str(Path(sidecar).resolve()))
+        row = self._db.execute("SELECT * FROM takes WHERE sidecar_path IN (?, ?)", forms).fetchone()
+        return None if row is None else _record(row)
+
+    def set_extra(self, take_id: int, key: str, value: Any) -> TakeRecord:
+        """Set one value of the take's extra facts (such as its CLAP `text_match`)."""
+        extra = dict(self.get(take_id).extra, **{key: value})
+        self._update(take_id, "extra = ?", json.dumps(extra, default=str))
+        return self.get(take_id)
 
     def search(self, text: str = "", starred_only: bool = False, deleted: bool = False) -> list[TakeRecord]:
         """Takes whose prompt or name contains `text` (case-insensitive): newest run first, a run in seed order."""
@@ -242,6 +263,7 @@ class Library:
                 failures.append(f"{exc.filename}: {exc.strerror or exc}")
         self._db.executemany("DELETE FROM takes WHERE id = ?", removed)
         self._db.commit()
+        self.embeddings.prune()
         if failures:
             raise ExportError(f"Could not remove {len(failures)} take(s) from the trash ({failures[0]}).")
         return len(removed)

@@ -1,0 +1,102 @@
+"""Search a take library by sound: index its takes' CLAP audio embeddings, then rank them for a text query
+(text-audio similarity, the same number as a take's text match) or for a take ("more like this": the cosine
+of the two audio embeddings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.cancel import CancelToken, Progress, check_cancel, report
+from core.clap.scorer import ClapScorer
+from core.errors import AudioFileError
+from core.takes.library import Library, TakeRecord
+
+INDEX_BATCH = 16
+"""Takes embedded per transaction: a crash or cancel loses at most this many takes' work."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    score: float
+    record: TakeRecord
+
+
+def index_library(
+    library: Library,
+    scorer: ClapScorer,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> int:
+    """Embed every take that has no embedding from `scorer` yet; returns how many were added.
+
+    Resumable: each batch is committed as one transaction, and a later call starts with what is still missing.
+    A take whose audio file is gone or unreadable is skipped (it stays missing).
+    """
+    todo = library.embeddings.missing(scorer.name)
+    done = 0
+    for start in range(0, len(todo), INDEX_BATCH):
+        batch = []
+        for position, take_id in enumerate(todo[start : start + INDEX_BATCH], start + 1):
+            check_cancel(cancel)
+            try:
+                batch.append((take_id, scorer.embed_file(library.get(take_id).wav_path, cancel)))
+            except AudioFileError:  # a missing or damaged file must not stop the index
+                pass
+            report(progress, position, len(todo))
+        library.embeddings.put_many(batch, scorer.name)
+        done += len(batch)
+    return done
+
+
+def top_matches(scores: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the `top` highest scores [N], highest first (argpartition, then a sort of the few)."""
+    top = min(max(top, 0), scores.shape[0])
+    if top == 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, top - 1)[:top] if top < scores.shape[0] else np.arange(scores.shape[0])
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def rank_by_vector(
+    ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, top: int, cosine: bool, exclude: int | None = None
+) -> list[tuple[int, float]]:
+    """(take id, score) best first: `vectors` [N, D] against `query` [D], dot product or cosine."""
+    if vectors.shape[0] == 0:
+        return []
+    scores = vectors @ query  # [N]
+    if cosine:
+        norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(query)), 1e-12)  # [N]
+        scores = scores / np.maximum(norms, 1e-12)
+    if exclude is not None:
+        scores = np.where(ids == exclude, -np.inf, scores)
+        top = min(top, int(np.isfinite(scores).sum()))
+    order = top_matches(scores, top)
+    return [(int(ids[i]), float(scores[i])) for i in order]
+
+
+def search_text(library: Library, scorer: ClapScorer, query: str, top: int = 20) -> list[Hit]:
+    """Takes ranked by how well their sound matches `query` (CLAP text-audio similarity)."""
+    ids, vectors = library.embeddings.matrix(scorer.name)
+    ranked = rank_by_vector(ids, vectors, scorer.embed_text(query), top, cosine=False)
+    return [Hit(score, library.get(take_id)) for take_id, score in ranked]
+
+
+def search_like(
+    library: Library, scorer: ClapScorer, audio_embedding: np.ndarray, top: int = 20, exclude: int | None = None
+) -> list[Hit]:
+    """Takes ranked by how much they sound like `audio_embedding` (cosine), without the take `exclude`."""
+    ids, vectors = library.embeddings.matrix(scorer.name)
+    ranked = rank_by_vector(ids, vectors, audio_embedding, top, cosine=True, exclude=exclude)
+    return [Hit(score, library.get(take_id)) for take_id, score in ranked]
+
+
+def like_take(library: Library, scorer: ClapScorer, record: TakeRecord, top: int = 20) -> list[Hit]:
+    """ "More like this" for a take of the library (embedding it first if the index lacks it)."""
+    vector = library.embeddings.get(record.id, scorer.name)
+    if vector is None:
+        vector = scorer.embed_file(record.wav_path)
+        library.embeddings.put(record.id, scorer.name, vector)
+    return search_like(library, scorer, vector, top, exclude=record.id)
