@@ -12,6 +12,7 @@ import numpy as np
 from core.cancel import CancelToken, Progress, check_cancel, report
 from core.clap.scorer import ClapScorer
 from core.errors import AudioFileError
+from core.takes.embeddings import EmbeddingMatrix
 from core.takes.library import Library, TakeRecord
 
 INDEX_BATCH = 16
@@ -61,26 +62,25 @@ def top_matches(scores: np.ndarray, top: int) -> np.ndarray:
 
 
 def rank_by_vector(
-    ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, top: int, cosine: bool, exclude: int | None = None
+    index: EmbeddingMatrix, query: np.ndarray, top: int, cosine: bool, exclude: int | None = None
 ) -> list[tuple[int, float]]:
-    """(take id, score) best first: `vectors` [N, D] against `query` [D], dot product or cosine."""
-    if vectors.shape[0] == 0:
+    """(take id, score) best first: the index's vectors [N, D] against `query` [D], dot product or cosine."""
+    if index.vectors.shape[0] == 0:
         return []
-    scores = vectors @ query  # [N]
+    scores = index.vectors @ np.asarray(query, dtype=np.float32)  # [N]
     if cosine:
-        norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(query)), 1e-12)  # [N]
-        scores = scores / np.maximum(norms, 1e-12)
+        scores = scores / np.maximum(index.norms * max(float(np.linalg.norm(query)), 1e-12), 1e-12)
     if exclude is not None:
-        scores = np.where(ids == exclude, -np.inf, scores)
+        scores[index.ids == exclude] = -np.inf
         top = min(top, int(np.isfinite(scores).sum()))
     order = top_matches(scores, top)
-    return [(int(ids[i]), float(scores[i])) for i in order]
+    return [(int(index.ids[i]), float(scores[i])) for i in order]
 
 
 def search_text(library: Library, scorer: ClapScorer, query: str, top: int = 20) -> list[Hit]:
     """Takes ranked by how well their sound matches `query` (CLAP text-audio similarity)."""
-    ids, vectors = library.embeddings.matrix(scorer.name)
-    ranked = rank_by_vector(ids, vectors, scorer.embed_text(query), top, cosine=False)
+    index = library.embeddings.matrix(scorer.name)
+    ranked = rank_by_vector(index, scorer.embed_text(query), top, cosine=False)
     return [Hit(score, library.get(take_id)) for take_id, score in ranked]
 
 
@@ -88,8 +88,8 @@ def search_like(
     library: Library, scorer: ClapScorer, audio_embedding: np.ndarray, top: int = 20, exclude: int | None = None
 ) -> list[Hit]:
     """Takes ranked by how much they sound like `audio_embedding` (cosine), without the take `exclude`."""
-    ids, vectors = library.embeddings.matrix(scorer.name)
-    ranked = rank_by_vector(ids, vectors, audio_embedding, top, cosine=True, exclude=exclude)
+    index = library.embeddings.matrix(scorer.name)
+    ranked = rank_by_vector(index, audio_embedding, top, cosine=True, exclude=exclude)
     return [Hit(score, library.get(take_id)) for take_id, score in ranked]
 
 

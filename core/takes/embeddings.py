@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class EmbeddingStore:
         self._db = db
         self._db.executescript(SCHEMA)
         self._writes = 0
-        self._cache: dict[str, tuple[tuple[int, int], np.ndarray, np.ndarray]] = {}
+        self._cache: dict[str, tuple[tuple[int, int], EmbeddingMatrix]] = {}
 
     def put(self, take_id: int, clap: str, vector: np.ndarray, commit: bool = True) -> None:
         """Store (or replace) one take's embedding; `commit=False` leaves it to the caller's transaction."""
@@ -81,21 +82,29 @@ class EmbeddingStore:
         self._db.commit()
         self._writes += 1
 
-    def matrix(self, clap: str) -> tuple[np.ndarray, np.ndarray]:
-        """(take ids [N] int64, embeddings [N, D] float32) of the takes not in the trash, cached."""
+    def matrix(self, clap: str) -> EmbeddingMatrix:
+        """The embeddings of the takes not in the trash, ordered by take id; cached until the table changes."""
         version = (self._writes, int(self._db.execute("PRAGMA data_version").fetchone()[0]))
         cached = self._cache.get(clap)
         if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        rows = self._db.execute(
-            f"SELECT e.take_id, e.dim, e.vector FROM {TABLE} e JOIN takes t ON t.id = e.take_id"
-            " WHERE e.clap = ? AND t.deleted = 0 ORDER BY e.take_id",
-            (clap,),
-        ).fetchall()
-        dims = {int(row[1]) for row in rows}
-        dim = dims.pop() if len(dims) == 1 else 0
-        ids = np.array([int(row[0]) for row in rows if int(row[1]) == dim], dtype=np.int64)  # [N]
-        blob = b"".join(row[2] for row in rows if int(row[1]) == dim)
-        vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), dim) if dim else np.zeros((0, 0), np.float32)
-        self._cache[clap] = (version, ids, vectors)
-        return ids, vectors
+            return cached[1]
+        rows = self._db.execute(f"SELECT take_id, vector FROM {TABLE} WHERE clap = ? ORDER BY take_id", (clap,))
+        rows = rows.fetchall()
+        live = {int(row[0]) for row in self._db.execute("SELECT id FROM takes WHERE deleted = 0")}
+        sizes = [len(row[1]) for row in rows]
+        size = max(set(sizes), key=sizes.count) if sizes else 0  # one CLAP has one width; skip strays
+        kept = [row for row in rows if len(row[1]) == size and int(row[0]) in live]
+        ids = np.fromiter((int(row[0]) for row in kept), dtype=np.int64, count=len(kept))  # [N]
+        vectors = np.frombuffer(b"".join(row[1] for row in kept), dtype=np.float32).reshape(len(kept), size // 4)
+        result = EmbeddingMatrix(ids, vectors, np.linalg.norm(vectors, axis=1))  # [N], [N, D], [N]
+        self._cache[clap] = (version, result)
+        return result
+
+
+@dataclass(frozen=True)
+class EmbeddingMatrix:
+    """Take ids [N], their embeddings [N, D] float32 and the embeddings' lengths [N] (for cosines)."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    norms: np.ndarray
