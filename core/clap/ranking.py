@@ -113,3 +113,33 @@ def rank_take_files(
         scored.append(Scored(score_take_file(sidecar, scorer_for, clap), Path(sidecar), i))
         report(progress, i + 1, len(sidecars))
     return [scored[i] for i in best_first([s.score for s in scored])]
+
+
+def rank_written_takes(
+    takes: Sequence[Take],
+    sidecars: Sequence[Path],
+    scorer_for: ScorerFor,
+    search_clap: str | None = None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> list:
+    """Score takes already written (each JSON gets its `text_match` as soon as it is known) and, with
+    `search_clap`, compute their embeddings for the library's search index.
+
+    Returns one embedding (or None) per take. A cancel raises GenerationCancelled; the takes stay on disk,
+    those scored so far with their score.
+    """
+    embeddings: list = [None] * len(takes)
+    for i, (take, sidecar) in enumerate(zip(takes, sidecars, strict=True)):
+        check_cancel(cancel)
+        name = clap_for_model(take.model, take.sample_rate)
+        scorer = scorer_for(name)
+        audio = scorer.embed_audio(take.wav, take.sample_rate, cancel)  # [D], mean over windows
+        score = float(scorer.embed_text(take.prompt) @ audio)
+        write_text_match(sidecar, score)
+        take.extra[TEXT_MATCH] = round(score, 6)
+        if search_clap is not None:
+            same = search_clap == name
+            embeddings[i] = audio if same else scorer_for(search_clap).embed_audio(take.wav, take.sample_rate, cancel)
+        report(progress, i + 1, len(takes))
+    return embeddings

@@ -77,20 +77,24 @@ def rank_by_vector(
     return [(int(index.ids[i]), float(scores[i])) for i in order]
 
 
+def hits_for_vector(
+    library: Library, clap: str, query: np.ndarray, top: int, cosine: bool, exclude: int | None = None
+) -> list[Hit]:
+    """Rank the library's takes indexed with `clap` against an embedding already computed."""
+    ranked = rank_by_vector(library.embeddings.matrix(clap), query, top, cosine=cosine, exclude=exclude)
+    return [Hit(score, library.get(take_id)) for take_id, score in ranked]
+
+
 def search_text(library: Library, scorer: ClapScorer, query: str, top: int = 20) -> list[Hit]:
     """Takes ranked by how well their sound matches `query` (CLAP text-audio similarity)."""
-    index = library.embeddings.matrix(scorer.name)
-    ranked = rank_by_vector(index, scorer.embed_text(query), top, cosine=False)
-    return [Hit(score, library.get(take_id)) for take_id, score in ranked]
+    return hits_for_vector(library, scorer.name, scorer.embed_text(query), top, cosine=False)
 
 
 def search_like(
     library: Library, scorer: ClapScorer, audio_embedding: np.ndarray, top: int = 20, exclude: int | None = None
 ) -> list[Hit]:
     """Takes ranked by how much they sound like `audio_embedding` (cosine), without the take `exclude`."""
-    index = library.embeddings.matrix(scorer.name)
-    ranked = rank_by_vector(index, audio_embedding, top, cosine=True, exclude=exclude)
-    return [Hit(score, library.get(take_id)) for take_id, score in ranked]
+    return hits_for_vector(library, scorer.name, audio_embedding, top, cosine=True, exclude=exclude)
 
 
 def like_take(library: Library, scorer: ClapScorer, record: TakeRecord, top: int = 20) -> list[Hit]:

@@ -204,7 +204,8 @@ class Library:
         return self.get(take_id)
 
     def search(self, text: str = "", starred_only: bool = False, deleted: bool = False) -> list[TakeRecord]:
-        """Takes whose prompt or name contains `text` (case-insensitive): newest run first, a run in seed order."""
+        """Takes whose prompt or name contains `text` (case-insensitive): newest run first; a run best first by
+        CLAP text match where its takes were scored, else in seed order."""
         sql = "SELECT * FROM takes WHERE deleted = ?"
         args: list[Any] = [int(deleted)]
         for word in text.split():
@@ -213,7 +214,7 @@ class Library:
             args += [pattern, pattern]
         if starred_only:
             sql += " AND starred = 1"
-        sql += " ORDER BY created DESC, id ASC"
+        sql += " ORDER BY created DESC, json_extract(extra, '$.text_match') DESC NULLS LAST, id ASC"
         return [_record(row) for row in self._db.execute(sql, args)]
 
     def recent_prompts(self, limit: int = 20) -> list[str]:

@@ -23,7 +23,15 @@ from desktop.jobs.tasks import (
     start_engine_task,
 )
 
-STAGE_NAMES = {"start": "Starting the engine", "download": "Downloading", "load": "Loading", "generate": "Generating"}
+STAGE_NAMES = {
+    "start": "Starting the engine",
+    "download": "Downloading",
+    "load": "Loading",
+    "generate": "Generating",
+    "rank": "Scoring takes (CLAP)",
+    "clap": "Fetching CLAP files",
+    "index": "Indexing the library",
+}
 
 
 def format_eta(seconds: float) -> str:
@@ -156,9 +164,17 @@ class GenerationController(QObject):
         library = self._library()
         records: list[TakeRecord] = []
         if library is not None:
-            records = [library.add(take, files, created) for take, files, created in result.takes]
+            embeddings = result.embeddings or [None] * len(result.takes)
+            records = [
+                library.add(take, files, created, embedding=embedding)
+                for (take, files, created), embedding in zip(result.takes, embeddings, strict=True)
+            ]
         self.takes_added.emit(records)
-        self.status.emit(f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s: {job.title}")
+        ranked = ", best match first" if result.ranked and len(result.takes) > 1 else ""
+        notice = f" {result.notice}" if result.notice else ""
+        self.status.emit(
+            f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s{ranked}: {job.title}{notice}"
+        )
 
     def _on_failed(self, job: Job, message: str) -> None:
         self.status.emit(f"Failed: {job.title}")

@@ -87,6 +87,7 @@ class GenerationSpec:
     library_dir: Path
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
+    rank: bool = False  # score the takes by CLAP text match after the batch
 
 
 @dataclass
@@ -94,6 +95,9 @@ class GenerationResult:
     model: ModelInfo
     takes: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
     elapsed_s: float = 0.0
+    embeddings: list = field(default_factory=list)  # per take: (CLAP name, vector) for the search index, or None
+    ranked: bool = False  # every take was scored (a cancel during scoring leaves them unscored)
+    notice: str = ""  # why the takes were not scored, if they were not
 
 
 def model_info(model: Any) -> ModelInfo:
@@ -154,7 +158,12 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         check_cancel(cancel)  # a cancel during the last decode still leaves nothing behind
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
         written = write_all(spec.library_dir, takes, created)
-        return GenerationResult(model_info(model), written, time.perf_counter() - started)
+        result = GenerationResult(model_info(model), written, time.perf_counter() - started)
+        if spec.rank:
+            from desktop.jobs.clap_tasks import rank_result
+
+            rank_result(holder.get(), result, report, cancel)
+        return result
 
     return task
 
