@@ -142,3 +142,42 @@ def test_like_an_outside_file(tmp_path, scorer):
         outside = save_take(make_take(_tone(1100, seed=2)), tmp_path, "outside")
         hits = search_like(library, scorer, scorer.embed_file(outside.wav), top=4)
         assert hits[0].record.prompt == "dog barking" and len(hits) == 4
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from core.clap.search import index_library
+from core.engine import Engine
+from core.takes.library import Library
+
+def progress(step, total):
+    if step == 18:
+        os.kill(os.getpid(), signal.SIGKILL)  # a crash in the middle of the second batch
+
+with Library(sys.argv[1]) as library:
+    index_library(library, Engine().clap("laion/larger_clap_general"), progress)
+"""
+
+
+def test_index_survives_a_killed_process(tmp_path, scorer):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with Library(tmp_path) as library:
+        for i in range(20):
+            library.save(make_take(_tone(90 + 61 * i, seconds=0.1, seed=i)))
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(tmp_path)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)}
+    )
+    assert done.returncode == -signal.SIGKILL
+    with sqlite3.connect(tmp_path / "sounddesk-library.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with Library(tmp_path) as library:
+        assert library.embeddings.count(scorer.name) == 16  # the first batch, whole; nothing of the second
+        assert index_library(library, scorer) == 4
+        assert library.embeddings.missing(scorer.name) == []
