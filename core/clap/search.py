@@ -49,6 +49,7 @@ def index_library(
             report(progress, position, len(todo))
         library.embeddings.put_many(batch, scorer.name)
         done += len(batch)
+    library.embeddings.save_snapshot(scorer.name)  # the next process's first search reads it at once
     return done
 
 

@@ -130,7 +130,7 @@ class Library:
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.commit()
-            self.embeddings = EmbeddingStore(self._db)  # CLAP vectors for search by sound
+            self.embeddings = EmbeddingStore(self._db, self.folder)  # CLAP vectors for search by sound
         except sqlite3.Error as exc:
             self._db.close()
             raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
