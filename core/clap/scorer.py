@@ -18,7 +18,7 @@ import soxr
 import torch
 import torch.nn.functional as F
 
-from core.cancel import CancelToken, Progress, check_cancel, report
+from core.cancel import CancelToken, Progress, check_cancel
 from core.errors import AudioFileError
 
 RESAMPLE_QUALITY = "VHQ"
@@ -103,21 +103,6 @@ class ClapScorer:
     def text_match(self, prompt: str, wav: np.ndarray, sample_rate: int) -> float:
         """Cosine of the prompt's text embedding with the audio (mean over windows for long audio)."""
         return float(self.embed_text(prompt) @ self.embed_audio(wav, sample_rate))
-
-    def text_matches(
-        self,
-        items: list[tuple[str, np.ndarray, int]],
-        progress: Progress | None = None,
-        cancel: CancelToken | None = None,
-    ) -> list[float]:
-        """Text match of each (prompt, audio [C, N], rate); prompts are embedded once each."""
-        prompts = sorted({prompt for prompt, _, _ in items})
-        texts = dict(zip(prompts, self.embed_texts(prompts), strict=True)) if prompts else {}
-        scores = []
-        for i, (prompt, wav, rate) in enumerate(items):
-            scores.append(float(texts[prompt] @ self.embed_audio(wav, rate, cancel)))
-            report(progress, i + 1, len(items))
-        return scores
 
 
 def _unit(out) -> np.ndarray:

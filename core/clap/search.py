@@ -83,7 +83,13 @@ def hits_for_vector(
 ) -> list[Hit]:
     """Rank the library's takes indexed with `clap` against an embedding already computed."""
     ranked = rank_by_vector(library.embeddings.matrix(clap), query, top, cosine=cosine, exclude=exclude)
-    return [Hit(score, library.get(take_id)) for take_id, score in ranked]
+    hits = []
+    for take_id, score in ranked:
+        try:
+            hits.append(Hit(score, library.get(take_id)))
+        except KeyError:  # removed by another connection since the matrix was read
+            continue
+    return hits
 
 
 def search_text(library: Library, scorer: ClapScorer, query: str, top: int = 20) -> list[Hit]:

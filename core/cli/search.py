@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from core.cli.main import progress_printer
 from core.cli.rank import add_clap_argument, sidecar_of
@@ -29,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
     from core.clap import search
     from core.clap.loading import SEARCH_CLAP, resolve_clap_name
     from core.engine import Engine
-    from core.takes.library import Library, default_library_dir
+    from core.takes.library import DB_NAME, Library, default_library_dir
 
-    folder = args.library or default_library_dir()
+    folder = Path(args.library) if args.library else default_library_dir()
+    if not (folder / DB_NAME).is_file():
+        raise InvalidParameterError(f"There is no SoundDesk take library in {folder} (pass --library FOLDER).")
     scorer = Engine(device=args.device).clap(resolve_clap_name(args.clap) if args.clap else SEARCH_CLAP)
     with Library(folder) as library:
         added = search.index_library(library, scorer, progress_printer(args.verbose))

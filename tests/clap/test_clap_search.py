@@ -181,3 +181,9 @@ def test_index_survives_a_killed_process(tmp_path, scorer):
         assert library.embeddings.count(scorer.name) == 16  # the first batch, whole; nothing of the second
         assert index_library(library, scorer) == 4
         assert library.embeddings.missing(scorer.name) == []
+
+
+def test_search_cli_in_a_folder_without_library_is_an_error(tmp_path, capsys):
+    assert main(["search", "rain", "--library", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: There is no SoundDesk take library") and not (tmp_path / "nothing").exists()
