@@ -14,6 +14,7 @@ from core.cancel import CancelToken, Progress, check_cancel
 from core.checks import parse_device
 from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
 from core.errors import InvalidParameterError
+from core.generation.generate import GenerationRequest
 from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
 from core.models.int8_cache import int8_weights
@@ -23,23 +24,9 @@ from core.models.pairing import check_codec_matches
 from core.nn.precision import check_precision, float_dtype, resolve_precision
 from core.nn.quantize import apply_precision
 from core.params import GenerationParams
-from core.takes.audio_io import AudioClip
 from core.takes.take import Take
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """One take to make: a prompt, parameters and seed, optionally a melody or audio to continue."""
-
-    prompt: str
-    params: GenerationParams
-    seed: int
-    melody: AudioClip | None = None
-    separate_melody: bool = True
-    continuation: AudioClip | None = None
-    shift_offset: int | None = None  # demucs time shift; None: drawn from the seed (reproducible)
 
 
 class Engine:
@@ -95,13 +82,22 @@ class Engine:
         if not self._models:
             self._shared = SharedModels()
 
+    def clap(self, name: str, progress: Progress | None = None, cancel: CancelToken | None = None):
+        """The CLAP scorer `name` (core.clap), loaded once per engine; `unload()` frees it with the models."""
+        if name not in self._shared.clap:
+            from core.clap.scorer import ClapScorer
+
+            self._shared.clap[name] = ClapScorer.load(name, self.device, progress, cancel)
+        return self._shared.clap[name]
+
 
 @dataclass
 class SharedModels:
-    """Frozen helper models several loaded models use: T5 encoders by name and the demucs separator."""
+    """Frozen helper models several loaded models use: T5 encoders by name, the demucs separator, CLAPs."""
 
     text_encoders: dict = field(default_factory=dict)
     separator: object | None = None
+    clap: dict = field(default_factory=dict)  # name -> core.clap.scorer.ClapScorer
 
     def get_separator(self, device: torch.device, progress: Progress | None, cancel: CancelToken | None):
         """demucs htdemucs, loaded on first use and then shared by melody conditioning and take separation."""

@@ -51,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-tempo-in-prompt", action="store_true", help="do not append ', BPM bpm' to the prompt")
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--rank", action="store_true", help="score each take by CLAP text match; print best first")
     precision_option.add_argument(p)
     magnet_options.add_arguments(p)
     p.set_defaults(run=run)
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     device = parse_device(args.device)  # imports torch
     continuation = load_audio(args.continuation) if args.continuation else None
     melody = load_audio(args.melody) if args.melody else None  # a bad file fails before the model loads
-    model = Engine(device=device, precision=args.precision).load(args.model)
+    engine = Engine(device=device, precision=args.precision)
+    model = engine.load(args.model)
     if args.verbose:
         print(f"precision: {model.precision}" + (" (auto)" if args.precision == "auto" else ""), file=sys.stderr)
     if melody is not None:
@@ -131,15 +133,21 @@ def run(args: argparse.Namespace) -> int:
     check_seed(seed, args.variations)
     taken: list[str] = []
 
+    ranked: list[tuple[float, Path]] = []
+
     def write(take) -> None:
         """Write each take (all three files) as soon as it exists: a stop later loses only the unfinished one."""
         stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}")
         if tempo:
             take.extra.update(tempo.record())
+        score = _text_match(engine, take) if args.rank else None  # stored in the take's JSON as text_match
         with shielded():  # a stop arriving now waits until the take is written, counted and printed
             files = save_new_take(take, out, stem, taken)
             taken.append(files.wav.name[: -len(".wav")])
-            print(files.wav, flush=True)
+            if score is None:
+                print(files.wav, flush=True)
+            else:
+                ranked.append((score, files.wav))
 
     try:
         for prompt in args.prompts:
@@ -155,4 +163,14 @@ def run(args: argparse.Namespace) -> int:
     except (GenerationCancelled, KeyboardInterrupt) as exc:
         print(f"cancelled: {len(taken)} finished take(s) kept, the unfinished one dropped.", file=sys.stderr)
         return exit_code(exc)
+    finally:
+        for score, wav in sorted(ranked, key=lambda item: -item[0]):
+            print(f"{score:.4f}\t{wav}", flush=True)
     return 0
+
+
+def _text_match(engine, take) -> float:
+    """Score the take (CLAP text match) into its extra facts, so its JSON carries `text_match`."""
+    from core.clap.ranking import score_takes
+
+    return score_takes([take], engine.clap)[0]

@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "core.cli.separate",
     "core.cli.explain",
     "core.cli.loop",
+    "core.cli.rank",
+    "core.cli.search",
+    "core.cli.evaluate",
 )
 
 

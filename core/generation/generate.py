@@ -7,6 +7,7 @@ window, each continuing the last `max_duration - extend_stride` seconds of the p
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import julius
 import numpy as np
@@ -18,9 +19,23 @@ from core.errors import InvalidParameterError
 from core.generation.melody import melody_cfg_chroma
 from core.nn.conditioning import ChromaConditioner, T5Conditioner
 from core.nn.lm import Conditions
+from core.params import GenerationParams
 from core.separation.htdemucs import shift_offset_for_seed
 from core.takes.audio_io import AudioClip, convert_channels
 from core.takes.take import Take
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One take to make: a prompt, parameters and seed, optionally a melody or audio to continue."""
+
+    prompt: str
+    params: GenerationParams
+    seed: int
+    melody: AudioClip | None = None
+    separate_melody: bool = True
+    continuation: AudioClip | None = None
+    shift_offset: int | None = None  # demucs time shift; None: drawn from the seed (reproducible)
 
 
 def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Tensor:

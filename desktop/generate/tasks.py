@@ -36,6 +36,7 @@ class GenerationSpec:
     continuation: AudioClip | None = None
     precision: str = "auto"  # auto | fp32 | bf16 | int8 (core.nn.precision)
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in every take's sidecar (bpm, bars, meter)
+    rank: bool = False  # score the takes by CLAP text match after the batch
 
 
 @dataclass
@@ -44,6 +45,9 @@ class GenerationResult:
     takes: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
     elapsed_s: float = 0.0
     cancelled: bool = False  # cancelled after `takes` were finished (and written); the rest was dropped
+    embeddings: list = field(default_factory=list)  # per take: (CLAP name, vector) for the search index, or None
+    ranked: bool = False  # every take was scored (a cancel during scoring leaves them unscored)
+    notice: str = ""  # why the takes were not scored, if they were not
 
 
 def model_info(model: Any) -> ModelInfo:
@@ -102,6 +106,11 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
             if not written:
                 raise
             return GenerationResult(model_info(model), written, time.perf_counter() - started, cancelled=True)
-        return GenerationResult(model_info(model), written, time.perf_counter() - started)
+        result = GenerationResult(model_info(model), written, time.perf_counter() - started)
+        if spec.rank:
+            from desktop.generate.clap_tasks import rank_result
+
+            rank_result(holder.get(), result, report, cancel)
+        return result
 
     return task
