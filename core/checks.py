@@ -20,12 +20,14 @@ from core.errors import ExportError, InvalidParameterError
 from core.params import GenerationParams
 from core.schemas import MAX_SEED
 from core.takes.atomic import describe, ensure_folder
+from core.takes.take import UNUSED_BY_FAMILY
 
 MAX_SECONDS = {"musicgen": 600.0, "audiogen": 300.0}
 """The longest take per autoregressive family (window by window); MAGNeT is limited to its one window."""
 
-AR_ONLY = {"cfg_coef": "--cfg", "extend_stride": "--extend-stride"}
-MASKED_ONLY = {
+FLAGS = {
+    "cfg_coef": "--cfg",
+    "extend_stride": "--extend-stride",
     "decoding_steps": "--decoding-steps",
     "max_cfg_coef": "--max-cfg",
     "min_cfg_coef": "--min-cfg",
@@ -89,8 +91,8 @@ def check_duration(model: Any, params: GenerationParams) -> None:
 
 def check_options_apply(model: Any, given: set[str]) -> None:
     """Refuse parameters the user set that the chosen model does not use (so a take never records them)."""
-    unused = MASKED_ONLY if model.autoregressive else AR_ONLY
-    named = sorted(flag for field, flag in unused.items() if field in given)
+    unused = UNUSED_BY_FAMILY.get(model.family, ())
+    named = sorted(FLAGS.get(field, field) for field in unused if field in given)
     if named:
         kind = "an autoregressive (MusicGen / AudioGen)" if model.autoregressive else "a MAGNeT"
         raise InvalidParameterError(

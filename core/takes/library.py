@@ -188,7 +188,7 @@ class Library:
             "prompt": take.prompt,
             "model": take.model,
             "seed": int(take.seed),
-            "params": json.dumps(take.params.to_dict()),
+            "params": json.dumps(take.recorded_params()),
             "extra": json.dumps(take.extra, default=str),
             "wav_path": str(files.wav),
             "codes_path": str(files.codes),

@@ -154,3 +154,20 @@ def test_explain_audio_twice_never_overwrites(fixtures_dir, tmp_path, capsys):
     assert main([*args, "--overwrite"]) == 0
     assert len(files_in(audio)) == 12
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("family", "left_out", "kept"),
+    [("magnet", {"cfg_coef", "extend_stride"}, "decoding_steps"), ("audiogen", {"decoding_steps"}, "cfg_coef")],
+)
+def test_parameters_a_family_does_not_use_are_not_recorded(tmp_path, family, left_out, kept):
+    from core.takes.library import Library
+
+    take = tone_take()
+    take.extra["family"] = family
+    recorded = json.loads(save_take(take, tmp_path, "t").sidecar.read_text())["parameters"]
+    assert not left_out & set(recorded) and kept in recorded
+    with Library(tmp_path / "lib") as library:
+        library.save(take)
+        (row,) = library._db.execute("SELECT params FROM takes").fetchall()
+        assert not left_out & set(json.loads(row[0])) and kept in json.loads(row[0])
