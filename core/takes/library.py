@@ -166,7 +166,7 @@ class Library:
     def _record_found(self, sidecar: Path, data: dict, created: float) -> None:
         row = row_from_sidecar(sidecar, data, created)
         row["name"] = default_name(row["prompt"], row["seed"])
-        self._retry(lambda: self._insert_once(row), "record a take")
+        self._retry(lambda: history_db.insert_once(self._db, row), "record a take")
 
     def close(self) -> None:
         self._db.close()
@@ -199,31 +199,7 @@ class Library:
             "name": default_name(take.prompt, take.seed),
             "created": created,
         }
-        return self.get(self._retry(lambda: self._insert_once(row, replace=True), "record the take"))
-
-    def _insert_once(self, row: dict[str, Any], replace: bool = False) -> int:
-        """Insert `row` unless a row already names its sidecar (then update it if `replace`); one transaction."""
-        with history_db.transaction(self._db):
-            existing = self._row_for_sidecar(Path(row["sidecar_path"]))
-            if existing is not None:
-                if replace:
-                    names = ", ".join(f"{k} = ?" for k in row)
-                    self._db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*row.values(), existing))
-                return existing
-            columns = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            cursor = self._db.execute(f"INSERT INTO takes ({columns}) VALUES ({marks})", tuple(row.values()))
-            return int(cursor.lastrowid)
-
-    def _row_for_sidecar(self, sidecar: Path) -> int | None:
-        pattern = "%" + sidecar.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        target = _resolved(sidecar)
-        for row in self._db.execute(
-            "SELECT id, sidecar_path FROM takes WHERE sidecar_path LIKE ? ESCAPE '\\'", (pattern,)
-        ):
-            if _resolved(Path(row["sidecar_path"])) == target:
-                return int(row["id"])
-        return None
+        return self.get(self._retry(lambda: history_db.insert_once(self._db, row, replace=True), "record the take"))
 
     def save(self, take: Take) -> TakeRecord:
         """Write the take's files into the library folder and record it.
@@ -342,13 +318,6 @@ class Library:
                 return cursor.rowcount
 
         return self._retry(run, "save the change")
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path.absolute()
 
 
 def _record(row: sqlite3.Row) -> TakeRecord:
