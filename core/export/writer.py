@@ -77,7 +77,7 @@ def take_summary(take: Take) -> dict[str, Any]:
         "prompt": take.prompt,
         "model": take.model,
         "seed": take.seed,
-        "parameters": take.params.to_dict(),
+        "parameters": take.recorded_params(),
     }
 
 

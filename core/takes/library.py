@@ -167,7 +167,7 @@ class Library:
     def _record_found(self, sidecar: Path, data: dict, created: float) -> None:
         row = row_from_sidecar(sidecar, data, created)
         row["name"] = default_name(row["prompt"], row["seed"])
-        self._retry(lambda: self._insert_once(row), "record a take")
+        self._retry(lambda: history_db.insert_once(self._db, row), "record a take")
 
     def close(self) -> None:
         self._db.close()
@@ -194,7 +194,7 @@ class Library:
             "prompt": take.prompt,
             "model": take.model,
             "seed": int(take.seed),
-            "params": json.dumps(take.params.to_dict()),
+            "params": json.dumps(take.recorded_params()),
             "extra": json.dumps(take.extra, default=str),
             "wav_path": str(files.wav),
             "codes_path": str(files.codes),
@@ -205,34 +205,10 @@ class Library:
             "name": default_name(take.prompt, take.seed),
             "created": created,
         }
-        take_id = self._retry(lambda: self._insert_once(row, replace=True), "record the take")
+        take_id = self._retry(lambda: history_db.insert_once(self._db, row, replace=True), "record the take")
         if embedding is not None:  # a lost vector is recomputed by the next indexing run
             self._retry(lambda: self.embeddings.put(take_id, embedding[0], embedding[1]), "store its embedding")
         return self.get(take_id)
-
-    def _insert_once(self, row: dict[str, Any], replace: bool = False) -> int:
-        """Insert `row` unless a row already names its sidecar (then update it if `replace`); one transaction."""
-        with history_db.transaction(self._db):
-            existing = self._row_for_sidecar(Path(row["sidecar_path"]))
-            if existing is not None:
-                if replace:
-                    names = ", ".join(f"{k} = ?" for k in row)
-                    self._db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*row.values(), existing))
-                return existing
-            columns = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            cursor = self._db.execute(f"INSERT INTO takes ({columns}) VALUES ({marks})", tuple(row.values()))
-            return int(cursor.lastrowid)
-
-    def _row_for_sidecar(self, sidecar: Path) -> int | None:
-        pattern = "%" + sidecar.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        target = _resolved(sidecar)
-        for row in self._db.execute(
-            "SELECT id, sidecar_path FROM takes WHERE sidecar_path LIKE ? ESCAPE '\\'", (pattern,)
-        ):
-            if _resolved(Path(row["sidecar_path"])) == target:
-                return int(row["id"])
-        return None
 
     def save(self, take: Take) -> TakeRecord:
         """Write the take's files into the library folder and record it.
@@ -365,13 +341,6 @@ class Library:
                 return cursor.rowcount
 
         return self._retry(run, "save the change")
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path.absolute()
 
 
 _READ_COLUMN: dict[str, Callable[[Any], Any]] = {

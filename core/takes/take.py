@@ -21,6 +21,8 @@ from core.takes.atomic import ensure_folder, write_files
 SIDECAR_VERSION = 1
 TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
 """The files of one take: NAME.wav, NAME.json and NAME.codes.npy (a name is free when none of them exists)."""
+_MASKED_ONLY = ("decoding_steps", "max_cfg_coef", "min_cfg_coef", "span_arrangement")
+UNUSED_BY_FAMILY = {"magnet": ("cfg_coef", "extend_stride"), "musicgen": _MASKED_ONLY, "audiogen": _MASKED_ONLY}
 
 
 @dataclass
@@ -44,13 +46,21 @@ class Take:
     def channels(self) -> int:
         return int(self.wav.shape[0])
 
+    def recorded_params(self) -> dict[str, Any]:
+        """The parameters as recorded with the take: those its model's family does not use are left out
+        (cfg and extend stride for MAGNeT, the masked-decoding fields for MusicGen and AudioGen)."""
+        data = self.params.to_dict()
+        for name in UNUSED_BY_FAMILY.get(str(self.extra.get("family", "")), ()):
+            data.pop(name, None)
+        return data
+
     def metadata(self, codes_name: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "version": SIDECAR_VERSION,
             "prompt": self.prompt,
             "model": self.model,
             "seed": self.seed,
-            "parameters": self.params.to_dict(),
+            "parameters": self.recorded_params(),
             "sample_rate": self.sample_rate,
             "channels": self.channels,
             "duration": round(self.duration, 6),
