@@ -22,9 +22,6 @@ from core.takes.atomic import describe
 from core.takes.schemas import MAX_SEED
 from core.takes.take import UNUSED_BY_FAMILY
 
-MAX_SECONDS = {"musicgen": 600.0, "audiogen": 300.0}
-"""The longest take per autoregressive family (window by window); MAGNeT is limited to its one window."""
-
 FLAGS = {
     "cfg_coef": "--cfg",
     "extend_stride": "--extend-stride",
@@ -81,7 +78,7 @@ def check_duration(model: Any, params: GenerationParams) -> None:
         raise InvalidParameterError(
             f"A duration of {params.duration:g} s is shorter than one frame ({frame:.2f} s) of {model.ref}."
         )
-    limit = model.max_duration if not model.autoregressive else MAX_SECONDS.get(model.family, 600.0)
+    limit = model.capabilities.longest_take
     if params.duration > limit + 1e-6:
         how = "one window" if not model.autoregressive else "the longest take SoundDesk makes"
         raise InvalidParameterError(
