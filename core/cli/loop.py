@@ -26,9 +26,9 @@ from core.loops.takes import (
     save_loop_take,
 )
 from core.takes.atomic import ensure_folder
-from core.takes.library import DB_NAME, TAKE_SUFFIXES, Library
+from core.takes.library import DB_NAME, Library
 from core.takes.naming import sanitize, unique_stem
-from core.takes.take import Take, load_take
+from core.takes.take import TAKE_SUFFIXES, Take, load_take
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from core.export.dsp import apply_level, resample, to_channels
+from core.export.dsp import apply_level, resample
 from core.export.settings import ExportSettings
+from core.takes.audio_io import convert_channels
 
 
 def loop_record(extra: dict[str, Any]) -> dict[str, Any] | None:
@@ -56,7 +57,7 @@ def prepare_loop(
         report["notes"].append(f"This is a loop, so its length and seam were kept: no {', '.join(skipped)}.")
     rate = settings.sample_rate or sample_rate
     frames = target_frames(record, wav.shape[-1], sample_rate, rate)
-    wav = to_channels(circular_resample(wav, sample_rate, rate, frames), settings.channels)
+    wav = convert_channels(circular_resample(wav, sample_rate, rate, frames), settings.channels)
     wav, report["gain_db"] = apply_level(wav, rate, settings)
     report["loop"] = {"frames": frames, **{k: record[k] for k in ("kind", "bpm", "bars", "meter") if k in record}}
     return np.ascontiguousarray(wav, dtype=np.float32), rate, report

@@ -30,9 +30,9 @@ from core.loops.meter import FOUR_FOUR, Meter, bars_of, bars_seconds, loop_beats
 from core.loops.music import make_music_loop
 from core.loops.seamless import make_seamless_loop
 from core.takes.atomic import ensure_folder
-from core.takes.library import TAKE_SUFFIXES as LIBRARY_SUFFIXES
 from core.takes.library import Library, TakeRecord, take_stem
 from core.takes.naming import unique_stem
+from core.takes.take import TAKE_SUFFIXES as LIBRARY_SUFFIXES
 from core.takes.take import Take, TakeFiles, save_take
 
 LOOP_KINDS = ("music", "seamless")
