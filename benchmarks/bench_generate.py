@@ -1,11 +1,16 @@
-"""Generation speed of the autoregressive decode loop, musicgen-small architecture, vs transformers' MusicGen.
+"""Generation speed per precision at musicgen-small size, against the bandwidth floor and transformers' MusicGen.
 
-Random weights at real sizes (decoder 24 layers, dim 1024, 16 heads, ffn 4096, card 2048, 4 codebooks; the
-condition is a random T5-base-sized sequence projected to 1024), batch 1 with CFG (2 rows), top-k 250, CFG 3.
-Prints seconds of wall clock per second of audio for fp32 and bf16, ours and transformers' in the same run,
-and the greedy-token agreement of bf16 with fp32 on the fixture models.
+Workload P1 (issue 11): a random-weight musicgen-small-size release (24 layers, dim 1024, 16 heads, card 2048,
+4 codebooks; `benchmarks/random_release.py`), loaded through the Engine as `main.py generate` does, batch 1
+with CFG 3, top-k 250. For each precision: seconds of compute per second of audio (the whole take, codec
+included), ms per decoding step, the LM weight bytes read per step, the memory read bandwidth measured in the
+same run, and efficiency = bandwidth floor (bytes / bandwidth) / measured step time. Then transformers'
+MusicgenForConditionalGeneration (random weights, same sizes) in fp32 and bf16, and the wall time of 4
+variations (decoded together) over one take in fp32 and int8.
 
-    python benchmarks/bench_generate.py [--seconds 5] [--threads 2] [--skip-transformers]
+    python benchmarks/bench_generate.py [--model DIR] [--seconds 5] [--threads 2] [--skip-transformers]
+
+Without --model a musicgen-small-size release is written to a temporary folder first (about 1.7 GB).
 """
 
 from __future__ import annotations
@@ -13,41 +18,72 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-if FIXTURES.is_dir():  # the bf16 agreement check loads the fixture models' T5 from their hub cache, offline
-    os.environ.setdefault("HF_HUB_CACHE", str(FIXTURES / "hf-cache"))
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_CACHE", str(FIXTURES / "hf-cache"))  # the release's T5 is the fixtures' tiny one
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.common import MUSICGEN_SMALL, machine, random_lm  # noqa: E402
-from core.decoding.autoregressive import generate_codes  # noqa: E402
-from core.nn.delay_pattern import DelayPattern  # noqa: E402
-from core.nn.lm import Conditions  # noqa: E402
+from benchmarks.common import MUSICGEN_SMALL, machine  # noqa: E402
+from core.engine import Engine, GenerationRequest, generate_variations  # noqa: E402
+from core.nn.fast_linear import PreparedLinear  # noqa: E402
+from core.nn.kernels import cpu_capability  # noqa: E402
+from core.nn.precision import resolve_precision  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
 FRAME_RATE = 50
 TEXT_TOKENS = 12
+PROMPT = "tense string ostinato, 90 bpm"
 
 
-def ours(seconds: float, dtype: torch.dtype) -> float:
-    lm = random_lm().to(dtype)
-    lm.pack_weights()  # as Engine.load does
-    text = torch.randn(1, TEXT_TOKENS, MUSICGEN_SMALL["dim"]) * 0.1
-    cond = Conditions(cross=torch.cat([text, torch.zeros_like(text)]).to(dtype))
+def read_bandwidth(megabytes: int = 512) -> float:
+    """Memory read bandwidth in GB/s: the best of 5 sums over a buffer far larger than the caches."""
+    data = torch.ones(megabytes * (1 << 20) // 4)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        data.sum()
+        best = min(best, time.perf_counter() - start)
+    return data.numel() * 4 / best / 1e9
+
+
+def weight_bytes(lm) -> int:
+    """Bytes of LM linear weights read in one decoding step (each prepared linear once)."""
+    seen: dict[int, int] = {}
+    for module in lm.modules():
+        for prepared in getattr(module, "packed", {}).values():
+            seen[id(prepared)] = prepared.nbytes()
+    for prepared in lm.packed_heads:
+        if isinstance(prepared, PreparedLinear):
+            seen[id(prepared)] = prepared.nbytes()
+    return sum(seen.values())
+
+
+def time_take(model, seconds: float) -> tuple[float, float]:
+    """(seconds per audio second of the whole take, ms per decoding step after the first)."""
+    stamps: list[float] = []
     params = GenerationParams(duration=seconds, top_k=250, cfg_coef=3.0)
-    prompt = torch.zeros(1, 4, 0, dtype=torch.long)
-    generator = torch.Generator().manual_seed(0)
-    frames = int(seconds * FRAME_RATE)
-    generate_codes(lm, DelayPattern((0, 1, 2, 3)), cond, prompt, 8, params, generator)  # warm-up
     start = time.perf_counter()
-    generate_codes(lm, DelayPattern((0, 1, 2, 3)), cond, prompt, frames, params, generator)
-    return (time.perf_counter() - start) / seconds
+    model.generate(
+        GenerationRequest(PROMPT, params, 0), progress=lambda step, total: stamps.append(time.perf_counter())
+    )
+    wall = time.perf_counter() - start
+    return wall / seconds, (stamps[-1] - stamps[0]) / (len(stamps) - 1) * 1e3
+
+
+def time_variations(model, seconds: float, count: int = 4) -> tuple[float, float]:
+    params = GenerationParams(duration=seconds, top_k=250, cfg_coef=3.0)
+    start = time.perf_counter()
+    model.generate(GenerationRequest(PROMPT, params, 0))
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    generate_variations(model, GenerationRequest(PROMPT, params, 0), count)
+    return one, time.perf_counter() - start
 
 
 def transformers_musicgen(seconds: float, dtype: torch.dtype) -> float:
@@ -88,53 +124,56 @@ def transformers_musicgen(seconds: float, dtype: torch.dtype) -> float:
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(config).eval().to(dtype)
     ids = torch.randint(3, 32000, (1, TEXT_TOKENS))
-    mask = torch.ones_like(ids)
-    steps = int(seconds * FRAME_RATE) + 3
-    kwargs = dict(input_ids=ids, attention_mask=mask, do_sample=True, top_k=250, guidance_scale=3.0)
+    kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True, top_k=250, guidance_scale=3.0)
     with torch.inference_mode():
         model.generate(**kwargs, max_new_tokens=8)  # warm-up
         start = time.perf_counter()
-        model.generate(**kwargs, max_new_tokens=steps)
+        model.generate(**kwargs, max_new_tokens=int(seconds * FRAME_RATE) + 3)
     return (time.perf_counter() - start) / seconds
-
-
-def bf16_agreement() -> str:
-    """Greedy tokens of the fixture models in bf16 vs fp32 (fraction equal)."""
-    fixtures = FIXTURES
-    if not fixtures.is_dir():
-        return "fixtures absent"
-    from core.engine import Engine, GenerationRequest
-
-    params = GenerationParams(duration=1.0, use_sampling=False, cfg_coef=3.0)
-    parts = []
-    for folder in ("musicgen", "audiogen"):
-        a = Engine().load(fixtures / folder)
-        b = Engine(dtype=torch.bfloat16).load(fixtures / folder)
-        for prompt in ("dog barking", "sirens of an emergency vehicle", "footsteps in a corridor"):
-            request = GenerationRequest(prompt, params, 0)
-            equal = float(np.mean(a.generate(request).codes == b.generate(request).codes))
-            parts.append(f"{folder}/{prompt!r}: {equal:.1%}")
-    return "; ".join(parts)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--model", type=Path, help="a musicgen-small-size release folder (random_release.py)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="audio seconds per timed take")
+    parser.add_argument("--variation-seconds", type=float, default=2.0, help="audio seconds per variation")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-transformers", action="store_true")
-    parser.add_argument("--skip-agreement", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(machine())
-    print(f"musicgen-small architecture, {args.seconds} s of audio, batch 1 + CFG, top-k 250, cfg 3")
-    print("seconds of compute per second of audio (lower is better):")
-    for dtype in (torch.float32, torch.bfloat16):
-        line = f"  {str(dtype):15s} ours {ours(args.seconds, dtype):6.2f}"
-        if not args.skip_transformers:
-            line += f"   transformers {transformers_musicgen(args.seconds, dtype):6.2f}"
-        print(line, flush=True)
-    if not args.skip_agreement:
-        print("bf16 vs fp32 greedy tokens on the fixtures:", bf16_agreement())
+    print(cpu_capability(), f"| auto picks {resolve_precision('auto')}", flush=True)
+    folder = args.model
+    if folder is None:
+        from benchmarks.random_release import write_release
+
+        folder = write_release("musicgen-small", Path(tempfile.mkdtemp(prefix="musicgen-small-")))
+    bandwidth = read_bandwidth()
+    print(f"memory read bandwidth: {bandwidth:.1f} GB/s (2^29-byte sum, best of 5)")
+    print(f"musicgen-small size, {args.seconds} s take, batch 1 + CFG 3, top-k 250, {args.threads} threads")
+    print(f"{'mode':8s} {'s/audio s':>10s} {'ms/step':>9s} {'MB/step':>9s} {'floor ms':>9s} {'efficiency':>11s}")
+    models = {}
+    for precision in ("fp32", "bf16", "int8"):
+        model = Engine(precision=precision).load(folder)
+        models[precision] = model
+        time_take(model, 0.2)  # warm-up (and the int8 cache)
+        per_second, step_ms = time_take(model, args.seconds)
+        nbytes = weight_bytes(model.bundle.lm)
+        floor = nbytes / bandwidth / 1e6
+        figures = f"{per_second:10.2f} {step_ms:9.1f} {nbytes / 1e6:9.0f} {floor:9.1f} {floor / step_ms:11.0%}"
+        print(f"{precision:8s} {figures}", flush=True)
+        if precision == "bf16":
+            del models[precision]  # variations are timed in fp32 and int8
+    if not args.skip_transformers:
+        for dtype in (torch.float32, torch.bfloat16):
+            print(
+                f"transformers {str(dtype)[6:]:9s} {transformers_musicgen(args.seconds, dtype):6.2f} s/audio s",
+                flush=True,
+            )
+    print(f"4 variations decoded together vs one take, {args.variation_seconds} s each:")
+    for precision, model in models.items():
+        one, four = time_variations(model, args.variation_seconds)
+        print(f"  {precision:5s} one take {one:6.1f} s, 4 variations {four:6.1f} s: {four / one:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ from typing import Any
 
 from core.errors import ExportError, InvalidParameterError
 from core.params import GenerationParams
-from core.takes.atomic import describe, ensure_folder
+from core.takes.atomic import describe
 from core.takes.schemas import MAX_SEED
+from core.takes.take import UNUSED_BY_FAMILY
 
-MAX_SECONDS = {"musicgen": 600.0, "audiogen": 300.0}
-"""The longest take per autoregressive family (window by window); MAGNeT is limited to its one window."""
-
-AR_ONLY = {"cfg_coef": "--cfg", "extend_stride": "--extend-stride"}
-MASKED_ONLY = {
+FLAGS = {
+    "cfg_coef": "--cfg",
+    "extend_stride": "--extend-stride",
     "decoding_steps": "--decoding-steps",
     "max_cfg_coef": "--max-cfg",
     "min_cfg_coef": "--min-cfg",
@@ -79,7 +78,7 @@ def check_duration(model: Any, params: GenerationParams) -> None:
         raise InvalidParameterError(
             f"A duration of {params.duration:g} s is shorter than one frame ({frame:.2f} s) of {model.ref}."
         )
-    limit = model.max_duration if not model.autoregressive else MAX_SECONDS.get(model.family, 600.0)
+    limit = model.capabilities.longest_take
     if params.duration > limit + 1e-6:
         how = "one window" if not model.autoregressive else "the longest take SoundDesk makes"
         raise InvalidParameterError(
@@ -89,8 +88,8 @@ def check_duration(model: Any, params: GenerationParams) -> None:
 
 def check_options_apply(model: Any, given: set[str]) -> None:
     """Refuse parameters the user set that the chosen model does not use (so a take never records them)."""
-    unused = MASKED_ONLY if model.autoregressive else AR_ONLY
-    named = sorted(flag for field, flag in unused.items() if field in given)
+    unused = UNUSED_BY_FAMILY.get(model.family, ())
+    named = sorted(FLAGS.get(field, field) for field in unused if field in given)
     if named:
         kind = "an autoregressive (MusicGen / AudioGen)" if model.autoregressive else "a MAGNeT"
         raise InvalidParameterError(
@@ -139,26 +138,42 @@ def estimate(model: Any, params: GenerationParams) -> Estimate:
 
 
 def check_output(folder: Path, needed_bytes: int) -> Path:
-    """The output folder exists (or is made), accepts a new file, and has room for `needed_bytes` plus margin."""
-    folder = ensure_folder(Path(folder))
-    probe = folder / f".sounddesk-write-test.{os.getpid()}.{secrets.token_hex(4)}.part"
+    """The output folder accepts new files and has room for `needed_bytes` plus margin (ExportError if not).
+
+    A folder that does not exist yet is not created here (a later failure must not leave an empty folder);
+    the nearest existing folder above it is checked instead.
+    """
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ExportError(f"Cannot create the output folder {folder}: {existing} is a file, not a folder.")
+    if existing == folder:
+        _probe(folder)
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        raise ExportError(f"Cannot create the output folder {folder}: permission denied in {existing}.")
     try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        os.close(fd)
-    except OSError as exc:
-        raise ExportError(describe(exc, probe).replace(probe.name, "new files")) from exc
-    finally:
-        probe.unlink(missing_ok=True)
-    try:
-        free = shutil.disk_usage(folder).free
+        free = shutil.disk_usage(existing).free
     except OSError:
         return folder
     if free < needed_bytes + 2**20:
         raise ExportError(
             f"The disk holding {folder} has {free / 2**20:.1f} MB free; these takes need about "
-            f"{needed_bytes / 2**20:.1f} MB. Free some space or choose another --out folder."
+            f"{needed_bytes / 2**20:.1f} MB. Free some space or choose another output folder."
         )
     return folder
+
+
+def _probe(folder: Path) -> None:
+    """Create and remove a hidden file: the only sure test that this folder takes new files."""
+    probe = folder / f".sounddesk-write-test.{os.getpid()}.{secrets.token_hex(4)}.part"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        raise ExportError(describe(exc, probe).replace(probe.name, "new files")) from exc
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def _duration(seconds: float) -> str:

@@ -14,45 +14,53 @@ from core.cancel import CancelToken, Progress, check_cancel
 from core.checks import parse_device
 from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
 from core.errors import InvalidParameterError
+from core.generation.generate import GenerationRequest
 from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
+from core.models.int8_cache import int8_weights
 from core.models.loader import LMBundle, load_lm_bundle
+from core.models.memory import check_fits
 from core.models.pairing import check_codec_matches
+from core.nn.precision import check_precision, float_dtype, resolve_precision
+from core.nn.quantize import apply_precision
 from core.params import GenerationParams
-from core.takes.audio_io import AudioClip
 from core.takes.take import Take
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class GenerationRequest:
-    """One take to make: a prompt, parameters and seed, optionally a melody or audio to continue."""
-
-    prompt: str
-    params: GenerationParams
-    seed: int
-    melody: AudioClip | None = None
-    separate_melody: bool = True
-    continuation: AudioClip | None = None
-    shift_offset: int | None = None  # demucs time shift; None: drawn from the seed (reproducible)
-
-
 class Engine:
-    """Loads models once and keeps them: switching back to a loaded model is instant."""
+    """Loads models once and keeps them: switching back to a loaded model is instant.
 
-    def __init__(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> None:
+    `precision` ("auto", "fp32", "bf16", "int8"; see core.nn.precision) is the default of `load`; fp32 is the
+    exact reference. `dtype=torch.bfloat16` is the older spelling of precision "bf16". One precision of a
+    model is kept at a time: loading it in another one frees the first.
+    """
+
+    def __init__(
+        self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, precision: str | None = None
+    ) -> None:
         self.device = parse_device(device)  # an unknown or absent device is a sentence, not a traceback
-        self.dtype = dtype
+        self.precision = check_precision(precision or ("bf16" if dtype == torch.bfloat16 else "fp32"))
         self._models: dict[str, LoadedModel] = {}
         self._shared = SharedModels()  # the T5 encoders and the stem separator, one copy for all models
 
-    def load(self, ref: str | Path, progress: Progress | None = None, cancel: CancelToken | None = None) -> LoadedModel:
+    def load(
+        self,
+        ref: str | Path,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+        precision: str | None = None,
+    ) -> LoadedModel:
+        """The model `ref` in `precision` (default: the engine's), loaded on first use."""
         key = str(ref)
-        if key not in self._models:
+        resolved = resolve_precision(precision or self.precision, self.device)
+        model = self._models.get(key)
+        if model is None or model.precision != resolved:
+            self._models.pop(key, None)
             folder = resolve_model_dir(key, progress, cancel)
             check_cancel(cancel)
-            self._models[key] = LoadedModel.from_folder(key, folder, self.device, self.dtype, self._shared)
+            self._models[key] = LoadedModel.from_folder(key, folder, self.device, resolved, self._shared)
         return self._models[key]
 
     def is_loaded(self, ref: str | Path) -> bool:
@@ -74,13 +82,22 @@ class Engine:
         if not self._models:
             self._shared = SharedModels()
 
+    def clap(self, name: str, progress: Progress | None = None, cancel: CancelToken | None = None):
+        """The CLAP scorer `name` (core.clap), loaded once per engine; `unload()` frees it with the models."""
+        if name not in self._shared.clap:
+            from core.clap.scorer import ClapScorer
+
+            self._shared.clap[name] = ClapScorer.load(name, self.device, progress, cancel)
+        return self._shared.clap[name]
+
 
 @dataclass
 class SharedModels:
-    """Frozen helper models several loaded models use: T5 encoders by name and the demucs separator."""
+    """Frozen helper models several loaded models use: T5 encoders by name, the demucs separator, CLAPs."""
 
     text_encoders: dict = field(default_factory=dict)
     separator: object | None = None
+    clap: dict = field(default_factory=dict)  # name -> core.clap.scorer.ClapScorer
 
     def get_separator(self, device: torch.device, progress: Progress | None, cancel: CancelToken | None):
         """demucs htdemucs, loaded on first use and then shared by melody conditioning and take separation."""
@@ -102,23 +119,36 @@ class LoadedModel:
         codec: CompressionModel,
         device: torch.device,
         shared: SharedModels | None = None,
+        precision: str = "fp32",
     ) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
+        self.precision = precision  # resolved: fp32, bf16 or int8
         self.shared = shared if shared is not None else SharedModels()
         check_codec_matches(bundle, codec, folder)
 
     @classmethod
     def from_folder(
-        cls, ref: str, folder: Path, device: torch.device, dtype: torch.dtype, shared: SharedModels | None = None
+        cls,
+        ref: str,
+        folder: Path,
+        device: torch.device,
+        precision: str | torch.dtype = "fp32",
+        shared: SharedModels | None = None,
     ) -> LoadedModel:
+        """Load in a resolved precision (fp32, bf16, int8; a dtype means fp32 / bf16), after checking it fits."""
+        if isinstance(precision, torch.dtype):
+            precision = "bf16" if precision == torch.bfloat16 else "fp32"
+        if device.type == "cpu":
+            check_fits(ref, folder, precision)
         shared = shared if shared is not None else SharedModels()
-        bundle = load_lm_bundle(folder / "state_dict.bin", dtype, shared.text_encoders)
+        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders)
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
-        bundle.lm.pack_weights()
+        int8 = int8_weights(bundle.lm, folder / "state_dict.bin") if precision == "int8" else None
+        apply_precision(bundle.lm, precision, int8)
         for module in bundle.conditioners.values():
             module.to(device)
-        return cls(ref, folder, bundle, codec.to(device), device, shared)
+        return cls(ref, folder, bundle, codec.to(device), device, shared, precision)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -161,7 +191,7 @@ class LoadedModel:
         self, request: GenerationRequest, progress: Progress | None = None, cancel: CancelToken | None = None
     ) -> Take:
         """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs)."""
-        from core.generation import generate_take
+        from core.generation.generate import generate_take
 
         started = time.perf_counter()
         take = generate_take(self, request, progress, cancel)
@@ -180,17 +210,33 @@ def generate_variations(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     on_take: Callable[[Take], None] | None = None,
+    batch: int | None = None,
 ) -> list[Take]:
     """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i.
 
-    `on_take(take)` runs as soon as each take exists, so a caller can write it before the next one starts:
-    a cancel or a crash later loses only the unfinished takes.
+    Autoregressive takes are decoded `batch` at a time (default `core.generation.variations.BATCH`) sharing each step's
+    weight reads. `on_take(take)` runs as soon as each take exists (for a batch: when the batch ends), so a
+    caller can write it before the next one starts: a cancel or a crash later loses only the unfinished takes.
     """
+    from core.generation import variations
+
     if count < 1:
         raise InvalidParameterError(f"The number of variations must be at least 1, got {count}.")
+    batch = variations.BATCH if batch is None else batch
+    if count > 1 and batch > 1 and variations.can_batch(model, request):
+        seeds = [request.seed + i for i in range(count)]
+        parts = list(variations.chunks(seeds, batch))
+        done: list[Take] = []
+        for index, part in enumerate(parts):
+            step = variations.offset_progress(progress, index, len(parts))
+            for take in variations.generate_together(model, request, part, step, cancel):
+                done.append(take)
+                if on_take is not None:
+                    on_take(take)
+        return done
     takes = []
     for i in range(count):
-        step = _offset_progress(progress, i, count)
+        step = variations.offset_progress(progress, i, count)
         take = model.generate(_with_seed(request, request.seed + i), step, cancel)
         takes.append(take)
         if on_take is not None:
@@ -202,9 +248,3 @@ def _with_seed(request: GenerationRequest, seed: int) -> GenerationRequest:
     from dataclasses import replace
 
     return replace(request, seed=seed)
-
-
-def _offset_progress(progress: Progress | None, index: int, count: int) -> Progress | None:
-    if progress is None:
-        return None
-    return lambda step, total: progress(index * total + step, count * total)

@@ -27,3 +27,7 @@ class ExportError(SoundDeskError):
 
 class GenerationCancelled(Exception):
     """Raised inside core loops when the caller's cancel token was set; not an error."""
+
+
+class InsufficientMemoryError(SoundDeskError):
+    """A model would not fit in the memory this machine has free; raised before loading it."""

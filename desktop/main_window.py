@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import SoundDeskError
 from core.models import hub
+from core.nn.precision import recorded_precision
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
 from desktop.dialogs.export_dialog import ExportDialog
@@ -28,11 +30,13 @@ from desktop.explain.controller import ExplainController
 from desktop.explain.panel import ExplainPanel
 from desktop.generate.controller import GenerationController
 from desktop.generate.panel import GeneratePanel
+from desktop.loops.feature import LoopFeature
 from desktop.render.controller import RenderController
 from desktop.scene.dock import SceneDock
 from desktop.settings import Preferences, group
 from desktop.takes.panel import TakesPanel
 from desktop.takes.separate import Separation
+from desktop.takes.sound_search import SoundSearch
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
@@ -50,6 +54,7 @@ class MainWindow(QMainWindow):
         self.library: Library | None = None
         self.error_box: QMessageBox | None = None
         self.controller = GenerationController(lambda: self.library, self)
+        self.sound_search = SoundSearch(self.controller, lambda: self.library, self)
         self.generate_panel = GeneratePanel()
         self.takes_panel = TakesPanel()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -60,6 +65,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._make_menus()
         self._add_take_features()
+        self.loops = LoopFeature(self)  # Make loop… on the selected take
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)
@@ -85,6 +91,10 @@ class MainWindow(QMainWindow):
         takes.message.connect(self.show_status)
         takes.recall_requested.connect(self.recall)
         takes.export_requested.connect(self.export_take)
+        takes.sound_search_requested.connect(self.sound_search.search_text)
+        takes.more_like_requested.connect(self.sound_search.more_like)
+        self.sound_search.ranked.connect(takes.show_ranked)
+        self.sound_search.message.connect(self.show_status)
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
@@ -105,6 +115,9 @@ class MainWindow(QMainWindow):
         take_menu = self.take_menu = bar.addMenu("&Take")
         for action in [self.takes_panel.loop_action, *self.takes_panel.take_actions]:
             take_menu.addAction(action)
+        self.index_action = take_menu.addAction(
+            "Index the library for search by sound", self.sound_search.index_library
+        )
         self.addActions([self.takes_panel.undo_action, self.takes_panel.redo_action, *self.takes_panel.take_actions])
         model_menu = bar.addMenu("&Model")
         self.generate_action = model_menu.addAction("Generate", self.generate)
@@ -186,7 +199,7 @@ class MainWindow(QMainWindow):
             self.show_error("Type a prompt describing the sound first.")
             return
         try:
-            spec = panel.spec(self.preferences.library_dir)
+            spec = replace(panel.spec(self.preferences.library_dir), rank=self.preferences.rank_takes)
         except SoundDeskError as exc:
             self.show_error(str(exc))
             return
@@ -194,7 +207,8 @@ class MainWindow(QMainWindow):
         self.controller.generate(spec)
 
     def recall(self, record: TakeRecord) -> None:
-        if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed):
+        precision = recorded_precision(record.extra)
+        if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed, precision):
             self.show_status(f"Recalled “{record.name}”: Generate makes it again (seed {record.seed}, locked).")
         else:
             self.show_status(f"Recalled “{record.name}”, but its model {record.model} is not available here.")
@@ -257,7 +271,7 @@ class MainWindow(QMainWindow):
         preferences.save(self.settings)
 
     def _set_offline(self, offline: bool) -> None:
-        self._apply_preferences(Preferences(self.preferences.library_dir, self.preferences.output_device, offline))
+        self._apply_preferences(replace(self.preferences, offline=offline))
         self.show_status("Offline: only models already on disk are used." if offline else "Online.")
 
     def _open_library(self, folder: Path) -> None:

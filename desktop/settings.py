@@ -78,6 +78,7 @@ class Preferences:
     library_dir: Path
     output_device: str = ""  # device name; "" = system default
     offline: bool = False
+    rank_takes: bool = False  # score every generation by CLAP text match (best variation first)
 
     @classmethod
     def load(cls, settings: QSettings) -> Preferences:
@@ -87,6 +88,7 @@ class Preferences:
                 library_dir=Path(folder) if folder else default_library_dir(),
                 output_device=read_str(settings, "output_device"),
                 offline=read_bool(settings, "offline", False),
+                rank_takes=read_bool(settings, "rank_takes", False),
             )
 
     def save(self, settings: QSettings) -> None:
@@ -94,3 +96,4 @@ class Preferences:
             settings.setValue("library_dir", str(self.library_dir))
             settings.setValue("output_device", self.output_device)
             settings.setValue("offline", self.offline)
+            settings.setValue("rank_takes", self.rank_takes)

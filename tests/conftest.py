@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ if FIXTURES.is_dir():
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# int8 weights are cached per checkpoint (core.models.int8_cache): never in the user's real cache during tests
+os.environ["SOUNDDESK_CACHE_DIR"] = tempfile.mkdtemp(prefix="sounddesk-test-cache-")
 
 
 def _need(path: Path) -> Path:

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 from core.checks import check_output
+from core.cli import precision_option
 from core.cli.main import progress_printer
 from core.engine import Engine
 from core.explain.explainer import ExplainSettings, explain_take
+from core.nn.precision import recorded_precision
 from core.takes.claim import save_new_take
 from core.takes.take import load_take, save_take
 
@@ -44,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="replace earlier --audio files of this take (default: new files get -2, -3 ... names)",
     )
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    precision_option.add_argument(p, replay=True)
     p.set_defaults(run=run)
 
 
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     settings = ExplainSettings(epochs=args.epochs, seed=args.seed)  # bad settings (--epochs 0) fail before loading
     take = load_take(args.take)
     folder = check_output(Path(args.audio), 0) if args.audio else None
-    model = Engine(device=args.device).load(take.model)
+    precision = args.precision or recorded_precision(take.extra)
+    model = Engine(device=args.device, precision=precision).load(take.model)
     window = tuple(args.window) if args.window else None
     explanation = explain_take(model, take, settings, window, progress_printer(args.verbose))
     for word, score in explanation.words:

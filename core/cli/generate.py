@@ -16,9 +16,11 @@ from core.checks import (
     estimate,
     parse_device,
 )
-from core.cli import magnet_options
+from core.cli import magnet_options, precision_option
 from core.cli.main import progress_printer
 from core.errors import GenerationCancelled, InvalidParameterError
+from core.loops.meter import Meter
+from core.loops.tempo_prompt import TempoRequest
 from core.takes.audio_io import load_audio, shorten
 from core.takes.claim import save_new_take
 from core.takes.interrupts import exit_code, shielded
@@ -43,8 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-melody-separation", action="store_true", help="use the melody file as is (skip removing drums and bass)"
     )
+    p.add_argument("--bpm", type=float, help="tempo: with --bars, the duration is exactly that many bars")
+    p.add_argument("--bars", type=int, help="length in bars at --bpm (instead of --duration)")
+    p.add_argument("--meter", default="4/4", help="time signature for --bars (default 4/4; BPM counts quarters)")
+    p.add_argument("--no-tempo-in-prompt", action="store_true", help="do not append ', BPM bpm' to the prompt")
     p.add_argument("--out", default=".", help="output folder (default: current folder)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--rank", action="store_true", help="score each take by CLAP text match; print best first")
+    precision_option.add_argument(p)
     magnet_options.add_arguments(p)
     p.set_defaults(run=run)
 
@@ -82,7 +90,21 @@ def given_fields(args: argparse.Namespace) -> set[str]:
     return {name for name, value in fields.items() if value is not None} | set(extra_params(args))
 
 
+def tempo_request(args: argparse.Namespace) -> TempoRequest | None:
+    """The --bpm / --bars / --meter request, or None; sets args.duration to the bars' length."""
+    if args.bpm is None and args.bars is None:
+        return None
+    if args.bpm is None or args.bars is None:
+        raise InvalidParameterError("--bpm and --bars go together: the length is that many bars at that tempo.")
+    if args.duration is not None:
+        raise InvalidParameterError("Give either --duration or --bars, not both (--bars sets the duration).")
+    tempo = TempoRequest(args.bpm, args.bars, Meter.parse(args.meter), not args.no_tempo_in_prompt)
+    args.duration = tempo.duration
+    return tempo
+
+
 def run(args: argparse.Namespace) -> int:
+    tempo = tempo_request(args)
     if args.duration is not None and not args.duration > 0:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
     if args.variations < 1:
@@ -95,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
     device = parse_device(args.device)  # imports torch
     continuation = load_audio(args.continuation) if args.continuation else None
     melody = load_audio(args.melody) if args.melody else None  # a bad file fails before the model loads
-    model = Engine(device=device).load(args.model)
+    engine = Engine(device=device, precision=args.precision)
+    model = engine.load(args.model)
+    if args.verbose:
+        print(f"precision: {model.precision}" + (" (auto)" if args.precision == "auto" else ""), file=sys.stderr)
     if melody is not None:
         melody = shorten(melody, model.max_duration)
     for clip in (melody, continuation):
@@ -113,18 +138,26 @@ def run(args: argparse.Namespace) -> int:
     check_seed(seed, args.variations)
     taken: list[str] = []
 
+    ranked: list[tuple[float, Path]] = []
+
     def write(take) -> None:
         """Write each take (all three files) as soon as it exists: a stop later loses only the unfinished one."""
         stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}")
+        if tempo:
+            take.extra.update(tempo.record())
+        score = _text_match(engine, take) if args.rank else None  # stored in the take's JSON as text_match
         with shielded():  # a stop arriving now waits until the take is written, counted and printed
             files = save_new_take(take, out, stem, taken)
             taken.append(files.wav.name[: -len(".wav")])
-            print(files.wav, flush=True)
+            if score is None:
+                print(files.wav, flush=True)
+            else:
+                ranked.append((score, files.wav))
 
     try:
         for prompt in args.prompts:
             request = GenerationRequest(
-                prompt,
+                tempo.prompt(prompt) if tempo else prompt,
                 params,
                 seed,
                 melody=melody,
@@ -135,4 +168,14 @@ def run(args: argparse.Namespace) -> int:
     except (GenerationCancelled, KeyboardInterrupt) as exc:
         print(f"cancelled: {len(taken)} finished take(s) kept, the unfinished one dropped.", file=sys.stderr)
         return exit_code(exc)
+    finally:
+        for score, wav in sorted(ranked, key=lambda item: -item[0]):
+            print(f"{score:.4f}\t{wav}", flush=True)
     return 0
+
+
+def _text_match(engine, take) -> float:
+    """Score the take (CLAP text match) into its extra facts, so its JSON carries `text_match`."""
+    from core.clap.ranking import score_takes
+
+    return score_takes([take], engine.clap)[0]

@@ -18,6 +18,10 @@ COMMAND_MODULES = (
     "core.cli.export",
     "core.cli.separate",
     "core.cli.explain",
+    "core.cli.loop",
+    "core.cli.rank",
+    "core.cli.search",
+    "core.cli.evaluate",
     "core.cli.render",
 )
 

@@ -1,13 +1,16 @@
 """Autoregressive decoding with the codebook delay pattern and classifier-free guidance (MusicGen, AudioGen).
 
-One take at a time: the CFG batch is `[conditional; null]` (2 rows), so a take depends only on its own prompt,
-parameters and seed. Steps: `DecodeState.start` (pattern sequence, caches), a prefill of the columns before the
-first new frame (the start column, or a continuation prompt) in one call, then `decode_one_token` per
-remaining pattern step, as audiocraft's `LMModel.generate` with its streaming cache.
+The CFG batch holds each take's pair of rows, conditional then null: B takes are 2B rows, take b at rows 2b
+and 2b + 1. Each take samples with its own generator and the linears run per take unless their kernel computes
+rows independently (`core.nn.fast_linear.rows_per_take`), so a take depends only on its own prompt, parameters
+and seed, whether it is decoded alone or with others (batched variations). Steps: `prefill` (the start column,
+or a continuation prompt), then `decode_one_token` per remaining pattern step, as audiocraft's `LMModel.generate`
+with its streaming cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -15,10 +18,12 @@ import torch
 from core.cancel import CancelToken, Progress, check_cancel, report
 from core.decoding.sampling import apply_cfg, sample
 from core.nn.delay_pattern import DelayPattern
+from core.nn.fast_linear import rows_per_take
 from core.nn.lm import Conditions, LMModel
 from core.params import GenerationParams
 
 UNKNOWN = -1
+Generators = torch.Generator | Sequence[torch.Generator] | None  # one for all rows, or one per take
 
 
 @dataclass
@@ -31,30 +36,6 @@ class DecodeState:
     prefix_len: int
     cross_weight_mask: torch.Tensor | None = None  # [B, S - 1, L] conditional rows' cross weights per input step
 
-    @classmethod
-    def start(
-        cls,
-        lm: LMModel,
-        pattern: DelayPattern,
-        cond: Conditions,
-        prompt: torch.Tensor,
-        total_frames: int,
-        cross_weight_mask: torch.Tensor | None = None,
-    ) -> DecodeState:
-        """The pattern sequence of prompt [B, K, T0] (T0 may be 0) and `total_frames`, with the caches set up.
-
-        `cross_weight_mask` [B, S - 1, L] (AudioGenX) scales the conditional rows' cross-attention weights: row s
-        applies when the LM reads the column at step s. The null rows keep their weights.
-        """
-        B, K, T0 = prompt.shape
-        codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
-        codes[..., :T0] = prompt
-        sequence, mask = pattern.build(codes, lm.special_token)
-        dtype = lm.emb[0].weight.dtype
-        lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
-        cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
-        return cls(sequence, mask, cross_kv, cond.prefix_len, cross_weight_mask)
-
 
 def _next_tokens(
     lm: LMModel,
@@ -63,14 +44,19 @@ def _next_tokens(
     state: DecodeState,
     start: int,
     params: GenerationParams,
-    generator: torch.Generator | None,
+    generator: Generators,
 ) -> torch.Tensor:
     """Run the CFG batch on `chunk` [B, K, T] and pick the next column: -> [B, K]."""
-    B = chunk.shape[0]
     weights = _cfg_weight_mask(state, start - state.prefix_len, chunk.shape[-1])  # [2B, T, L] or None
-    both = torch.cat([chunk, chunk])  # [2B, K, T]
+    both = chunk.repeat_interleave(2, dim=0)  # [2B, K, T]: conditional and null row of each take
     logits = lm(both, cond, start=start, cross_kv=state.cross_kv, cross_weight_mask=weights)[:, :, -1]
-    guided = apply_cfg(logits[:B], logits[B:], params.cfg_coef)
+    guided = apply_cfg(logits[0::2], logits[1::2], params.cfg_coef)  # [B, K, card]
+    if generator is None or isinstance(generator, torch.Generator):
+        return _sample(guided, params, generator)
+    return torch.cat([_sample(guided[b : b + 1], params, g) for b, g in enumerate(generator)])  # [B, K]
+
+
+def _sample(guided: torch.Tensor, params: GenerationParams, generator: torch.Generator | None) -> torch.Tensor:
     return sample(
         guided,
         use_sampling=params.use_sampling,
@@ -86,7 +72,7 @@ def _cfg_weight_mask(state: DecodeState, offset: int, length: int) -> torch.Tens
     if state.cross_weight_mask is None:
         return None
     rows = state.cross_weight_mask[:, offset : offset + length]  # [B, T, L]
-    return torch.cat([rows, torch.ones_like(rows)])  # [2B, T, L]
+    return torch.stack([rows, torch.ones_like(rows)], dim=1).flatten(0, 1)  # [2B, T, L], take-interleaved
 
 
 def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special: int) -> None:
@@ -97,13 +83,43 @@ def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special
     state.sequence[:, :, offset] = torch.where(column == UNKNOWN, tokens, column)
 
 
+def prefill(
+    lm: LMModel,
+    pattern: DelayPattern,
+    cond: Conditions,
+    prompt: torch.Tensor,
+    total_frames: int,
+    params: GenerationParams,
+    generator: Generators,
+    cross_weight_mask: torch.Tensor | None = None,
+) -> tuple[DecodeState, int]:
+    """Build the sequence, set up caches and decode the first step after the prompt.
+
+    `prompt` [B, K, T0] (T0 may be 0). Returns the state and the next sequence offset to decode.
+    `cross_weight_mask` [B, S - 1, L] (AudioGenX) scales the conditional rows' cross-attention weights: row s
+    applies when the LM reads the column at step s. The null rows keep their weights.
+    """
+    B, K, T0 = prompt.shape
+    codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
+    codes[..., :T0] = prompt
+    sequence, mask = pattern.build(codes, lm.special_token)
+    dtype = lm.emb[0].weight.dtype
+    lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
+    cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
+    state = DecodeState(sequence, mask, cross_kv, cond.prefix_len, cross_weight_mask)
+    first = pattern.first_step_with_frame(T0)
+    tokens = _next_tokens(lm, sequence[..., :first], cond, state, 0, params, generator)
+    _write_column(state, first, tokens, lm.special_token)
+    return state, first + 1
+
+
 def decode_one_token(
     lm: LMModel,
     cond: Conditions,
     state: DecodeState,
     offset: int,
     params: GenerationParams,
-    generator: torch.Generator | None,
+    generator: Generators,
 ) -> None:
     """Feed the column at `offset - 1` (cache holds the rest) and write the column at `offset`."""
     chunk = state.sequence[..., offset - 1 : offset]
@@ -119,28 +135,28 @@ def generate_codes(
     prompt: torch.Tensor,
     total_frames: int,
     params: GenerationParams,
-    generator: torch.Generator | None,
+    generator: Generators,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     cross_weight_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Generate `total_frames` frames (prompt included): prompt [B, K, T0] -> codes [B, K, total_frames].
 
-    `cond` holds the CFG batch: 2B rows, conditional first. `progress(step, total)` counts LM calls.
-    `cross_weight_mask` [B, S - 1, L]: see `DecodeState.start` (None: the model as trained).
+    `cond` holds the CFG batch: 2B rows, take b's conditional row at 2b and its null row at 2b + 1.
+    `generator`: one for all takes, or a sequence of one per take. `progress(step, total)` counts LM calls.
+    `cross_weight_mask` [B, S - 1, L]: see `prefill` (None: the model as trained).
     """
     try:
-        check_cancel(cancel)
-        state = DecodeState.start(lm, pattern, cond, prompt, total_frames, cross_weight_mask)
-        first = pattern.first_step_with_frame(prompt.shape[-1])  # prefill: the columns before it in one call
-        tokens = _next_tokens(lm, state.sequence[..., :first], cond, state, 0, params, generator)
-        _write_column(state, first, tokens, lm.special_token)
-        steps = state.sequence.shape[-1]
-        report(progress, 1, steps - first)
-        for step in range(first + 1, steps):
+        with rows_per_take(2):
             check_cancel(cancel)
-            decode_one_token(lm, cond, state, step, params, generator)
-            report(progress, step - first + 1, steps - first)
-        return pattern.revert(state.sequence, total_frames)
+            state, offset = prefill(lm, pattern, cond, prompt, total_frames, params, generator, cross_weight_mask)
+            steps = state.sequence.shape[-1]
+            first = offset - 1
+            report(progress, 1, steps - first)
+            for step in range(offset, steps):
+                check_cancel(cancel)
+                decode_one_token(lm, cond, state, step, params, generator)
+                report(progress, step - first + 1, steps - first)
+            return pattern.revert(state.sequence, total_frames)
     finally:
         lm.transformer.clear_caches()

@@ -251,6 +251,10 @@ def text_conditioner(model) -> T5Conditioner:
 
 
 def _take_codes(model, take: Take) -> torch.Tensor:
+    if take.extra.get("codes_applicable") is False:  # a loop: cut (and stretched) after decoding
+        raise InvalidParameterError(
+            "This take was cut from another take (a loop), so no tokens describe it; explain its source take."
+        )
     codes = np.asarray(take.codes)
     n_q = model.bundle.lm.cfg.n_q
     if codes.ndim != 2 or codes.shape[0] != n_q or codes.shape[1] < 1:

@@ -15,7 +15,7 @@ from core.cancel import CancelToken, Progress
 from core.decoding.autoregressive import generate_codes
 from core.errors import InvalidParameterError
 from core.explain.explainer import Explanation, text_conditioner
-from core.generation import ConditionBuilder, decoded_take
+from core.generation.generate import ConditionBuilder, decoded_take
 from core.takes.take import Take
 
 
@@ -69,5 +69,5 @@ def masked_take(
         cancel,
         cross_weight_mask=weights,
     )  # [1, K, T]
-    extra = {"family": model.family, "explained": label, "source_seed": int(take.seed)}
+    extra = {"family": model.family, "precision": model.precision, "explained": label, "source_seed": int(take.seed)}
     return decoded_take(model, codes, take.prompt, take.seed, take.params, extra)

@@ -24,6 +24,8 @@ import soundfile as sf
 from core.cancel import CancelToken, Progress, check_cancel, report
 from core.errors import InvalidParameterError
 from core.export.dsp import clipping_note, pcm_frames, prepare, quantise
+from core.export.loop_chunks import add_loop_metadata
+from core.export.loop_export import loop_record, prepare_loop
 from core.export.loudness import GATE_SECONDS, integrated_lufs, peak_dbfs
 from core.export.metadata import (
     add_wav_chunks,
@@ -75,7 +77,7 @@ def take_summary(take: Take) -> dict[str, Any]:
         "prompt": take.prompt,
         "model": take.model,
         "seed": take.seed,
-        "parameters": take.params.to_dict(),
+        "parameters": take.recorded_params(),
     }
 
 
@@ -91,8 +93,10 @@ def render(
     title: str,
     when: datetime,
     wav_for_facts: np.ndarray | None = None,
+    loop: dict[str, Any] | None = None,
 ) -> Rendered:
-    """Encode `samples` [C, N] (float32, or quantised int64 for PCM formats) with embedded metadata."""
+    """Encode `samples` [C, N] (float32, or quantised int64 for PCM formats) with embedded metadata
+    (and, for a loop take's `loop` record, its loop points and tempo: core.export.loop_chunks)."""
     channels, frames = samples.shape
     reference = wav_for_facts if wav_for_facts is not None else samples
     lufs = integrated_lufs(reference, sample_rate) if frames >= GATE_SECONDS * sample_rate else None
@@ -111,6 +115,8 @@ def render(
             title, reference_id, when, coding_history(sample_rate, fmt.bits or 32, channels), _finite(lufs)
         )
         data = add_wav_chunks(data, [(b"bext", bext), (b"LIST", info_chunk(text))])
+    if loop is not None:
+        data = add_loop_metadata(data, fmt.container, loop, sample_rate, frames)
     facts = {
         "format": fmt.key,
         "container": fmt.container,
@@ -185,7 +191,11 @@ def export_take(
     folder = ensure_folder(Path(folder))
     when = datetime.now().astimezone()
     require_finite(take, source)
-    wav, rate, processing = prepare(take.wav, take.sample_rate, settings)
+    loop = loop_record(take.extra)
+    if loop is not None:
+        wav, rate, processing = prepare_loop(take.wav, take.sample_rate, settings, loop)
+    else:
+        wav, rate, processing = prepare(take.wav, take.sample_rate, settings)
     if wav.shape[-1] == 0:
         raise InvalidParameterError(f"The take {take.prompt!r} holds no audio to export.")
     notes = list(processing.pop("notes"))
@@ -193,7 +203,7 @@ def export_take(
         notes.append(note)
     fmt = settings.audio_format
     summary = take_summary(take)
-    rendered = render(samples_for(wav, fmt), rate, fmt, summary, take.prompt, when, wav_for_facts=wav)
+    rendered = render(samples_for(wav, fmt), rate, fmt, summary, take.prompt, when, wav_for_facts=wav, loop=loop)
     path = claim_paths(folder, [file_stem(settings, take.prompt, take.model, take.seed, index, when)], settings)[0]
     source_info = {k: v for k, v in take.metadata().items() if k not in summary and k not in ("version", "codes")}
     record = sidecar_record(

@@ -29,11 +29,12 @@ class Family:
     title: str  # how the window names it
     masked: bool  # MAGNeT's non-autoregressive decoding
     defaults: GenerationParams
+    longest_take: float | None = None  # seconds, window by window; None: one window (masked decoding)
 
 
 FAMILIES: dict[str, Family] = {
-    "musicgen": Family("musicgen", "MusicGen", False, MUSICGEN_DEFAULTS),
-    "audiogen": Family("audiogen", "AudioGen", False, AUDIOGEN_DEFAULTS),
+    "musicgen": Family("musicgen", "MusicGen", False, MUSICGEN_DEFAULTS, longest_take=600.0),
+    "audiogen": Family("audiogen", "AudioGen", False, AUDIOGEN_DEFAULTS, longest_take=300.0),
     "magnet": Family("magnet", "MAGNeT", True, MAGNET_DEFAULTS),
 }
 
@@ -78,6 +79,11 @@ class Capabilities:
     def continuation(self) -> bool:
         """Continuing a recording and takes longer than one window need autoregressive decoding."""
         return self.autoregressive
+
+    @property
+    def longest_take(self) -> float:
+        """The longest take SoundDesk makes with this model: window by window, or its one window (MAGNeT)."""
+        return FAMILIES[self.family].longest_take or self.max_duration
 
     @property
     def explainable(self) -> bool:

@@ -1,52 +1,168 @@
-"""Linear layers at decode time on the CPU: a decoding step multiplies 1-4 rows by each weight matrix.
+"""The LM's linear layers in each precision: float (exact reference), packed bfloat16 and int8 per channel.
 
-That shape is memory-bound, and the generic GEMM paths read the weights slowly for it. Measured on this
-project's 2-core AMD EPYC, streaming 0.3 GB of weights with 2 rows (the CFG batch of one step):
+A decoding step multiplies 2 rows (the CFG pair) by each weight matrix: memory-bound, so what matters is how
+fast the weights are read. Each weight gets a `PreparedLinear` once per model (`prepare`):
 
-    float32  F.linear 9-11 GB/s   weight @ x.T 27-41 GB/s
-    bfloat16 F.linear 16-25 GB/s  oneDNN with a pre-packed weight 35-50 GB/s
+- `FloatLinear`: F.linear, except float32 decode steps (<= 4 rows, large weights) use `weight @ x.T`, which
+  reads weights 3-4x faster than F.linear at that shape with MKL; float32 is the reference mode.
+- `PackedBf16Linear`: oneDNN's linear on a weight packed once, where the CPU has the instructions
+  (`core.nn.kernels` probes it); else bfloat16 F.linear.
+- `Int8Linear`: int8 weights [N, K] with a float32 scale per output channel through `_weight_int8pack_mm`
+  where it runs correctly, else the same int8 values dequantized per call.
 
-So float32 uses `weight @ x.T`, and bfloat16 uses oneDNN's linear on a weight packed once per model
-(`pack_weight`). Small weights keep F.linear, so the tiny fixture models keep its exact numerics.
+Batched variations put several takes' CFG pairs in one call. A kernel whose rows are computed independently of
+each other (probed) serves the whole batch at once, sharing each weight read; the others (MKL's float GEMM
+changes its blocking at 4 rows) are called once per take inside `rows_per_take(2)`, so a take's numbers never
+depend on the takes batched with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import torch
 import torch.nn.functional as F
 
+from core.nn import kernels
+
 MIN_WEIGHT = 1 << 18
 MAX_ROWS = 4
+_rows_per_take: ContextVar[int | None] = ContextVar("rows_per_take", default=None)
 
 
-def _onednn_available() -> bool:
-    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+@contextmanager
+def rows_per_take(rows: int) -> Iterator[None]:
+    """Inside: inputs [B, ...] hold B // rows takes; kernels that are not row-independent run per take."""
+    token = _rows_per_take.set(rows)
+    try:
+        yield
+    finally:
+        _rows_per_take.reset(token)
 
 
-def pack_weight(weight: torch.Tensor) -> torch.Tensor | None:
-    """The oneDNN-packed copy of a large bfloat16 CPU weight, or None when packing does not apply."""
-    if weight.dtype != torch.bfloat16 or weight.device.type != "cpu" or weight.numel() < MIN_WEIGHT:
-        return None
-    if not _onednn_available():
-        return None
-    with torch.no_grad():
-        return torch.ops.mkldnn._reorder_linear_weight(weight.detach(), 2)
+class PreparedLinear:
+    """The decode-time form of one weight [N, K]; `run(x [R, K], bias) -> [R, N]`."""
+
+    row_independent = False
+    out_features: int
+
+    def run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def nbytes(self) -> int:
+        """Bytes of weight read per call."""
+        raise NotImplementedError
+
+    def part(self, start: int, end: int) -> PreparedLinear:
+        """The same form for output rows start:end (the q / k / v parts of a packed projection)."""
+        raise NotImplementedError
+
+
+class FloatLinear(PreparedLinear):
+    def __init__(self, weight: torch.Tensor) -> None:
+        self.weight = weight
+        self.out_features = weight.shape[0]
+
+    def run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        w = self.weight
+        if x.shape[0] > MAX_ROWS or x.dtype != torch.float32 or w.numel() < MIN_WEIGHT or x.requires_grad:
+            return F.linear(x, w, bias)
+        if x.device.type != "cpu":
+            return F.linear(x, w, bias)
+        out = (w @ x.T).T
+        return out if bias is None else out + bias
+
+    def nbytes(self) -> int:
+        return self.weight.numel() * self.weight.element_size()
+
+    def part(self, start: int, end: int) -> PreparedLinear:
+        return FloatLinear(self.weight[start:end])
+
+
+class PackedBf16Linear(PreparedLinear):
+    """bfloat16 through oneDNN on a packed copy (CPU); plain F.linear when gradients flow or not on the CPU."""
+
+    row_independent = True
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        self.weight = weight
+        self.out_features = weight.shape[0]
+        self.packed = kernels.onednn_bf16_pack(weight)
+
+    def run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if x.requires_grad or x.dtype != torch.bfloat16:
+            return F.linear(x, self.weight, bias)
+        return kernels.onednn_bf16_linear(x, self.packed, bias)
+
+    def nbytes(self) -> int:
+        return self.weight.numel() * self.weight.element_size()
+
+    def part(self, start: int, end: int) -> PreparedLinear:
+        return PackedBf16Linear(self.weight[start:end])
+
+
+class Int8Linear(PreparedLinear):
+    """Symmetric int8 per output channel: weight ~= q [N, K] * scale [N, 1]."""
+
+    def __init__(self, q: torch.Tensor, scale: torch.Tensor) -> None:
+        # an int8 tensor at an odd address (e.g. read from a file by mmap) crashes the kernel: copy it aligned
+        self.q = q if q.is_contiguous() and q.data_ptr() % 64 == 0 else q.clone(memory_format=torch.contiguous_format)
+        self.scale = scale.float().contiguous()
+        self.out_features = q.shape[0]
+        self.ones = torch.ones(q.shape[0], dtype=torch.bfloat16, device=q.device)
+        self.row_independent = q.device.type == "cpu" and kernels.available(kernels.INT8_MM) and self._kernel_runs()
+
+    def _kernel_runs(self) -> bool:
+        try:
+            kernels.int8_mm(torch.zeros(2, self.q.shape[1]), self.q, self.ones, self.scale)
+        except RuntimeError:  # a shape this CPU's kernel does not take: dequantize instead
+            return False
+        return True
+
+    def dequantized(self, dtype: torch.dtype) -> torch.Tensor:
+        return (self.q.to(torch.float32) * self.scale[:, None]).to(dtype)  # [N, K]
+
+    def run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if x.requires_grad or not self.row_independent:
+            return F.linear(x, self.dequantized(x.dtype), bias)
+        out = kernels.int8_mm(x, self.q, self.ones, self.scale).to(x.dtype)
+        return out if bias is None else out + bias
+
+    def nbytes(self) -> int:
+        return self.q.numel() + self.scale.numel() * 4
+
+    def part(self, start: int, end: int) -> PreparedLinear:
+        return Int8Linear(self.q[start:end], self.scale[start:end])
+
+
+def prepare(weight: torch.Tensor, precision: str) -> PreparedLinear:
+    """The decode-time form of a float weight for "fp32" or "bf16" (int8 ones come from `Int8Linear`)."""
+    use_packed = (
+        precision == "bf16"
+        and weight.dtype == torch.bfloat16
+        and weight.device.type == "cpu"
+        and kernels.available(kernels.ONEDNN_BF16)
+    )
+    return PackedBf16Linear(weight) if use_packed else FloatLinear(weight)
 
 
 def linear(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, packed: torch.Tensor | None = None
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    prepared: PreparedLinear | None = None,
 ) -> torch.Tensor:
-    """`F.linear(x, weight, bias)`, through the fast path when x has only a few rows on the CPU."""
-    rows = x.numel() // x.shape[-1]
-    if rows > MAX_ROWS or x.device.type != "cpu" or weight.numel() < MIN_WEIGHT or x.requires_grad:
-        return F.linear(x, weight, bias)
-    flat = x.reshape(rows, x.shape[-1])
-    if packed is not None and x.dtype == torch.bfloat16:
-        out = torch.ops.mkldnn._linear_pointwise(flat, packed, bias, "none", [], "")
-    elif x.dtype == torch.float32:
-        out = (weight @ flat.T).T
-        if bias is not None:
-            out = out + bias
-    else:
-        return F.linear(x, weight, bias)
-    return out.reshape(*x.shape[:-1], weight.shape[0])
+    """`F.linear(x, weight, bias)` through the weight's prepared form (x [B, ..., K] -> [B, ..., N])."""
+    if prepared is None:
+        prepared = FloatLinear(weight)
+    group = _rows_per_take.get()
+    if group and not prepared.row_independent and x.dim() > 2 and x.shape[0] > group:
+        return torch.cat([_apply(prepared, chunk, bias) for chunk in x.split(group)])
+    return _apply(prepared, x, bias)
+
+
+def _apply(prepared: PreparedLinear, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    flat = x.reshape(-1, x.shape[-1])  # [R, K]
+    return prepared.run(flat, bias).reshape(*x.shape[:-1], prepared.out_features)

@@ -8,13 +8,14 @@ separate functions over it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from core.nn.fast_linear import linear, pack_weight
+from core.nn.fast_linear import PreparedLinear, linear
 from core.nn.transformer import Transformer, TransformerConfig
 
 
@@ -51,7 +52,7 @@ class LMModel(nn.Module):
         self.transformer = Transformer(cfg.transformer)
         self.out_norm = nn.LayerNorm(dim, eps=1e-5) if cfg.norm_first else None
         self.linears = nn.ModuleList(nn.Linear(dim, cfg.card, bias=cfg.bias_proj) for _ in range(cfg.n_q))
-        self.packed_heads: list[torch.Tensor | None] = []
+        self.packed_heads: list[PreparedLinear] = []
 
     @property
     def special_token(self) -> int:
@@ -71,10 +72,10 @@ class LMModel(nn.Module):
             [linear(hidden, h.weight, h.bias, p) for h, p in zip(self.linears, packed, strict=True)], dim=1
         )
 
-    def pack_weights(self) -> None:
-        """Decode-time packed copies of the large weights (bfloat16 on the CPU; see core.nn.fast_linear)."""
-        self.transformer.pack_weights()
-        self.packed_heads = [pack_weight(head.weight) for head in self.linears]
+    def prepare(self, make: Callable[[str, torch.Tensor], PreparedLinear]) -> None:
+        """Decode-time forms of every linear: `make(state-dict name, weight)` (see core.nn.precision)."""
+        self.transformer.prepare(make, "transformer.")
+        self.packed_heads = [make(f"linears.{k}.weight", head.weight) for k, head in enumerate(self.linears)]
 
     def hidden(
         self,

@@ -9,13 +9,14 @@ values of the text are computed once per generation, not at every step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.nn.fast_linear import linear, pack_weight
+from core.nn.fast_linear import PreparedLinear, linear
 from core.nn.kv_cache import KVCache
 
 
@@ -76,7 +77,9 @@ class _Attention(nn.Module):
         self.in_proj_weight = nn.Parameter(torch.empty(3 * cfg.dim, cfg.dim))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * cfg.dim)) if cfg.bias_attn else None
         self.out_proj = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias_attn)
-        self.packed: dict = {}  # decode-time packed weights (core.nn.fast_linear), see Transformer.pack_weights
+        self.packed: dict[
+            int | str, PreparedLinear
+        ] = {}  # decode-time forms (core.nn.fast_linear): Transformer.prepare
 
 
 class SelfAttention(_Attention):
@@ -154,7 +157,7 @@ class TransformerLayer(nn.Module):
         scaled = cfg.layer_scale is not None
         self.layer_scale_1 = LayerScale(cfg.dim) if scaled else nn.Identity()
         self.layer_scale_2 = LayerScale(cfg.dim) if scaled else nn.Identity()
-        self.packed: dict = {}
+        self.packed: dict[int, PreparedLinear] = {}
         if cfg.cross_attention:
             self.layer_scale_cross = LayerScale(cfg.dim) if scaled else nn.Identity()
 
@@ -192,15 +195,23 @@ class Transformer(nn.Module):
         for layer in self.layers:
             layer.self_attn.cache = None
 
-    def pack_weights(self) -> None:
-        """Prepare the decode-time copies of large CPU weights (core.nn.fast_linear); a no-op where none apply."""
-        for layer in self.layers:
-            attn = layer.self_attn
-            attn.packed = _packed({"in": attn.in_proj_weight, "out": attn.out_proj.weight})
-            layer.packed = _packed({1: layer.linear1.weight, 2: layer.linear2.weight})
+    def prepare(self, make: Callable[[str, torch.Tensor], PreparedLinear], prefix: str = "") -> None:
+        """Give every linear its decode-time form: `make(state-dict name, weight)` (core.nn.fast_linear)."""
+        for i, layer in enumerate(self.layers):
+            name, attn = f"{prefix}layers.{i}.", layer.self_attn
+            attn.packed = {
+                "in": make(f"{name}self_attn.in_proj_weight", attn.in_proj_weight),
+                "out": make(f"{name}self_attn.out_proj.weight", attn.out_proj.weight),
+            }
+            layer.packed = {
+                1: make(f"{name}linear1.weight", layer.linear1.weight),
+                2: make(f"{name}linear2.weight", layer.linear2.weight),
+            }
             if layer.cross_attention is not None:
                 cross, d = layer.cross_attention, layer.cross_attention.dim
-                cross.packed = _packed({0: cross.in_proj_weight[:d], "out": cross.out_proj.weight})
+                whole = make(f"{name}cross_attention.in_proj_weight", cross.in_proj_weight)
+                cross.packed = {part: whole.part(part * d, (part + 1) * d) for part in range(3)}
+                cross.packed["out"] = make(f"{name}cross_attention.out_proj.weight", cross.out_proj.weight)
 
     def cross_kv(self, src: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
         """Per-layer keys/values of the cross-attention source, computed once."""
@@ -222,8 +233,3 @@ class Transformer(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x, start, attn_mask, None if cross_kv is None else cross_kv[i], cross_weight_mask)
         return x
-
-
-def _packed(weights: dict) -> dict:
-    packed = {key: pack_weight(weight) for key, weight in weights.items()}
-    return {key: value for key, value in packed.items() if value is not None}

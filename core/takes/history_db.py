@@ -71,6 +71,38 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     db.execute("COMMIT")
 
 
+def insert_once(db: sqlite3.Connection, row: dict[str, Any], replace: bool = False) -> int:
+    """Insert `row` unless a row already names its sidecar (then update that one if `replace`); one transaction,
+    so a take recorded at open (core.takes.adopt) and by its late writer is still one row. Returns the row id."""
+    with transaction(db):
+        existing = row_for_sidecar(db, Path(row["sidecar_path"]))
+        if existing is not None:
+            if replace:
+                names = ", ".join(f"{k} = ?" for k in row)
+                db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*row.values(), existing))
+            return existing
+        columns, marks = ", ".join(row), ", ".join("?" for _ in row)
+        return int(db.execute(f"INSERT INTO takes ({columns}) VALUES ({marks})", tuple(row.values())).lastrowid)
+
+
+def row_for_sidecar(db: sqlite3.Connection, sidecar: Path) -> int | None:
+    """The id of the row whose sidecar is this file (paths compared resolved), or None."""
+    pattern = "%" + sidecar.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    target = _resolved(sidecar)
+    sql = "SELECT id, sidecar_path FROM takes WHERE sidecar_path LIKE ? ESCAPE '\\'"
+    for found in db.execute(sql, (pattern,)):
+        if _resolved(Path(found["sidecar_path"])) == target:
+            return int(found["id"])
+    return None
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()
+
+
 def read_rows(rows: Iterable[sqlite3.Row], parse: Callable[[sqlite3.Row], T], damaged: list[str]) -> list[T]:
     """Parse each row; a row that cannot be read is skipped and described in `damaged` (and the log)."""
     records = []

@@ -33,6 +33,7 @@ from core.takes import history_db
 from core.takes.adopt import adopt, row_from_sidecar
 from core.takes.atomic import ensure_folder
 from core.takes.claim import save_new_take
+from core.takes.embeddings import EmbeddingStore
 from core.takes.take import Take, TakeFiles
 
 DB_NAME = "sounddesk-library.sqlite"
@@ -133,6 +134,7 @@ class Library:
             raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
         try:  # a damaged or foreign database file fails here, not at connect
             self._retry(self._create_schema, "open its history")
+            self.embeddings = EmbeddingStore(self._db, self.folder)  # CLAP vectors for search by sound
         except history_db.LibraryBusyError:
             self._db.close()
             raise
@@ -165,7 +167,7 @@ class Library:
     def _record_found(self, sidecar: Path, data: dict, created: float) -> None:
         row = row_from_sidecar(sidecar, data, created)
         row["name"] = default_name(row["prompt"], row["seed"])
-        self._retry(lambda: self._insert_once(row), "record a take")
+        self._retry(lambda: history_db.insert_once(self._db, row), "record a take")
 
     def close(self) -> None:
         self._db.close()
@@ -180,14 +182,19 @@ class Library:
     def trash(self) -> Path:
         return self.folder / TRASH_DIR
 
-    def add(self, take: Take, files: TakeFiles, created: float | None = None) -> TakeRecord:
-        """Record a take whose files `write_take_files` (or save_take) already wrote."""
+    def add(
+        self, take: Take, files: TakeFiles, created: float | None = None, embedding: tuple[str, Any] | None = None
+    ) -> TakeRecord:
+        """Record a take whose files `write_take_files` (or save_take) already wrote.
+
+        `embedding` (CLAP name, vector) is stored in the same transaction as the row.
+        """
         created = time.time() if created is None else created
         row = {
             "prompt": take.prompt,
             "model": take.model,
             "seed": int(take.seed),
-            "params": json.dumps(take.params.to_dict()),
+            "params": json.dumps(take.recorded_params()),
             "extra": json.dumps(take.extra, default=str),
             "wav_path": str(files.wav),
             "codes_path": str(files.codes),
@@ -198,31 +205,10 @@ class Library:
             "name": default_name(take.prompt, take.seed),
             "created": created,
         }
-        return self.get(self._retry(lambda: self._insert_once(row, replace=True), "record the take"))
-
-    def _insert_once(self, row: dict[str, Any], replace: bool = False) -> int:
-        """Insert `row` unless a row already names its sidecar (then update it if `replace`); one transaction."""
-        with history_db.transaction(self._db):
-            existing = self._row_for_sidecar(Path(row["sidecar_path"]))
-            if existing is not None:
-                if replace:
-                    names = ", ".join(f"{k} = ?" for k in row)
-                    self._db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*row.values(), existing))
-                return existing
-            columns = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            cursor = self._db.execute(f"INSERT INTO takes ({columns}) VALUES ({marks})", tuple(row.values()))
-            return int(cursor.lastrowid)
-
-    def _row_for_sidecar(self, sidecar: Path) -> int | None:
-        pattern = "%" + sidecar.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        target = _resolved(sidecar)
-        for row in self._db.execute(
-            "SELECT id, sidecar_path FROM takes WHERE sidecar_path LIKE ? ESCAPE '\\'", (pattern,)
-        ):
-            if _resolved(Path(row["sidecar_path"])) == target:
-                return int(row["id"])
-        return None
+        take_id = self._retry(lambda: history_db.insert_once(self._db, row, replace=True), "record the take")
+        if embedding is not None:  # a lost vector is recomputed by the next indexing run
+            self._retry(lambda: self.embeddings.put(take_id, embedding[0], embedding[1]), "store its embedding")
+        return self.get(take_id)
 
     def save(self, take: Take) -> TakeRecord:
         """Write the take's files into the library folder and record it.
@@ -245,8 +231,21 @@ class Library:
             raise KeyError(take_id)
         return _record(row)
 
+    def by_sidecar(self, sidecar: str | os.PathLike) -> TakeRecord | None:
+        """The record whose JSON sidecar is `sidecar`, if this library holds it."""
+        forms = (str(sidecar), str(Path(sidecar).resolve()))
+        row = self._db.execute("SELECT * FROM takes WHERE sidecar_path IN (?, ?)", forms).fetchone()
+        return None if row is None else _record(row)
+
+    def set_extra(self, take_id: int, key: str, value: Any) -> TakeRecord:
+        """Set one value of the take's extra facts (such as its CLAP `text_match`)."""
+        extra = dict(self.get(take_id).extra, **{key: value})
+        self._update(take_id, "extra = ?", json.dumps(extra, default=str))
+        return self.get(take_id)
+
     def search(self, text: str = "", starred_only: bool = False, deleted: bool = False) -> list[TakeRecord]:
-        """Takes whose prompt or name contains `text` (case-insensitive): newest run first, a run in seed order."""
+        """Takes whose prompt or name contains `text` (case-insensitive): newest run first; a run best first by
+        CLAP text match where its takes were scored, else in seed order."""
         sql = "SELECT * FROM takes WHERE deleted = ?"
         args: list[Any] = [int(deleted)]
         for word in text.split():
@@ -255,7 +254,7 @@ class Library:
             args += [pattern, pattern]
         if starred_only:
             sql += " AND starred = 1"
-        sql += " ORDER BY created DESC, id ASC"
+        sql += " ORDER BY created DESC, json_extract(extra, '$.text_match') DESC NULLS LAST, id ASC"
         rows = self._retry(lambda: self._db.execute(sql, args).fetchall(), "search its history")
         return history_db.read_rows(rows, _record, self.damaged)
 
@@ -303,6 +302,7 @@ class Library:
             except OSError as exc:  # keep the row: the take stays in the trash, nothing is lost from view
                 failures.append(f"{exc.filename}: {exc.strerror or exc}")
         self._write("DELETE FROM takes WHERE id = ?", removed, many=True)
+        self.embeddings.prune()
         if failures:
             raise ExportError(f"Could not remove {len(failures)} take(s) from the trash ({failures[0]}).")
         return len(removed)
@@ -341,13 +341,6 @@ class Library:
                 return cursor.rowcount
 
         return self._retry(run, "save the change")
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path.absolute()
 
 
 _READ_COLUMN: dict[str, Callable[[Any], Any]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
 """The files of one take: NAME.wav, NAME.json and NAME.codes.npy (a name is free when none of them exists)."""
 COMMIT_ORDER = (".wav", ".codes.npy", ".json")
 """The order `save_take` commits a take's files in: the sidecar last, so a sidecar marks a whole take."""
+_MASKED_ONLY = ("decoding_steps", "max_cfg_coef", "min_cfg_coef", "span_arrangement")
+UNUSED_BY_FAMILY = {"magnet": ("cfg_coef", "extend_stride"), "musicgen": _MASKED_ONLY, "audiogen": _MASKED_ONLY}
 
 
 @dataclass
@@ -45,13 +48,21 @@ class Take:
     def channels(self) -> int:
         return int(self.wav.shape[0])
 
+    def recorded_params(self) -> dict[str, Any]:
+        """The parameters as recorded with the take: those its model's family does not use are left out
+        (cfg and extend stride for MAGNeT, the masked-decoding fields for MusicGen and AudioGen)."""
+        data = self.params.to_dict()
+        for name in UNUSED_BY_FAMILY.get(str(self.extra.get("family", "")), ()):
+            data.pop(name, None)
+        return data
+
     def metadata(self, codes_name: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "version": SIDECAR_VERSION,
             "prompt": self.prompt,
             "model": self.model,
             "seed": self.seed,
-            "parameters": self.params.to_dict(),
+            "parameters": self.recorded_params(),
             "sample_rate": self.sample_rate,
             "channels": self.channels,
             "duration": round(self.duration, 6),
@@ -69,11 +80,21 @@ class TakeFiles:
     sidecar: Path
 
 
-def save_take(take: Take, folder: str | os.PathLike, name: str, overwrite: bool = True) -> TakeFiles:
-    """Write the take's WAV (32-bit float), codes and JSON sidecar: all three, or none (ExportError)."""
+def save_take(
+    take: Take,
+    folder: str | os.PathLike,
+    name: str,
+    overwrite: bool = True,
+    wav_filter: Callable[[bytes], bytes] | None = None,
+) -> TakeFiles:
+    """Write the take's WAV (32-bit float), codes and JSON sidecar: all three, or none (ExportError).
+
+    `wav_filter` may rewrite the WAV file image first (a loop take adds its loop chunks: core.loops.takes)."""
     folder = ensure_folder(Path(folder))
     files = TakeFiles(folder / f"{name}.wav", folder / f"{name}.codes.npy", folder / f"{name}.json")
     data = take_file_bytes(take, name)
+    if wav_filter is not None:
+        data[".wav"] = wav_filter(data[".wav"])
     paths = {".wav": files.wav, ".codes.npy": files.codes, ".json": files.sidecar}
     write_files([(paths[suffix], data[suffix]) for suffix in COMMIT_ORDER], overwrite=overwrite)
     return files

@@ -1,4 +1,4 @@
-"""The preferences dialog: library folder, audio output device, offline mode."""
+"""The preferences dialog: library folder, audio output device, offline mode, ranking of generations."""
 
 from __future__ import annotations
 
@@ -35,10 +35,13 @@ class PreferencesDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(preferences.output_device)))
         self.offline = QCheckBox("Work offline (never reach the model hub; use downloaded models only)")
         self.offline.setChecked(preferences.offline)
+        self.rank_takes = QCheckBox("Rank every generation by how well it matches the prompt (CLAP text match)")
+        self.rank_takes.setChecked(preferences.rank_takes)
         form = QFormLayout(self)
         form.addRow("Library folder", row)
         form.addRow("Audio output", self.device)
         form.addRow(self.offline)
+        form.addRow(self.rank_takes)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -49,4 +52,5 @@ class PreferencesDialog(QDialog):
             library_dir=Path(self.library_dir.text()).expanduser(),
             output_device=str(self.device.currentData() or ""),
             offline=self.offline.isChecked(),
+            rank_takes=self.rank_takes.isChecked(),
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cancel import CancelToken
+from core.nn.precision import recorded_precision
 from core.takes.take import Take, load_take
 from desktop.jobs.engine import EngineHolder, load_model
 from desktop.jobs.worker import Report
@@ -21,7 +22,7 @@ def explain_task(holder: EngineHolder, sidecar: Path, ref: str, settings: Any = 
 
     def task(report: Report, cancel: CancelToken) -> Any:
         take = load_take(sidecar)
-        model = load_model(holder, ref, report, cancel)
+        model = load_model(holder, ref, report, cancel, recorded_precision(take.extra))
         from core.explain.explainer import ExplainSettings, explain_take
 
         progress = lambda step, total: report("explaining", step, total)  # noqa: E731
@@ -35,7 +36,7 @@ def regenerate_task(holder: EngineHolder, sidecar: Path, ref: str, explanation: 
 
     def task(report: Report, cancel: CancelToken) -> Take:
         take = load_take(sidecar)
-        model = load_model(holder, ref, report, cancel)
+        model = load_model(holder, ref, report, cancel, recorded_precision(take.extra))
         from core.explain.regenerate import regenerate_take
 
         progress = lambda step, total: report("regenerating", step, total)  # noqa: E731

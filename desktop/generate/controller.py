@@ -18,7 +18,15 @@ from desktop.generate.tasks import GenerationResult, GenerationSpec, generation_
 from desktop.jobs.engine import EngineHolder
 from desktop.jobs.queue import Job, JobQueue, short_prompt
 
-STAGE_NAMES = {"start": "Starting the engine", "download": "Downloading", "load": "Loading", "generate": "Generating"}
+STAGE_NAMES = {
+    "start": "Starting the engine",
+    "download": "Downloading",
+    "load": "Loading",
+    "generate": "Generating",
+    "rank": "Scoring takes (CLAP)",
+    "clap": "Fetching CLAP files",
+    "index": "Indexing the library",
+}
 
 
 def format_eta(seconds: float) -> str:
@@ -147,9 +155,11 @@ class GenerationController(QObject):
         self.model_loaded.emit(result.model)
         library = self._library()
         records: list[TakeRecord] = []
+        embeddings = result.embeddings or [None] * len(result.takes)
         try:
-            for take, files, created in result.takes if library is not None else ():
-                records.append(library.add(take, files, created))
+            for (take, files, created), embedding in zip(result.takes, embeddings, strict=True):
+                if library is not None:
+                    records.append(library.add(take, files, created, embedding=embedding))
         except SoundDeskError as exc:  # a locked library: the files are kept and recorded at the next start
             self.error.emit(f"{exc} The take files are kept in the library folder and will be listed next time.")
             if not records:
@@ -158,7 +168,10 @@ class GenerationController(QObject):
         if result.cancelled:
             self.status.emit(f"Cancelled {job.title}; kept the {len(result.takes)} finished take(s).")
         else:
-            self.status.emit(f"Generated {len(result.takes)} take(s) in {result.elapsed_s:.1f} s: {job.title}")
+            ranked = ", best match first" if result.ranked and len(result.takes) > 1 else ""
+            notice = f" {result.notice}" if result.notice else ""
+            took = f"{result.elapsed_s:.1f} s{ranked}"
+            self.status.emit(f"Generated {len(result.takes)} take(s) in {took}: {job.title}{notice}")
 
     def _on_failed(self, job: Job, message: str) -> None:
         self.status.emit(f"Failed: {job.title}")

@@ -24,6 +24,7 @@ class ModelInfo:
 
     ref: str
     capabilities: Capabilities | None = None
+    precision: str | None = None  # the resolved precision it runs in, once loaded
 
     @property
     def melody(self) -> bool:

@@ -104,26 +104,32 @@ class GeneratePanel(QWidget):
     def spec(self, library_dir: Path) -> GenerationSpec:
         """The next run as shown (draws a fresh seed unless the seed is locked)."""
         info = self.models.info()
+        tempo = self.params.tempo.request()
         return GenerationSpec(
             ref=self.models.current_ref(),
-            prompt=self.prompt.prompt(),
+            prompt=tempo.prompt(self.prompt.prompt()) if tempo is not None else self.prompt.prompt(),
             params=self.params.params(),
             seed=self.params.seed_for_run(),
             count=self.params.variations.value(),
             library_dir=library_dir,
             melody=self.melody.clip() if info.melody else None,
             continuation=self.continuation.clip(),
+            precision=self.params.precision.choice(),
+            extra=tempo.record() if tempo is not None else {},
         )
 
-    def recall(self, prompt: str, model: str, params: GenerationParams, seed: int) -> bool:
-        """Put a take's prompt, model, parameters and seed back; False if its model is not available."""
+    def recall(
+        self, prompt: str, model: str, params: GenerationParams, seed: int, precision: str | None = None
+    ) -> bool:
+        """Put a take's prompt, model, parameters, seed and precision back; False if its model is not available."""
         self.prompt.set_prompt(prompt)
         found = self.models.select(model)
-        self.params.recall(params, seed)
+        self.params.recall(params, seed, precision)
         return found
 
     def apply_model_info(self, info: ModelInfo) -> None:
         self.models.set_loaded(info)
+        self.params.precision.show_picked(info.precision)
         if info.ref == self.models.current_ref():
             self._on_model_changed(info.ref)
 

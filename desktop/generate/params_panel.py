@@ -1,4 +1,4 @@
-"""Generation parameters: duration, variations, seed (lock / randomise), sampling, CFG and MAGNeT options."""
+"""Generation parameters: duration (or bars at a tempo), variations, seed, sampling, CFG and MAGNeT options."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import SoundDeskError
+from core.errors import InvalidParameterError, SoundDeskError
 from core.models.capabilities import Capabilities
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from core.takes.schemas import load_preset
+from desktop.generate.precision_box import PrecisionBox
+from desktop.generate.tempo_fields import TempoFields
 from desktop.settings import read_bool, read_int, read_json, write_json
 
 MAX_SEED = 2**31 - 1
@@ -87,6 +89,8 @@ class ParamsPanel(QWidget):
         self.preset.addItems(list(self._presets))
         self.preset.activated.connect(self._apply_preset)
         self.duration = _spin(0.1, MAX_DURATION, 0.5, 1, " s")
+        self.tempo = TempoFields()
+        self.tempo.changed.connect(self._follow_tempo)
         self.variations = _int_spin(1, MAX_VARIATIONS)
         self.seed = _int_spin(0, MAX_SEED)
         self.seed_lock = QToolButton(text="Lock", checkable=True, toolTip="Keep this seed for every run")
@@ -99,10 +103,26 @@ class ParamsPanel(QWidget):
         self._basic = QFormLayout()
         self._basic.addRow("Preset", self.preset)
         self._basic.addRow("Duration", self.duration)
+        self._basic.addRow("Tempo", self.tempo)
         self._basic.addRow("Variations", self.variations)
         self._basic.addRow("Seed", seed_row)
+        self.precision = PrecisionBox()
+        self._basic.addRow("Precision", self.precision)
         for box in (self.duration, self.variations, self.seed):
             box.valueChanged.connect(self.changed)
+
+    def _follow_tempo(self) -> None:
+        """With "Bars" on, the duration is that many bars (shown, not editable); off, it is free again."""
+        try:
+            tempo = self.tempo.request()
+        except SoundDeskError:
+            tempo = None
+        self.duration.setEnabled(tempo is None)
+        if tempo is not None:
+            self.duration.setDecimals(3)
+            self.duration.setValue(min(tempo.duration, MAX_DURATION))
+        else:
+            self.duration.setDecimals(1)
 
     def _build_advanced(self) -> None:
         self.advanced_toggle = QToolButton(text="Advanced sampling", checkable=True)
@@ -158,8 +178,13 @@ class ParamsPanel(QWidget):
 
     def params(self) -> GenerationParams:
         """The parameters as shown (raises InvalidParameterError for values the spin boxes let through)."""
+        tempo = self.tempo.request()
+        if tempo is not None and tempo.duration > MAX_DURATION:
+            raise InvalidParameterError(
+                f"{tempo.bars} bars at {tempo.bpm:g} BPM last {tempo.duration:.1f} s; at most {MAX_DURATION:g} s."
+            )
         return GenerationParams(
-            duration=round(self.duration.value(), 3),
+            duration=tempo.duration if tempo is not None else round(self.duration.value(), 3),
             use_sampling=self.use_sampling.isChecked(),
             top_k=self.top_k.value(),
             top_p=self.top_p.value(),
@@ -206,8 +231,10 @@ class ParamsPanel(QWidget):
             return self.seed.value()
         return self.randomise_seed()
 
-    def recall(self, params: GenerationParams, seed: int) -> None:
-        """Put a take's parameters and seed back, seed locked, so Generate makes the same take again."""
+    def recall(self, params: GenerationParams, seed: int, precision: str | None = None) -> None:
+        """Put a take's parameters, seed and precision back, seed locked, so Generate makes the same take again."""
+        if precision is not None:
+            self.precision.set_choice(precision)
         self.set_params(params)
         self.seed.setValue(seed)
         self.seed_lock.setChecked(True)
@@ -219,6 +246,8 @@ class ParamsPanel(QWidget):
         settings.setValue("seed", self.seed.value())
         settings.setValue("seed_locked", self.seed_lock.isChecked())
         settings.setValue("advanced_open", self.advanced_toggle.isChecked())
+        self.precision.save_state(settings)
+        self.tempo.save_state(settings)
 
     def restore_state(self, settings: QSettings) -> None:
         data = read_json(settings, "params", None)
@@ -231,3 +260,5 @@ class ParamsPanel(QWidget):
         self.seed.setValue(read_int(settings, "seed", 0))
         self.seed_lock.setChecked(read_bool(settings, "seed_locked", False))
         self.advanced_toggle.setChecked(read_bool(settings, "advanced_open", False))
+        self.precision.restore_state(settings)
+        self.tempo.restore_state(settings)

@@ -34,6 +34,9 @@ class GenerationSpec:
     library_dir: Path
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
+    precision: str = "auto"  # auto | fp32 | bf16 | int8 (core.nn.precision)
+    extra: dict[str, Any] = field(default_factory=dict)  # recorded in every take's sidecar (bpm, bars, meter)
+    rank: bool = False  # score the takes by CLAP text match after the batch
 
 
 @dataclass
@@ -42,10 +45,13 @@ class GenerationResult:
     takes: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
     elapsed_s: float = 0.0
     cancelled: bool = False  # cancelled after `takes` were finished (and written); the rest was dropped
+    embeddings: list = field(default_factory=list)  # per take: (CLAP name, vector) for the search index, or None
+    ranked: bool = False  # every take was scored (a cancel during scoring leaves them unscored)
+    notice: str = ""  # why the takes were not scored, if they were not
 
 
 def model_info(model: Any) -> ModelInfo:
-    return ModelInfo(model.ref, model.capabilities)
+    return ModelInfo(model.ref, model.capabilities, getattr(model, "precision", None))
 
 
 def start_engine_task(holder: EngineHolder):
@@ -79,7 +85,7 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         started = time.perf_counter()
         check_seed(spec.seed, spec.count)
         check_output(spec.library_dir, 0)  # an unwritable library is found before loading or generating
-        model = load_model(holder, spec.ref, report, cancel)
+        model = load_model(holder, spec.ref, report, cancel, spec.precision)
         check_duration(model, spec.params)
         check_output(spec.library_dir, estimate(model, spec.params).output_bytes * spec.count)
         from core.engine import GenerationRequest, generate_variations  # imported by holder.get() already
@@ -91,6 +97,7 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         written: list[tuple[Take, TakeFiles, float]] = []
 
         def keep(take: Take) -> None:  # each take is on disk as soon as it exists: a cancel loses only the next
+            take.extra.update(spec.extra)
             written.append((take, write_take_files(spec.library_dir, take, created), created))
 
         try:
@@ -99,6 +106,11 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
             if not written:
                 raise
             return GenerationResult(model_info(model), written, time.perf_counter() - started, cancelled=True)
-        return GenerationResult(model_info(model), written, time.perf_counter() - started)
+        result = GenerationResult(model_info(model), written, time.perf_counter() - started)
+        if spec.rank:
+            from desktop.generate.clap_tasks import rank_result
+
+            rank_result(holder.get(), result, report, cancel)
+        return result
 
     return task

@@ -35,7 +35,7 @@ class EngineHolder:
 
                 if self.device == "auto":
                     self.device = "cuda" if torch.cuda.is_available() else "cpu"
-                self._engine = Engine(device=self.device)
+                self._engine = Engine(device=self.device, precision="auto")
                 settle_garbage()
             return self._engine
 
@@ -70,13 +70,16 @@ def settle_garbage(collect: bool = False) -> None:
     gc.freeze()
 
 
-def load_model(holder: EngineHolder, ref: str, report: Report, cancel: CancelToken) -> Any:
-    """The loaded model for `ref`: from the cache, or downloaded ("download" stage, bytes) and loaded."""
+def load_model(
+    holder: EngineHolder, ref: str, report: Report, cancel: CancelToken, precision: str | None = None
+) -> Any:
+    """The loaded model for `ref` (in `precision`, default: the engine's): cached, or downloaded and loaded."""
     report("load", 0, 1)
     engine = holder.get()
     check_cancel(cancel)
     fresh = not engine.is_loaded(ref)
-    model = engine.load(ref, progress=lambda done, total: report("download", done, total), cancel=cancel)
+    progress = lambda done, total: report("download", done, total)  # noqa: E731
+    model = engine.load(ref, progress=progress, cancel=cancel, precision=precision)
     if fresh:
         settle_garbage()
     report("load", 1, 1)

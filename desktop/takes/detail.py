@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from core.loops.takes import loop_summary
 from core.params import GenerationParams
 from core.takes.library import TakeRecord
 from desktop.widgets.waveform import WaveformView
@@ -82,6 +83,9 @@ class TakeDetail(QWidget):
             ("Audio", f"{record.duration:.2f} s, {record.sample_rate} Hz, {record.channels} ch"),
             ("File", html.escape(str(record.wav_path))),
         ]
+        loop = loop_summary(record.extra, record.sample_rate)
+        if loop is not None:
+            rows.insert(5, ("Loop" if "loop" in record.extra else "Tempo", html.escape(loop)))
         self.info.setText("<br>".join(f"<b>{name}:</b> {value}" for name, value in rows))
         self.waveform.set_audio(wav, record.sample_rate)
 

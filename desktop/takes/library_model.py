@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
 ThumbnailRole = Qt.ItemDataRole.UserRole + 2
+ScoreRole = Qt.ItemDataRole.UserRole + 3  # the search-by-sound score of a ranked row, else None
 THUMBNAIL_SIZE = (140, 40)
 AUDIO_CACHE_TAKES = 8
 
@@ -40,6 +41,7 @@ class TakesModel(QAbstractListModel):
         self._records: list[TakeRecord] = []
         self._query = ""
         self._starred_only = False
+        self._scores: dict[int, float] = {}
         self._thumbnails: dict[tuple[int, str], QPixmap] = {}
         self._audio: OrderedDict[tuple[int, str], tuple[np.ndarray, int]] = OrderedDict()
 
@@ -53,8 +55,20 @@ class TakesModel(QAbstractListModel):
         self._query, self._starred_only = query, starred_only
         self.reload()
 
+    def show_ranked(self, ranked: list[tuple[TakeRecord, float]]) -> None:
+        """Show search-by-sound results (best first, each with its score) until the next reload."""
+        self.beginResetModel()
+        self._records = [record for record, _ in ranked]
+        self._scores = {record.id: score for record, score in ranked}
+        self.endResetModel()
+
+    @property
+    def ranked(self) -> bool:
+        return bool(self._scores)
+
     def reload(self) -> None:
         self.beginResetModel()
+        self._scores = {}
         if self.library is None:
             self._records = []
         else:
@@ -77,6 +91,8 @@ class TakesModel(QAbstractListModel):
             return record
         if role == ThumbnailRole:
             return self.thumbnail(record)
+        if role == ScoreRole:
+            return self._scores.get(record.id)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{record.prompt}\n{record.model} · seed {record.seed}\n{record.wav_path}"
         return None

@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut, QU
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QInputDialog, QLineEdit, QSplitter, QVBoxLayout, QWidget
 
 from core.errors import SoundDeskError
+from core.loops.takes import is_loop
 from core.takes.library import Library, TakeRecord
 from desktop.playback import Player
 from desktop.settings import read_bool
@@ -34,6 +35,8 @@ class TakesPanel(QWidget):
 
     recall_requested = Signal(object)  # TakeRecord
     export_requested = Signal(object)  # TakeRecord
+    sound_search_requested = Signal(str)  # a query to rank the library by sound
+    more_like_requested = Signal(object)  # TakeRecord
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -47,6 +50,10 @@ class TakesPanel(QWidget):
         self.search.textChanged.connect(self._filter)
         self.starred_only = QCheckBox("★ only")
         self.starred_only.toggled.connect(self._filter)
+        self.by_sound = QCheckBox("by sound")
+        self.by_sound.setToolTip("Enter ranks the takes by how well their sound matches the words (CLAP)")
+        self.by_sound.toggled.connect(self._by_sound_toggled)
+        self.search.returnPressed.connect(self._search_by_sound)
         self.list = TakesList(self.model)
         self.list.current_record_changed.connect(self._show_current)
         self.list.activated_record.connect(lambda record: self.toggle_play())
@@ -88,6 +95,7 @@ class TakesPanel(QWidget):
         self.recall_action = action("recall", "Recall", self._recall, "Ctrl+R")
         self.export_action = action("export", "Export…", self._export, "Ctrl+E")
         self.reveal_action = action("reveal", "Show in folder", self._reveal)
+        self.more_like_action = action("more_like", "More like this", self._more_like, "Ctrl+M")
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
@@ -101,12 +109,14 @@ class TakesPanel(QWidget):
             self.recall_action,
             self.export_action,
             self.reveal_action,
+            self.more_like_action,
         ]
 
     def _layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.starred_only)
+        top.addWidget(self.by_sound)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(self.detail)
@@ -164,7 +174,8 @@ class TakesPanel(QWidget):
         except (OSError, RuntimeError) as exc:
             self.message.emit(f"Cannot read {record.wav_path}: {exc}.")
             return
-        self.player.play(record.id, wav, rate, loop=self.loop_action.isChecked())
+        # a loop take always plays as a loop: the callback wraps from its last sample to its first
+        self.player.play(record.id, wav, rate, loop=self.loop_action.isChecked() or is_loop(record.extra))
 
     def _set_loop(self, loop: bool) -> None:
         self.player.set_loop(loop)
@@ -207,7 +218,31 @@ class TakesPanel(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(record.wav_path.parent)))
 
     def _filter(self) -> None:
+        if self.by_sound.isChecked():
+            return  # by sound: Enter starts a ranking (a CLAP job), typing alone does not filter
         self.model.set_filter(self.search.text(), self.starred_only.isChecked())
+
+    def _by_sound_toggled(self, on: bool) -> None:
+        placeholder = "Describe the sound, then Enter…" if on else "Search prompts and names…"
+        self.search.setPlaceholderText(placeholder)
+        if on:
+            self._search_by_sound()
+        else:
+            self._filter()
+
+    def _search_by_sound(self) -> None:
+        if self.by_sound.isChecked() and self.search.text().strip():
+            self.sound_search_requested.emit(self.search.text().strip())
+
+    def show_ranked(self, title: str, ranked: list) -> None:
+        """Show search-by-sound results, best first, each row with its score."""
+        self.model.show_ranked(ranked)
+        if ranked:
+            self.list.select_take(ranked[0][0].id)
+
+    def _more_like(self) -> None:
+        if self.current() is not None:
+            self.more_like_requested.emit(self.current())
 
     def _show_current(self, record: TakeRecord | None) -> None:
         for act in self.take_actions:

@@ -10,17 +10,21 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 
 from core.takes.library import TakeRecord
 from desktop.takes.drag import start_take_drag
-from desktop.takes.library_model import THUMBNAIL_SIZE, RecordRole, TakesModel, ThumbnailRole
+from desktop.takes.library_model import THUMBNAIL_SIZE, RecordRole, ScoreRole, TakesModel, ThumbnailRole
 
 ROW_HEIGHT = 52
 STAR_COLOUR = QColor(255, 196, 40)
 PLAYING_COLOUR = QColor(255, 170, 40)
 
 
-def summary_line(record: TakeRecord) -> str:
+def summary_line(record: TakeRecord, score: float | None = None) -> str:
     model = record.model.rstrip("/").split("/")[-1]
     when = time.strftime("%d %b %H:%M", time.localtime(record.created))
-    return f"{model} · seed {record.seed} · {record.duration:.1f} s · {when} · {record.prompt}"
+    match = record.extra.get("text_match")
+    scores = (f"score {score:.3f} · " if score is not None else "") + (
+        f"match {match:.3f} · " if isinstance(match, int | float) else ""
+    )
+    return f"{scores}{model} · seed {record.seed} · {record.duration:.1f} s · {when} · {record.prompt}"
 
 
 class TakeDelegate(QStyledItemDelegate):
@@ -62,7 +66,8 @@ class TakeDelegate(QStyledItemDelegate):
         name_font.setBold(False)
         painter.setFont(name_font)
         info_rect = QRect(text_left, rect.top() + rect.height() // 2, name_rect.width(), rect.height() // 2)
-        info = painter.fontMetrics().elidedText(summary_line(record), Qt.TextElideMode.ElideRight, info_rect.width())
+        summary = summary_line(record, index.data(ScoreRole))
+        info = painter.fontMetrics().elidedText(summary, Qt.TextElideMode.ElideRight, info_rect.width())
         painter.drawText(info_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, info)
         painter.restore()
 

@@ -73,7 +73,8 @@ def test_cli_take_equals_the_api_take(fixtures_dir, tmp_path, capsys):
         ]
     )
     wav = Path(capsys.readouterr().out.strip())
-    model = Engine().load(fixtures_dir / "musicgen")
+    precision = json.loads(wav.with_suffix(".json").read_text())["precision"]  # the CLI's default: auto
+    model = Engine(precision=precision).load(fixtures_dir / "musicgen")
     params = model.default_params.replace(duration=0.4, top_k=10)
     take = model.generate(GenerationRequest("dog barking", params, 5))
     np.testing.assert_array_equal(np.load(wav.with_suffix("").with_suffix(".codes.npy")), take.codes)

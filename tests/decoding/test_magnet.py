@@ -15,7 +15,7 @@ from core.decoding.schedule import schedule
 from core.decoding.spans import least_probable_spans, remask, restricted_attention_mask
 from core.engine import Engine, GenerationRequest
 from core.errors import GenerationCancelled, InvalidParameterError
-from core.generation import ConditionBuilder
+from core.generation.generate import ConditionBuilder
 from core.nn.lm import Conditions
 from core.params import GenerationParams
 

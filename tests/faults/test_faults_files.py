@@ -128,3 +128,46 @@ def test_a_batch_with_overwrite_names_the_files_it_kept(tmp_path, capsys):
     line = _one_error(capsys)
     kept = sorted(out.iterdir())
     assert len(kept) == 2 and all(str(p) in line for p in kept) and "written before it and kept" in line
+
+
+def test_explain_refuses_zero_epochs_before_loading(tmp_path, capsys):
+    sidecar = save_take(tone_take(), tmp_path, "door").sidecar
+    assert main(["explain", str(sidecar), "--epochs", "0"]) == 2
+    assert "epochs must be 1 or more" in _one_error(capsys)
+
+
+def test_explain_audio_twice_never_overwrites(fixtures_dir, tmp_path, capsys):
+    from core.engine import Engine, GenerationRequest
+
+    model = Engine().load(str(fixtures_dir / "audiogen"))
+    take = model.generate(GenerationRequest("dog barking", model.default_params.replace(duration=0.5), seed=5))
+    sidecar = save_take(take, tmp_path, "take").sidecar
+    audio = tmp_path / "audio"
+    args = ["explain", str(sidecar), "--epochs", "1", "--audio", str(audio)]
+    assert main(args) == 0
+    first = {name: (audio / name).read_bytes() for name in files_in(audio)}
+    assert len(first) == 6
+    assert main([*args, "--seed", "7"]) == 0
+    names = files_in(audio)
+    assert len(names) == 12 and {"take_factual-2.wav", "take_counterfactual-2.json"} <= set(names)
+    assert all((audio / name).read_bytes() == data for name, data in first.items())  # earlier files intact
+    assert main([*args, "--overwrite"]) == 0
+    assert len(files_in(audio)) == 12
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("family", "left_out", "kept"),
+    [("magnet", {"cfg_coef", "extend_stride"}, "decoding_steps"), ("audiogen", {"decoding_steps"}, "cfg_coef")],
+)
+def test_parameters_a_family_does_not_use_are_not_recorded(tmp_path, family, left_out, kept):
+    from core.takes.library import Library
+
+    take = tone_take()
+    take.extra["family"] = family
+    recorded = json.loads(save_take(take, tmp_path, "t").sidecar.read_text())["parameters"]
+    assert not left_out & set(recorded) and kept in recorded
+    with Library(tmp_path / "lib") as library:
+        library.save(take)
+        (row,) = library._db.execute("SELECT params FROM takes").fetchall()
+        assert not left_out & set(json.loads(row[0])) and kept in json.loads(row[0])

@@ -95,6 +95,9 @@ def test_an_output_that_is_not_a_folder_is_found_before_loading(fixtures_dir, tm
     blocker.write_text("x")
     code, err, _ = _run(capsys, "--model", str(tmp_path / "no-such-model"), "--out", str(blocker / "sub"))
     assert code == 2 and "Cannot create the output folder" in err  # not "model not found": checked first
+    assert "is a file, not a folder" in err
+    code, err, _ = _run(capsys, "--model", str(tmp_path / "no-such-model"), "--out", str(tmp_path / "new" / "deep"))
+    assert code == 2 and not (tmp_path / "new").exists()  # a failed run leaves no empty output folder behind
 
 
 def test_free_space_is_checked_against_the_expected_size(fixtures_dir, tmp_path):

@@ -99,3 +99,16 @@ def test_a_signal_during_a_commit_waits_for_the_commit(tmp_path):
     finally:
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
+
+
+def test_long_work_states_its_estimate_before_starting(fixtures_dir, tmp_path):
+    proc = _generate(fixtures_dir / "musicgen", tmp_path, "--duration", "600")  # 30 000 frames, 33 windows
+    note = proc.stderr.readline().strip()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert note.startswith("note: 1 take(s): about 30") and "decoding steps, roughly" in note, note
+    assert "MB of working memory" in note and "MB on disk" in note
+    assert proc.returncode == 130 and err.strip().splitlines() == [
+        "cancelled: 0 finished take(s) kept, the unfinished one dropped."
+    ]
+    assert files_in(tmp_path) == []

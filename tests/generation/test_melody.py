@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.melody import melody_cfg_chroma, melody_waveform
+from core.generation.melody import melody_cfg_chroma, melody_waveform
 from core.nn.chroma import ChromaExtractor
 from core.separation.htdemucs import load_separator, shift_offset_for_seed
 from core.takes.audio_io import load_audio

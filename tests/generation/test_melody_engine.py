@@ -88,7 +88,7 @@ def test_stereo_model_continues_a_mono_44k_recording(engine, fixtures_dir, audio
 
 
 def _model_audio(clip, model):
-    from core.generation import to_model_audio
+    from core.generation.generate import to_model_audio
 
     return to_model_audio(clip, model.sample_rate, model.channels)
 

@@ -6,22 +6,7 @@ import torch
 
 from benchmarks.common import random_lm
 from core.nn.delay_pattern import DelayPattern
-from core.nn.fast_linear import linear, pack_weight
 from core.nn.lm import Conditions
-
-
-def test_decode_linear_equals_f_linear():
-    torch.manual_seed(0)
-    weight, bias = torch.randn(4096, 1024) * 0.02, torch.randn(4096)
-    for rows in (1, 2, 4, 9):
-        x = torch.randn(rows, 1, 1024)
-        wb, bb, xb = weight.bfloat16(), bias.bfloat16(), x.bfloat16()
-        torch.testing.assert_close(
-            linear(xb, wb, bb, pack_weight(wb)), torch.nn.functional.linear(xb, wb, bb), atol=0.05, rtol=0.02
-        )
-        torch.testing.assert_close(
-            linear(x, weight, bias), torch.nn.functional.linear(x, weight, bias), atol=2e-5, rtol=1e-5
-        )
 
 
 def test_cached_step_by_step_equals_one_causal_pass():

@@ -7,6 +7,7 @@ window, each continuing the last `max_duration - extend_stride` seconds of the p
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import julius
 import numpy as np
@@ -15,12 +16,26 @@ import torch
 from core.cancel import CancelToken, Progress, report
 from core.decoding.autoregressive import generate_codes
 from core.errors import InvalidParameterError
-from core.melody import melody_cfg_chroma
+from core.generation.melody import melody_cfg_chroma
 from core.nn.conditioning import ChromaConditioner, T5Conditioner
 from core.nn.lm import Conditions
+from core.params import GenerationParams
 from core.separation.htdemucs import shift_offset_for_seed
 from core.takes.audio_io import AudioClip, convert_channels
 from core.takes.take import Take
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One take to make: a prompt, parameters and seed, optionally a melody or audio to continue."""
+
+    prompt: str
+    params: GenerationParams
+    seed: int
+    melody: AudioClip | None = None
+    separate_melody: bool = True
+    continuation: AudioClip | None = None
+    shift_offset: int | None = None  # demucs time shift; None: drawn from the seed (reproducible)
 
 
 def to_model_audio(clip: AudioClip, sample_rate: int, channels: int) -> torch.Tensor:
@@ -102,11 +117,12 @@ def generate_ar_codes(
     build: ConditionBuilder,
     prompt: torch.Tensor,
     params,
-    generator: torch.Generator,
+    generator: torch.Generator | list[torch.Generator],
     progress: Progress | None,
     cancel: CancelToken | None,
 ) -> torch.Tensor:
-    """Codes [1, K, int(duration * frame_rate)] (prompt included), window by window beyond the model's length."""
+    """Autoregressive codes [B, K, int(duration * frame_rate)] (prompt [B, K, T0] included), window by window
+    beyond the model's length. B > 1 decodes B takes of the same prompt together, one generator each."""
     fr, bundle = model.frame_rate, model.bundle
     stride = int(fr * params.extend_stride)
     if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
@@ -120,13 +136,21 @@ def generate_ar_codes(
     done, pieces = 0, ([prompt] if prompt.shape[-1] else [])
     for index, frames in enumerate(windows):
         step = _window_progress(progress, done, budget)
-        cond = build(_melody_window(model, build, index * stride, len(windows) > 1))
+        cond = _per_take(build(_melody_window(model, build, index * stride, len(windows) > 1)), prompt.shape[0])
         codes = generate_codes(bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel)
         done += _steps(bundle.pattern, frames, prompt.shape[-1])
         pieces.append(codes[..., prompt.shape[-1] :])
         prompt = codes[..., stride:]
     report(progress, budget, budget)
     return torch.cat(pieces, dim=-1)
+
+
+def _per_take(cond: Conditions, takes: int) -> Conditions:
+    """The [conditional; null] pair of conditions [2, ...] tiled for `takes` takes: [2 * takes, ...]."""
+    if takes == 1:
+        return cond
+    tile = lambda t: None if t is None else t.repeat(takes, *([1] * (t.dim() - 1)))  # noqa: E731
+    return Conditions(cross=tile(cond.cross), prefix=tile(cond.prefix))
 
 
 def _window_progress(progress: Progress | None, done: int, budget: int) -> Callable[[int, int], None] | None:
@@ -147,21 +171,21 @@ def _melody_window(model, build: ConditionBuilder, offset: int, long_form: bool)
 
 def generate_take(model, request, progress: Progress | None, cancel: CancelToken | None) -> Take:
     params = request.params
-    _validate(model, request)
+    validate_request(model, request)
     generator = torch.Generator(device=model.device).manual_seed(int(request.seed))
     melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
     melody = melody.to(model.device) if melody is not None else None
     offset = request.shift_offset if request.shift_offset is not None else shift_offset_for_seed(request.seed)
     build = ConditionBuilder(model, request.prompt, melody, request.separate_melody, offset, cancel=cancel)
     total = int(params.duration * model.frame_rate)
-    prompt = _prompt_tokens(model, request.continuation, total)
+    prompt = prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
         codes = generate_ar_codes(model, build, prompt, params, generator, progress, cancel)
     else:
         from core.decoding.masked import generate_magnet_codes
 
         codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
-    return decoded_take(model, codes, request.prompt, request.seed, params, _extra(model, request))
+    return decoded_take(model, codes, request.prompt, request.seed, params, take_extra(model, request))
 
 
 def decoded_take(model, codes: torch.Tensor, prompt: str, seed: int, params, extra: dict) -> Take:
@@ -180,7 +204,7 @@ def decoded_take(model, codes: torch.Tensor, prompt: str, seed: int, params, ext
     )
 
 
-def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
+def prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
     if clip is None:
         return torch.zeros(1, model.bundle.lm.cfg.n_q, 0, dtype=torch.long, device=model.device)
     with torch.inference_mode():
@@ -192,7 +216,7 @@ def _prompt_tokens(model, clip: AudioClip | None, total: int) -> torch.Tensor:
     return tokens
 
 
-def _validate(model, request) -> None:
+def validate_request(model, request) -> None:
     can = model.capabilities
     if request.melody is not None and not can.melody:
         raise InvalidParameterError(f"{model.ref} does not take a melody; choose a melody model.")
@@ -200,8 +224,8 @@ def _validate(model, request) -> None:
         raise InvalidParameterError(f"{can.title} models cannot continue audio; choose MusicGen or AudioGen.")
 
 
-def _extra(model, request) -> dict:
-    extra = {"family": model.family}
+def take_extra(model, request) -> dict:
+    extra = {"family": model.family, "precision": model.precision}
     if request.melody is not None:
         extra["melody"] = request.melody.path
         extra["melody_separation"] = request.separate_melody

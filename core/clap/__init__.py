@@ -1,0 +1,1 @@
+"""CLAP (contrastive language-audio) scoring: text match of a take, ranking, search by sound and evaluation."""

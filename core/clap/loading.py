@@ -1,0 +1,79 @@
+"""Finding a CLAP checkpoint: which one a model's takes use, and loading it through the hub cache like T5.
+
+Music models are scored with `laion/larger_clap_music`, sound-effect models with `laion/larger_clap_general`
+(the checkpoints the MusicGen / AudioGen / MAGNeT cards use for "text consistency"). Files come from the
+Hugging Face cache first; a missing checkpoint is downloaded with progress unless offline mode is on, and a
+checkpoint that cannot be had raises ModelNotFoundError with a sentence.
+"""
+
+from __future__ import annotations
+
+from core.cancel import CancelToken, Progress
+from core.errors import GenerationCancelled, ModelNotFoundError
+
+MUSIC_CLAP = "laion/larger_clap_music"
+SOUND_CLAP = "laion/larger_clap_general"
+SEARCH_CLAP = SOUND_CLAP
+"""The library's search index uses one CLAP for every take, so that all embeddings share one space."""
+
+CLAP_CHOICES = {"music": MUSIC_CLAP, "general": SOUND_CLAP}
+_FILES = ["*.json", "*.txt", "*.safetensors"]
+
+
+def clap_for_model(model: str, sample_rate: int) -> str:
+    """The CLAP that scores takes of `model`: the catalog's task when known, else the take's rate.
+
+    Music models of the catalog run at 32 kHz and sound models at 16 kHz, so a local model folder that the
+    catalog does not know is judged by the rate its takes have.
+    """
+    from core.models.catalog import CATALOG
+
+    key = model if "/" in model else f"facebook/{model}"
+    spec = CATALOG.get(key)
+    if spec is not None:
+        return MUSIC_CLAP if spec.task == "music" else SOUND_CLAP
+    return MUSIC_CLAP if sample_rate >= 32000 else SOUND_CLAP
+
+
+def resolve_clap_name(name: str) -> str:
+    """`music` / `general` shorthands or a hub id / local folder, as given."""
+    return CLAP_CHOICES.get(name, name)
+
+
+def load_clap(name: str, progress: Progress | None = None, cancel: CancelToken | None = None):
+    """(ClapModel in eval mode, ClapProcessor) for a hub id or folder; cache first, then a download."""
+    from transformers import ClapModel, ClapProcessor
+    from transformers.utils import logging as hf_logging
+
+    from core.models.hub import from_pretrained_cached_first, is_offline
+
+    hf_logging.disable_progress_bar()
+    try:
+        try:
+            processor = ClapProcessor.from_pretrained(name, local_files_only=True)
+            model = ClapModel.from_pretrained(name, local_files_only=True)
+        except OSError:
+            if is_offline():
+                raise
+            _download(name, progress, cancel)
+            processor = from_pretrained_cached_first(ClapProcessor.from_pretrained, name)
+            model = from_pretrained_cached_first(ClapModel.from_pretrained, name)
+    except GenerationCancelled:
+        raise
+    except (OSError, ValueError) as exc:
+        reason = "offline mode is on" if is_offline() else "it could not be downloaded"
+        raise ModelNotFoundError(
+            f"The CLAP model '{name}' used to score and search takes is not in the local Hugging Face cache and "
+            f"{reason}: download it once with network access. ({str(exc).splitlines()[0]})"
+        ) from exc
+    model.eval().requires_grad_(False)
+    return model, processor
+
+
+def _download(name: str, progress: Progress | None, cancel: CancelToken | None) -> None:
+    """Fetch the checkpoint's files into the cache, reporting `progress(done, total)`."""
+    from huggingface_hub import snapshot_download
+
+    from core.models.hub import _progress_tqdm
+
+    snapshot_download(name, allow_patterns=_FILES, tqdm_class=_progress_tqdm(progress, cancel))

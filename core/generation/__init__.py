@@ -1,0 +1,1 @@
+"""Making takes: a request -> conditions -> codes -> a take; melody conditions; variations decoded together."""

@@ -1,0 +1,59 @@
+"""Precision modes: "fp32" (exact reference), "bf16", "int8" (weights per output channel), and "auto".
+
+`auto` resolves, once per process and device, to the fastest mode this machine runs correctly: on the CPU the
+probed and measured choice of `core.nn.kernels`; on CUDA bf16 where the GPU supports it, else fp32. A take
+records the resolved mode, never "auto", so replaying it uses the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.errors import InvalidParameterError
+
+if TYPE_CHECKING:  # torch is imported only when a mode is resolved: the window imports this module at start
+    import torch
+
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+RESOLVED = ("fp32", "bf16", "int8")
+DESCRIPTIONS = {
+    "auto": "the fastest mode this machine runs correctly",
+    "fp32": "exact: float32, the reference (matches audiocraft)",
+    "bf16": "bfloat16 weights and activations",
+    "int8": "int8 weights per output channel, float32 elsewhere",
+}
+
+
+def check_precision(precision: str) -> str:
+    """`precision` when it is one of PRECISIONS, else InvalidParameterError with a sentence."""
+    if precision not in PRECISIONS:
+        raise InvalidParameterError(f"Precision must be one of {', '.join(PRECISIONS)}, got {precision!r}.")
+    return precision
+
+
+def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
+    """The concrete mode for `precision` on `device` ("auto" -> fp32, bf16 or int8)."""
+    if check_precision(precision) != "auto":
+        return precision
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type != "cpu":
+        return "fp32"
+    from core.nn.kernels import fastest_cpu_precision
+
+    return fastest_cpu_precision()
+
+
+def recorded_precision(extra: dict) -> str:
+    """The precision a take's sidecar records; takes made before precisions existed were fp32."""
+    return str(extra.get("precision", "fp32"))
+
+
+def float_dtype(precision: str) -> torch.dtype:
+    """The dtype of the LM's float tensors in a resolved precision (int8 keeps float32 around its linears)."""
+    import torch
+
+    return torch.bfloat16 if precision == "bf16" else torch.float32

@@ -1,0 +1,81 @@
+"""int8 weight-only quantization of the LM and putting a model into a precision (fp32, bf16, int8).
+
+Every large linear of the LM is quantized: the self- and cross-attention projections (`in_proj_weight`,
+`out_proj.weight`), the feed-forward (`linear1`, `linear2`) and the per-codebook output heads (`linears.k`).
+Symmetric per output channel: scale[n] = max_k |W[n, k]| / 127, q = round(W / scale) in [-127, 127].
+Embeddings, norms and biases stay float32. Worked example, one row W[n] = [0.5, -1.27, 0.01]:
+scale = 0.01, q = [50, -127, 1], dequantized back exactly.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+from core.nn.fast_linear import Int8Linear, prepare
+from core.nn.lm import LMModel
+
+_LINEAR = re.compile(r"(in_proj_weight|out_proj\.weight|linear[12]\.weight|^linears\.\d+\.weight)$")
+
+
+def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """weight [N, K] -> (q [N, K] int8, scale [N] float32) with weight ~= q * scale[:, None]."""
+    w = weight.detach().to(torch.float32)
+    scale = w.abs().amax(dim=1) / 127  # [N]
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero row stays zero
+    q = torch.round(w / scale[:, None]).clamp_(-127, 127).to(torch.int8)
+    return q, scale
+
+
+def linear_weight_names(lm: LMModel) -> list[str]:
+    """State-dict names of the weights int8 mode quantizes."""
+    return [name for name, _ in lm.named_parameters() if _LINEAR.search(name)]
+
+
+def quantize_lm(lm: LMModel) -> dict[str, torch.Tensor]:
+    """`{name}.q` and `{name}.scale` for every quantized weight of the LM (from its float weights)."""
+    params = dict(lm.named_parameters())
+    out: dict[str, torch.Tensor] = {}
+    for name in linear_weight_names(lm):
+        out[f"{name}.q"], out[f"{name}.scale"] = quantize_per_channel(params[name])
+    return out
+
+
+def matches(lm: LMModel, tensors: dict[str, torch.Tensor]) -> bool:
+    """Whether stored int8 tensors fit this LM (same names and shapes): a stale or damaged cache does not."""
+    params = dict(lm.named_parameters())
+    names = linear_weight_names(lm)
+    if set(tensors) != {f"{n}.{part}" for n in names for part in ("q", "scale")}:
+        return False
+    return all(
+        tensors[f"{n}.q"].shape == params[n].shape
+        and tensors[f"{n}.q"].dtype == torch.int8
+        and tensors[f"{n}.scale"].shape == params[n].shape[:1]
+        for n in names
+    )
+
+
+def apply_precision(lm: LMModel, precision: str, int8: dict[str, torch.Tensor] | None = None) -> None:
+    """Give the LM's linears their decode-time form for `precision` ("fp32", "bf16" or "int8").
+
+    The LM must already hold its weights in the precision's float dtype (float32, or bfloat16 for "bf16"). For
+    "int8", `int8` holds `quantize_lm`'s tensors and the float copies of the quantized weights are released.
+    """
+    if precision != "int8":
+        lm.prepare(lambda name, weight: prepare(weight, precision))
+        return
+    assert int8 is not None, "int8 precision needs the quantized tensors"
+    device = lm.emb[0].weight.device
+    lm.prepare(lambda name, weight: Int8Linear(int8[f"{name}.q"].to(device), int8[f"{name}.scale"].to(device)))
+    for name in linear_weight_names(lm):
+        _release(lm, name)
+
+
+def _release(lm: LMModel, name: str) -> None:
+    """Swap a float weight for a shape-only (meta) one: the int8 copy is what runs from now on."""
+    path, _, attr = name.rpartition(".")
+    module = lm.get_submodule(path)
+    old = getattr(module, attr)
+    setattr(module, attr, nn.Parameter(torch.empty(old.shape, dtype=old.dtype, device="meta"), requires_grad=False))

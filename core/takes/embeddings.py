@@ -1,0 +1,139 @@
+"""CLAP audio embeddings of a library's takes, in a versioned table of the library's SQLite history.
+
+One row per (take, CLAP name): the embedding as a float32 blob. Rows are written inside transactions, so a
+crash mid-update leaves each row either absent or whole; indexing is resumable because it only computes the
+takes that have no row yet. Searching reads the vectors once into a matrix [N, D] that stays cached until the
+database changes (this connection's `total_changes`, or another connection's commit seen through `PRAGMA
+data_version`): a take moved to the trash leaves the results at once.
+
+Each write transaction bumps a generation number for its CLAP; after indexing, `save_snapshot` keeps the matrix
+of that generation in files beside the database (core.takes.embedding_snapshot), so that a new process's first
+search is fast too. Searches after later additions read the table until the next indexing run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from core.takes.embedding_snapshot import EmbeddingMatrix, read_snapshot, write_snapshot
+
+EMBEDDINGS_VERSION = 1
+TABLE = f"take_embeddings_v{EMBEDDINGS_VERSION}"
+"""A new embedding layout gets a new table name; the old table is then ignored and the library re-indexed."""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    take_id INTEGER NOT NULL,
+    clap TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (take_id, clap)
+);
+CREATE TABLE IF NOT EXISTS {TABLE}_generation (
+    clap TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+);
+"""
+_BUMP = (
+    f"INSERT INTO {TABLE}_generation (clap, generation) VALUES (?, 1)"
+    " ON CONFLICT(clap) DO UPDATE SET generation = generation + 1"
+)
+
+
+class EmbeddingStore:
+    """The embeddings table over an open library connection (used from the library's thread)."""
+
+    def __init__(self, db: sqlite3.Connection, snapshot_dir: Path | None = None) -> None:
+        self._db = db
+        self._snapshot_dir = snapshot_dir
+        self._db.executescript(SCHEMA)
+        self._cache: dict[str, tuple[tuple[int, int], EmbeddingMatrix]] = {}
+
+    def put(self, take_id: int, clap: str, vector: np.ndarray, commit: bool = True) -> None:
+        """Store (or replace) one take's embedding; `commit=False` leaves it to the caller's transaction."""
+        self.put_many([(take_id, vector)], clap, commit=commit)
+
+    def put_many(self, items: Iterable[tuple[int, np.ndarray]], clap: str, commit: bool = True) -> None:
+        """Store several embeddings in one transaction (all or none)."""
+        rows = []
+        for take_id, vector in items:
+            vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)  # [D]
+            rows.append((int(take_id), clap, int(vector.size), vector.tobytes()))
+        try:
+            self._db.executemany(f"INSERT OR REPLACE INTO {TABLE} (take_id, clap, dim, vector) VALUES (?,?,?,?)", rows)
+            self._db.execute(_BUMP, (clap,))
+            if commit:
+                self._db.commit()
+        except BaseException:
+            if commit:
+                self._db.rollback()
+            raise
+
+    def get(self, take_id: int, clap: str) -> np.ndarray | None:
+        row = self._db.execute(
+            f"SELECT vector FROM {TABLE} WHERE take_id = ? AND clap = ?", (int(take_id), clap)
+        ).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32).copy()
+
+    def missing(self, clap: str) -> list[int]:
+        """Ids of the library's takes (not in the trash) without an embedding from `clap`, oldest first."""
+        rows = self._db.execute(
+            f"SELECT id FROM takes WHERE deleted = 0 AND id NOT IN (SELECT take_id FROM {TABLE} WHERE clap = ?)"
+            " ORDER BY id",
+            (clap,),
+        )
+        return [int(row[0]) for row in rows]
+
+    def count(self, clap: str) -> int:
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE clap = ?", (clap,)).fetchone()[0])
+
+    def prune(self) -> None:
+        """Drop the rows of takes that no longer exist (after emptying the trash)."""
+        self._db.execute(f"DELETE FROM {TABLE} WHERE take_id NOT IN (SELECT id FROM takes)")
+        self._db.execute(f"UPDATE {TABLE}_generation SET generation = generation + 1")
+        self._db.commit()
+
+    def matrix(self, clap: str) -> EmbeddingMatrix:
+        """The embeddings of the takes not in the trash, ordered by take id; cached until the database changes."""
+        version = (self._db.total_changes, int(self._db.execute("PRAGMA data_version").fetchone()[0]))
+        cached = self._cache.get(clap)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        every = self._every(clap)[1]
+        trashed = np.array([int(r[0]) for r in self._db.execute("SELECT id FROM takes WHERE deleted = 1")], np.int64)
+        keep = ~np.isin(every.ids, trashed)  # [N]
+        result = every if keep.all() else EmbeddingMatrix(every.ids[keep], every.vectors[keep], every.norms[keep])
+        self._cache[clap] = (version, result)
+        return result
+
+    def save_snapshot(self, clap: str) -> None:
+        """Keep the current matrix of `clap` beside the database (after indexing), unless it is there already."""
+        if self._snapshot_dir is None:
+            return
+        generation, every, from_snapshot = self._every(clap, want_source=True)
+        if not from_snapshot:
+            write_snapshot(self._snapshot_dir, clap, generation, every)
+
+    def _every(self, clap: str, want_source: bool = False):
+        """(generation, matrix of every row of `clap`[, whether it came from the snapshot])."""
+        row = self._db.execute(f"SELECT generation FROM {TABLE}_generation WHERE clap = ?", (clap,)).fetchone()
+        generation = 0 if row is None else int(row[0])
+        every = None if self._snapshot_dir is None else read_snapshot(self._snapshot_dir, clap, generation)
+        from_snapshot = every is not None
+        if every is None:
+            every = self._read_table(clap)
+        return (generation, every, from_snapshot) if want_source else (generation, every)
+
+    def _read_table(self, clap: str) -> EmbeddingMatrix:
+        rows = self._db.execute(f"SELECT take_id, vector FROM {TABLE} WHERE clap = ? ORDER BY take_id", (clap,))
+        rows = rows.fetchall()
+        sizes = [len(row[1]) for row in rows]
+        size = max(set(sizes), key=sizes.count) if sizes else 0  # one CLAP has one width; skip strays
+        kept = [row for row in rows if len(row[1]) == size]
+        ids = np.fromiter((int(row[0]) for row in kept), dtype=np.int64, count=len(kept))  # [N]
+        vectors = np.frombuffer(b"".join(row[1] for row in kept), dtype=np.float32).reshape(len(kept), size // 4)
+        return EmbeddingMatrix(ids, vectors, np.linalg.norm(vectors, axis=1))  # [N], [N, D], [N]

@@ -1,0 +1,81 @@
+"""Precision modes end to end: the resolved mode recorded, batched variations equal takes made alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.cancel import CancelToken
+from core.engine import Engine, GenerationRequest, generate_variations
+from core.errors import GenerationCancelled, InsufficientMemoryError, InvalidParameterError
+from core.models.int8_cache import CACHE_ENV
+from core.models.memory import check_fits
+from core.params import GenerationParams
+from core.takes.audio_io import load_audio
+
+SAMPLED = GenerationParams(duration=0.5, top_k=10)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_batched_variations_equal_each_take_made_alone(fixtures_dir, precision):
+    model = Engine(precision=precision).load(fixtures_dir / "musicgen")
+    request = GenerationRequest("dog barking", SAMPLED, seed=40)
+    delivered = []
+    takes = generate_variations(model, request, 3, on_take=delivered.append, batch=2)  # batches [40, 41], [42]
+    assert [t.seed for t in takes] == [40, 41, 42] and delivered == takes
+    assert [t.extra["batch_size"] for t in takes] == [2, 2, 1]
+    for take in takes:
+        alone = model.generate(GenerationRequest("dog barking", SAMPLED, seed=take.seed))
+        np.testing.assert_array_equal(take.codes, alone.codes)
+        assert take.extra["precision"] == alone.extra["precision"] == precision
+    assert not np.array_equal(takes[0].codes, takes[1].codes)
+
+
+def test_batched_continuation_equals_each_take_made_alone(fixtures_dir, audio_dir):
+    model = Engine().load(fixtures_dir / "musicgen")
+    clip = load_audio(audio_dir / "bach.mp3", max_seconds=0.3)
+    request = GenerationRequest("piano", GenerationParams(duration=0.8, top_k=10), seed=3, continuation=clip)
+    takes = generate_variations(model, request, 2)
+    for take in takes:
+        alone = model.generate(GenerationRequest("piano", request.params, seed=take.seed, continuation=clip))
+        np.testing.assert_array_equal(take.codes, alone.codes)
+
+
+def test_a_cancelled_run_keeps_the_finished_batches(fixtures_dir):
+    model = Engine().load(fixtures_dir / "audiogen")
+    token, delivered = CancelToken(), []
+
+    def keep(take):
+        delivered.append(take)
+        token.cancel()  # the user cancels while the second batch runs
+
+    with pytest.raises(GenerationCancelled):
+        generate_variations(model, GenerationRequest("rain", SAMPLED, seed=1), 4, cancel=token, on_take=keep, batch=2)
+    assert [t.seed for t in delivered] == [1, 2]
+
+
+def test_auto_resolves_to_a_concrete_mode_that_takes_record(fixtures_dir):
+    engine = Engine(precision="auto")
+    model = engine.load(fixtures_dir / "audiogen")
+    assert model.precision in ("fp32", "bf16", "int8")
+    take = model.generate(GenerationRequest("rain", SAMPLED, seed=1))
+    assert take.extra["precision"] == model.precision
+    assert engine.load(fixtures_dir / "audiogen", precision="fp32").precision == "fp32"
+    assert engine.loaded() == [str(fixtures_dir / "audiogen")]  # one precision of a model at a time
+
+
+def test_unknown_precision_is_a_sentence():
+    with pytest.raises(InvalidParameterError, match="Precision must be one of auto, fp32, bf16, int8"):
+        Engine(precision="fp16")
+
+
+def test_a_model_that_cannot_fit_is_refused_before_loading(fixtures_dir):
+    folder = fixtures_dir / "musicgen"
+    with pytest.raises(InsufficientMemoryError, match=r"needs about .* GB of memory in fp32 but only"):
+        check_fits("facebook/musicgen-large", folder, "fp32", available=1000)
+    check_fits("facebook/musicgen-large", folder, "fp32", available=1 << 40)

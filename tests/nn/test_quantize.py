@@ -1,0 +1,94 @@
+"""int8 quantization of the LM: the per-channel rule, what is quantized, the logit error bound, the cache."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.common import random_lm
+from core.engine import Engine
+from core.models.int8_cache import CACHE_ENV, FORMAT, cache_dir, content_hash, int8_weights
+from core.nn.lm import Conditions
+from core.nn.quantize import linear_weight_names, quantize_lm, quantize_per_channel
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    return cache_dir()
+
+
+def test_per_channel_worked_example():
+    q, scale = quantize_per_channel(torch.tensor([[0.5, -1.27, 0.01], [0.0, 0.0, 0.0]]))
+    assert q.dtype == torch.int8
+    assert q.tolist() == [[50, -127, 1], [0, 0, 0]]
+    torch.testing.assert_close(scale, torch.tensor([0.01, 1.0]))
+
+
+def test_rounding_error_is_at_most_half_a_step():
+    weight = torch.randn(64, 48)
+    q, scale = quantize_per_channel(weight)
+    assert q.abs().max() <= 127
+    assert ((q.float() * scale[:, None] - weight).abs() <= scale[:, None] / 2 + 1e-7).all()
+
+
+def test_every_large_linear_is_quantized():
+    lm = random_lm(dim=32, num_heads=2, num_layers=2, card=16)
+    names = set(linear_weight_names(lm))
+    for i in range(2):
+        layer = f"transformer.layers.{i}."
+        for part in ("self_attn.in_proj_weight", "self_attn.out_proj.weight", "linear1.weight", "linear2.weight"):
+            assert layer + part in names
+        assert layer + "cross_attention.in_proj_weight" in names
+        assert layer + "cross_attention.out_proj.weight" in names
+    assert {f"linears.{k}.weight" for k in range(4)} <= names
+    assert not any("emb" in n or "norm" in n for n in names)
+
+
+@pytest.mark.parametrize("folder", ["musicgen", "audiogen"])
+def test_int8_logit_error_is_bounded_on_the_fixtures(fixtures_dir, folder, cache):
+    """Teacher-forced on audiocraft's reference codes: int8 logits stay within 3 % of the logit range."""
+    ref = np.load(fixtures_dir / folder / "reference_outputs.npz", allow_pickle=False)
+    sequence = torch.from_numpy(ref["lm.pattern_sequence"]).long()
+    cond = Conditions(cross=torch.from_numpy(ref["lm.cfg_cond.description"]))
+    logits = {}
+    for precision in ("fp32", "int8"):
+        lm = Engine(precision=precision).load(fixtures_dir / folder).bundle.lm
+        with torch.inference_mode():
+            logits[precision] = lm(torch.cat([sequence, sequence]), cond)
+    exact = torch.from_numpy(ref["lm.forward_logits"])
+    torch.testing.assert_close(logits["fp32"], exact, atol=1e-5, rtol=0)
+    error = (logits["int8"] - exact).abs()
+    assert error.max() <= 0.03 * exact.abs().max()
+    assert error.mean() <= 0.005 * exact.abs().max()
+    assert error.max() > 0  # it really is quantized
+
+
+def test_second_load_reads_the_cache(fixtures_dir, cache):
+    folder = fixtures_dir / "musicgen"
+    first = Engine(precision="int8").load(folder)
+    digest = content_hash(folder / "state_dict.bin")
+    entry = cache / f"{digest}-{FORMAT}.safetensors"
+    assert entry.is_file()
+    assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+    stamp = entry.stat().st_mtime_ns
+    second = Engine(precision="int8").load(folder)
+    assert entry.stat().st_mtime_ns == stamp  # read, not rewritten
+    a = first.bundle.lm.transformer.layers[0].packed[1]
+    b = second.bundle.lm.transformer.layers[0].packed[1]
+    assert torch.equal(a.q, b.q) and torch.equal(a.scale, b.scale)
+    assert first.bundle.lm.linears[0].weight.is_meta  # the float copy is released
+
+
+def test_a_damaged_cache_entry_is_quantized_again(cache):
+    lm = random_lm(dim=32, num_heads=2, num_layers=1, card=16)
+    checkpoint = cache.parent / "state_dict.bin"
+    checkpoint.write_bytes(b"weights")
+    entry = cache / f"{content_hash(checkpoint)}-{FORMAT}.safetensors"
+    entry.write_bytes(b"not safetensors")
+    tensors = int8_weights(lm, checkpoint)
+    assert set(tensors) == set(quantize_lm(lm))
+    assert os.path.getsize(entry) > 100
