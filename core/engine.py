@@ -159,13 +159,18 @@ class LoadedModel:
         return self.capabilities.defaults
 
     def generate(
-        self, request: GenerationRequest, progress: Progress | None = None, cancel: CancelToken | None = None
+        self,
+        request: GenerationRequest,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+        on_frames: Callable[[torch.Tensor], None] | None = None,
     ) -> Take:
-        """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs)."""
+        """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs).
+        `on_frames(codes [1, K, F])` sees its codes grow (autoregressive models)."""
         from core.generation import generate_take
 
         started = time.perf_counter()
-        take = generate_take(self, request, progress, cancel)
+        take = generate_take(self, request, progress, cancel, on_frames)
         take.extra["elapsed_s"] = round(time.perf_counter() - started, 3)
         return take
 
@@ -181,18 +186,21 @@ def generate_variations(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     on_take: Callable[[Take], None] | None = None,
+    on_frames: Callable[[int, torch.Tensor], None] | None = None,
 ) -> list[Take]:
     """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i.
 
     `on_take(take)` runs as soon as each take exists, so a caller can write it before the next one starts:
-    a cancel or a crash later loses only the unfinished takes.
+    a cancel or a crash later loses only the unfinished takes. `on_frames(i, codes [1, K, F])` sees variation
+    i's codes grow (autoregressive models), for a preview while it is generated.
     """
     if count < 1:
         raise InvalidParameterError(f"The number of variations must be at least 1, got {count}.")
     takes = []
     for i in range(count):
         step = _offset_progress(progress, i, count)
-        take = model.generate(_with_seed(request, request.seed + i), step, cancel)
+        grow = (lambda codes, i=i: on_frames(i, codes)) if on_frames is not None else None
+        take = model.generate(_with_seed(request, request.seed + i), step, cancel, grow)
         takes.append(take)
         if on_take is not None:
             on_take(take)

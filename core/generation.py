@@ -114,8 +114,11 @@ def generate_ar_codes(
     generator: torch.Generator,
     progress: Progress | None,
     cancel: CancelToken | None,
+    on_frames: Callable[[torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
-    """Autoregressive codes [1, K, total] (prompt included), window by window beyond the model's length."""
+    """Autoregressive codes [1, K, total] (prompt included), window by window beyond the model's length.
+
+    `on_frames(codes [1, K, F])`: the take's frames complete so far (prompt included), as they grow."""
     fr, bundle = model.frame_rate, model.bundle
     stride = int(fr * params.extend_stride)
     if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
@@ -130,12 +133,22 @@ def generate_ar_codes(
     for index, frames in enumerate(windows):
         step = _window_progress(progress, done, budget)
         cond = build(_melody_window(model, build, index * stride, len(windows) > 1))
-        codes = generate_codes(bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel)
+        grow = _window_frames(on_frames, pieces, prompt.shape[-1])
+        codes = generate_codes(
+            bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel, on_frames=grow
+        )
         done += _steps(bundle.pattern, frames, prompt.shape[-1])
         pieces.append(codes[..., prompt.shape[-1] :])
         prompt = codes[..., stride:]
     report(progress, budget, budget)
     return torch.cat(pieces, dim=-1)
+
+
+def _window_frames(on_frames, pieces: list[torch.Tensor], prompt_len: int):
+    """A window's frames so far, put after the frames of the windows before it."""
+    if on_frames is None:
+        return None
+    return lambda codes: on_frames(torch.cat([*pieces, codes[..., prompt_len:]], dim=-1) if pieces else codes)
 
 
 def _window_progress(progress: Progress | None, done: int, budget: int) -> Callable[[int, int], None] | None:
@@ -154,7 +167,10 @@ def _melody_window(model, build: ConditionBuilder, offset: int, long_form: bool)
     return build.melody[..., positions % length]
 
 
-def generate_take(model, request, progress: Progress | None, cancel: CancelToken | None) -> Take:
+def generate_take(
+    model, request, progress: Progress | None, cancel: CancelToken | None, on_frames: Callable | None = None
+) -> Take:
+    """One take. `on_frames(codes [1, K, F])` sees the codes grow (autoregressive models only)."""
     params = request.params
     _validate(model, request)
     generator = torch.Generator(device=model.device).manual_seed(int(request.seed))
@@ -165,7 +181,7 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     total = int(params.duration * model.frame_rate)
     prompt = _prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
-        codes = generate_ar_codes(model, build, prompt, total, params, generator, progress, cancel)
+        codes = generate_ar_codes(model, build, prompt, total, params, generator, progress, cancel, on_frames)
     else:
         from core.decoding.masked import generate_magnet_codes
 
