@@ -15,6 +15,7 @@ from core.params import GenerationParams
 from core.takes.audio_io import AudioClip
 from core.takes.take import Take, TakeFiles
 from desktop.generate.model_picker import ModelInfo
+from desktop.generate.preview import PreviewFeed, PreviewSink
 from desktop.jobs.engine import EngineHolder, load_model, write_all
 from desktop.jobs.worker import Report
 
@@ -31,6 +32,7 @@ class GenerationSpec:
     library_dir: Path
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
+    preview: bool = False  # hand decoded audio chunks to the window while generating (autoregressive models)
 
 
 @dataclass
@@ -64,8 +66,9 @@ def load_task(holder: EngineHolder, ref: str):
     return task
 
 
-def generation_task(holder: EngineHolder, spec: GenerationSpec):
-    """A job task: load the model, make `spec.count` variations, write every take before returning."""
+def generation_task(holder: EngineHolder, spec: GenerationSpec, on_chunk: PreviewSink | None = None):
+    """A job task: load the model, make `spec.count` variations, write every take before returning.
+    With `spec.preview` and `on_chunk`, each variation's audio goes to `on_chunk` in chunks as it grows."""
 
     def task(report: Report, cancel: CancelToken) -> GenerationResult:
         started = time.perf_counter()
@@ -75,10 +78,32 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         melody = spec.melody if model.capabilities.melody else None
         request = GenerationRequest(spec.prompt, spec.params, spec.seed, melody=melody, continuation=spec.continuation)
         progress = lambda step, total: report("generate", step, total)  # noqa: E731
-        takes = generate_variations(model, request, spec.count, progress=progress, cancel=cancel)
+        feed = PreviewFeed(model.codec, on_chunk) if spec.preview and on_chunk and model.autoregressive else None
+        takes = generate_variations(
+            model,
+            request,
+            spec.count,
+            progress=progress,
+            cancel=cancel,
+            on_frames=feed,
+            on_take=_finishing(feed) if feed is not None else None,
+        )
         check_cancel(cancel)  # a cancel during the last decode still leaves nothing behind
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
         written = write_all(spec.library_dir, takes, created)
         return GenerationResult(model_info(model), written, time.perf_counter() - started)
 
     return task
+
+
+def _finishing(feed: PreviewFeed):
+    """`on_take` that hands out the last chunk of each finished variation."""
+    count = [0]
+
+    def finished(take: Take) -> None:
+        import torch
+
+        feed.finish(count[0], torch.from_numpy(take.codes)[None])  # [1, K, F]
+        count[0] += 1
+
+    return finished
