@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QGroupBox,
     QHBoxLayout,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSplitter,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -22,6 +26,7 @@ from core.errors import SoundDeskError
 from core.models import hub
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
+from desktop.compact.mode import CompactMode
 from desktop.dialogs.export_dialog import ExportDialog
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.explain.controller import ExplainController
@@ -31,10 +36,15 @@ from desktop.generate.panel import GeneratePanel
 from desktop.scene.dock import SceneDock
 from desktop.settings import Preferences, group
 from desktop.takes.panel import TakesPanel
+from desktop.takes.preview import LivePreview
 from desktop.takes.separate import Separation
+from desktop.widgets import theme
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
+SCREEN_FRACTION = 0.85  # of the available screen, for a first start without a remembered geometry
+LEFT_WIDTH = 400  # px of the generate column at a first start; the takes get the rest
+LIST_FRACTION = 0.4  # of the window's height for the takes list at a first start; the details get the rest
 
 
 class MainWindow(QMainWindow):
@@ -55,10 +65,13 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.generate_panel)
         self.splitter.addWidget(self.takes_panel)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
         self._connect()
         self._make_menus()
         self._add_take_features()
+        self._add_window_features()
+        self._fit_screen()
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)
@@ -137,6 +150,54 @@ class MainWindow(QMainWindow):
         takes.list.current_record_changed.connect(self._show_take)
         self._show_take(takes.current())
 
+    def _add_window_features(self) -> None:
+        """Hearing takes while they generate, compact mode, the toolbar of main actions with icons."""
+        takes, controller = self.takes_panel, self.controller
+        self.live = LivePreview(controller, takes.detail, takes.player, self)
+        takes.live = self.live
+        self.live.changed.connect(takes.refresh_actions)
+        takes.list.current_record_changed.connect(lambda _record: self.live.hide())
+        self.compact = CompactMode(self, self.generate_panel, takes, controller, self.generate)
+        self.menuBar().actions()[0].menu().insertAction(self.preferences_action, self.compact.action)
+        for action, name in (
+            (self.generate_action, "generate"),
+            (self.cancel_action, "cancel"),
+            (self.open_folder_action, "folder"),
+            (takes.play_action, "play"),
+            (takes.loop_action, "loop"),
+            (takes.star_action, "star"),
+            (takes.export_action, "export"),
+            (self.explain.action, "explain"),
+        ):
+            action.setIcon(theme.icon(name))
+        self.generate_panel.generate_button.setIcon(theme.icon("generate"))
+        self.generate_panel.cancel_button.setIcon(theme.icon("cancel"))
+        bar = self.toolbar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.generate_action, self.cancel_action, None, takes.play_action, takes.export_action):
+            bar.addSeparator() if action is None else bar.addAction(action)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addAction(self.compact.action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _fit_screen(self) -> None:
+        """A first start opens at a fraction of the screen, centred; the generate column gets LEFT_WIDTH."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width, height = int(area.width() * SCREEN_FRACTION), int(area.height() * SCREEN_FRACTION)
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+        left = max(LEFT_WIDTH, self.generate_panel.minimumSizeHint().width())
+        self.splitter.setSizes([left, max(1, width - left)])
+        list_height = int(height * LIST_FRACTION)
+        self.takes_panel.splitter.setSizes([list_height, max(1, height - list_height)])
+
     def _take_section(self) -> QWidget:
         """Under the take details: Add to scene / Separate stems, then the explain panel."""
         buttons = QHBoxLayout()
@@ -187,7 +248,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         panel.prompt.remember(spec.prompt)
-        self.controller.generate(spec)
+        self.controller.generate(replace(spec, preview=self.preferences.preview))
 
     def recall(self, record: TakeRecord) -> None:
         if self.generate_panel.recall(record.prompt, record.model, record.params, record.seed):
@@ -243,6 +304,9 @@ class MainWindow(QMainWindow):
             else:
                 self._open_library(preferences.library_dir)
         self.takes_panel.player.set_device(preferences.output_device or None)
+        if (initial or preferences.theme != self.preferences.theme) and QApplication.instance() is not None:
+            theme.apply(QApplication.instance(), preferences.theme)
+            self.takes_panel.detail.waveform.show_spectrogram(self.takes_panel.detail.waveform.spectrogram_shown)
         if preferences.offline or not initial:
             hub.set_offline(preferences.offline)
         self.offline_action.blockSignals(True)
@@ -253,7 +317,7 @@ class MainWindow(QMainWindow):
         preferences.save(self.settings)
 
     def _set_offline(self, offline: bool) -> None:
-        self._apply_preferences(Preferences(self.preferences.library_dir, self.preferences.output_device, offline))
+        self._apply_preferences(replace(self.preferences, offline=offline))
         self.show_status("Offline: only models already on disk are used." if offline else "Online.")
 
     def _open_library(self, folder: Path) -> None:
@@ -292,6 +356,7 @@ class MainWindow(QMainWindow):
             self.generate_panel.save_state(settings)
         with group(settings, "takes"):
             self.takes_panel.save_state(settings)
+        self.compact.save_state(settings)
         self.preferences.save(settings)
         settings.sync()
 
@@ -310,10 +375,12 @@ class MainWindow(QMainWindow):
             self.generate_panel.restore_state(settings)
         with group(settings, "takes"):
             self.takes_panel.restore_state(settings)
+        self.compact.restore_state(settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Save settings, cancel and wait for the worker (never terminate it), then close the library."""
         self.save_state()
+        self.compact.close()
         self.takes_panel.player.stop()
         self.controller.shutdown()
         QCoreApplication.sendPostedEvents()  # a job that finished just before the cancel is still recorded

@@ -78,6 +78,8 @@ class Preferences:
     library_dir: Path
     output_device: str = ""  # device name; "" = system default
     offline: bool = False
+    theme: str = "dark"  # "dark" or "light" (resources/styles)
+    preview: bool = True  # hear takes while they are generated (costs some generation speed)
 
     @classmethod
     def load(cls, settings: QSettings) -> Preferences:
@@ -87,6 +89,8 @@ class Preferences:
                 library_dir=Path(folder) if folder else default_library_dir(),
                 output_device=read_str(settings, "output_device"),
                 offline=read_bool(settings, "offline", False),
+                theme=read_str(settings, "theme", "dark") or "dark",
+                preview=read_bool(settings, "preview", True),
             )
 
     def save(self, settings: QSettings) -> None:
@@ -94,3 +98,5 @@ class Preferences:
             settings.setValue("library_dir", str(self.library_dir))
             settings.setValue("output_device", self.output_device)
             settings.setValue("offline", self.offline)
+            settings.setValue("theme", self.theme)
+            settings.setValue("preview", self.preview)

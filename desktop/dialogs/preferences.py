@@ -1,4 +1,4 @@
-"""The preferences dialog: library folder, audio output device, offline mode."""
+"""The preferences dialog: library folder, audio output device, offline mode, theme, preview while generating."""
 
 from __future__ import annotations
 
@@ -35,9 +35,17 @@ class PreferencesDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(preferences.output_device)))
         self.offline = QCheckBox("Work offline (never reach the model hub; use downloaded models only)")
         self.offline.setChecked(preferences.offline)
+        self.theme = QComboBox()
+        self.theme.addItem("Dark", "dark")
+        self.theme.addItem("Light", "light")
+        self.theme.setCurrentIndex(max(0, self.theme.findData(preferences.theme)))
+        self.preview = QCheckBox("Hear takes while they are generated (uses some CPU: generation is a little slower)")
+        self.preview.setChecked(preferences.preview)
         form = QFormLayout(self)
         form.addRow("Library folder", row)
         form.addRow("Audio output", self.device)
+        form.addRow("Theme", self.theme)
+        form.addRow(self.preview)
         form.addRow(self.offline)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -49,4 +57,6 @@ class PreferencesDialog(QDialog):
             library_dir=Path(self.library_dir.text()).expanduser(),
             output_device=str(self.device.currentData() or ""),
             offline=self.offline.isChecked(),
+            theme=str(self.theme.currentData() or "dark"),
+            preview=self.preview.isChecked(),
         )
