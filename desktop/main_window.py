@@ -32,6 +32,7 @@ from desktop.dialogs.preferences import PreferencesDialog
 from desktop.explain.controller import ExplainController
 from desktop.explain.panel import ExplainPanel
 from desktop.generate.controller import GenerationController
+from desktop.generate.first_run import FirstRunBox
 from desktop.generate.panel import GeneratePanel
 from desktop.scene.dock import SceneDock
 from desktop.settings import Preferences, group
@@ -158,6 +159,12 @@ class MainWindow(QMainWindow):
         self.live.changed.connect(takes.refresh_actions)
         takes.list.current_record_changed.connect(lambda _record: self.live.hide())
         self.compact = CompactMode(self, self.generate_panel, takes, controller, self.generate)
+        self.first_run = FirstRunBox()
+        self.first_run.download_requested.connect(self._download)
+        self.first_run.open_folder_requested.connect(self.generate_panel.models.ask_folder)
+        self.generate_panel.layout().insertWidget(0, self.first_run)
+        controller.model_loaded.connect(lambda _info: self._refresh_first_run())
+        self.generate_panel.models.model_changed.connect(lambda _ref: self._refresh_first_run())
         self.menuBar().actions()[0].menu().insertAction(self.preferences_action, self.compact.action)
         for action, name in (
             (self.generate_action, "generate"),
@@ -183,6 +190,14 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         bar.addAction(self.compact.action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _refresh_first_run(self) -> None:
+        self.first_run.refresh(len(self.generate_panel.models.local_folders()))
+
+    def _download(self, ref: str) -> None:
+        """First run: download and load `ref` (progress bar and Cancel as for any job), then choose it."""
+        self.generate_panel.models.select(ref)
+        self.controller.load(ref)
 
     def _fit_screen(self) -> None:
         """A first start opens at a fraction of the screen, centred; the generate column gets LEFT_WIDTH."""
@@ -313,6 +328,7 @@ class MainWindow(QMainWindow):
         self.offline_action.setChecked(hub.is_offline())
         self.offline_action.blockSignals(False)
         preferences.offline = hub.is_offline()
+        self._refresh_first_run()
         self.preferences = preferences
         preferences.save(self.settings)
 

@@ -82,6 +82,10 @@ class ModelPicker(QWidget):
         self.combo.blockSignals(False)
         self._show_details()
 
+    def local_folders(self) -> list[str]:
+        """The model folders opened on this computer, most recent first."""
+        return list(self._folders)
+
     def refresh(self) -> None:
         """Re-check which catalog models are on disk (after a download)."""
         self._fill()

@@ -105,3 +105,29 @@ def test_theme_preference_switches_between_dark_and_light(qtbot, tmp_settings, t
     assert QSettings().value("preferences/theme") == "light"
     window._apply_preferences(replace(window.preferences, theme="dark"))
     window.close()
+
+
+def test_first_run_names_a_model_to_get_or_how_to_add_a_folder(qtbot, tmp_settings, tmp_path, fixtures_dir):
+    from core.models import hub
+
+    settings = QSettings()
+    settings.setValue("preferences/library_dir", str(tmp_path / "library"))
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
+    box = window.first_run
+    assert box.isVisible()  # the fixture hub cache holds no catalog release
+    assert hub.is_offline()  # the tests run offline: how to add a folder instead of a download
+    assert "offline" in box.text.text() and "Open model folder" in box.text.text()
+    assert not box.download_button.isVisible() and box.folder_button.isVisible()
+    try:
+        window.offline_action.setChecked(False)  # online (nothing is downloaded unless Download is clicked)
+        text = box.text.text()
+        assert "GB" in text and "free" in text and "CC-BY-NC-4.0" in text
+        assert box.download_button.isVisible() and box.choice.currentData() == "facebook/audiogen-medium"
+    finally:
+        window.offline_action.setChecked(True)
+        hub.set_offline(True)
+    window.generate_panel.models.add_folder(fixtures_dir / "musicgen")  # a local model: nothing to download
+    assert not box.isVisible()
+    window.close()

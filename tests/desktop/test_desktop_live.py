@@ -146,7 +146,7 @@ def test_compact_mode_round_trip_keeps_queue_and_selection(qtbot, make_window, f
     assert window.controller.queue.current is job or job not in window.controller.queue.jobs()
     assert window.takes_panel.current().id == second.id
     assert window.generate_panel.prompt.prompt() == "a door creaks open"
-    qtbot.waitUntil(lambda: recorded and not window.controller.busy, timeout=GENERATION_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(recorded) and not window.controller.busy, timeout=GENERATION_TIMEOUT_MS)
     assert [r.prompt for r in recorded[0]] == ["a door creaks open"] * 2
 
     # Clicking a take in the compact window selects it in both; the compact window remembers its size.
