@@ -188,13 +188,18 @@ class LoadedModel:
         return self.capabilities.defaults
 
     def generate(
-        self, request: GenerationRequest, progress: Progress | None = None, cancel: CancelToken | None = None
+        self,
+        request: GenerationRequest,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+        on_frames: Callable[[torch.Tensor], None] | None = None,
     ) -> Take:
-        """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs)."""
+        """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs).
+        `on_frames(codes [1, K, F])` sees its codes grow (autoregressive models)."""
         from core.generation.generate import generate_take
 
         started = time.perf_counter()
-        take = generate_take(self, request, progress, cancel)
+        take = generate_take(self, request, progress, cancel, on_frames)
         take.extra["elapsed_s"] = round(time.perf_counter() - started, 3)
         return take
 
@@ -211,12 +216,14 @@ def generate_variations(
     cancel: CancelToken | None = None,
     on_take: Callable[[Take], None] | None = None,
     batch: int | None = None,
+    on_frames: Callable[[int, torch.Tensor], None] | None = None,
 ) -> list[Take]:
     """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i.
 
-    Autoregressive takes are decoded `batch` at a time (default `core.generation.variations.BATCH`) sharing each step's
-    weight reads. `on_take(take)` runs as soon as each take exists (for a batch: when the batch ends), so a
+    Autoregressive takes are decoded `batch` at a time (default `core.generation.variations.BATCH`) sharing each
+    step's weight reads. `on_take(take)` runs as soon as each take exists (for a batch: when the batch ends), so a
     caller can write it before the next one starts: a cancel or a crash later loses only the unfinished takes.
+    `on_frames(i, codes [1, K, F])` sees variation i's codes grow (autoregressive models), for a preview.
     """
     from core.generation import variations
 
@@ -229,7 +236,8 @@ def generate_variations(
         done: list[Take] = []
         for index, part in enumerate(parts):
             step = variations.offset_progress(progress, index, len(parts))
-            for take in variations.generate_together(model, request, part, step, cancel):
+            first = index * batch
+            for take in variations.generate_together(model, request, part, step, cancel, on_frames, first):
                 done.append(take)
                 if on_take is not None:
                     on_take(take)
@@ -237,7 +245,8 @@ def generate_variations(
     takes = []
     for i in range(count):
         step = variations.offset_progress(progress, i, count)
-        take = model.generate(_with_seed(request, request.seed + i), step, cancel)
+        grow = (lambda codes, i=i: on_frames(i, codes)) if on_frames is not None else None
+        take = model.generate(_with_seed(request, request.seed + i), step, cancel, grow)
         takes.append(take)
         if on_take is not None:
             on_take(take)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.crash import ExceptionHandler, setup_logging
 from desktop.settings import APPLICATION, ORGANISATION
+from desktop.widgets import theme
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 log = logging.getLogger(__name__)
@@ -24,9 +25,9 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     QCoreApplication.setOrganizationName(ORGANISATION)
     QCoreApplication.setApplicationName(APPLICATION)
     app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "sounddesk.svg")))
-    style = RESOURCES / "styles" / "sounddesk.qss"
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    from PySide6.QtCore import QSettings
+
+    theme.apply(app, str(QSettings().value("preferences/theme", theme.DEFAULT_THEME)))
     return app
 
 

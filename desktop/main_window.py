@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QGroupBox,
     QHBoxLayout,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSplitter,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -24,22 +27,29 @@ from core.models import hub
 from core.nn.precision import recorded_precision
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
+from desktop.compact.mode import CompactMode
 from desktop.dialogs.export_dialog import ExportDialog
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.explain.controller import ExplainController
 from desktop.explain.panel import ExplainPanel
 from desktop.generate.controller import GenerationController
+from desktop.generate.first_run import FirstRunBox
 from desktop.generate.panel import GeneratePanel
 from desktop.loops.feature import LoopFeature
 from desktop.render.controller import RenderController
 from desktop.scene.dock import SceneDock
 from desktop.settings import Preferences, group
 from desktop.takes.panel import TakesPanel
+from desktop.takes.preview import LivePreview
 from desktop.takes.separate import Separation
 from desktop.takes.sound_search import SoundSearch
+from desktop.widgets import theme
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
+SCREEN_FRACTION = 0.85  # of the available screen, for a first start without a remembered geometry
+LEFT_WIDTH = 400  # px of the generate column at a first start; the takes get the rest
+LIST_FRACTION = 0.4  # of the window's height for the takes list at a first start; the details get the rest
 
 
 class MainWindow(QMainWindow):
@@ -61,11 +71,14 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.generate_panel)
         self.splitter.addWidget(self.takes_panel)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
         self._connect()
         self._make_menus()
         self._add_take_features()
         self.loops = LoopFeature(self)  # Make loop… on the selected take
+        self._add_window_features()
+        self._fit_screen()
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)
@@ -154,6 +167,68 @@ class MainWindow(QMainWindow):
         takes.list.current_record_changed.connect(self._show_take)
         self._show_take(takes.current())
 
+    def _add_window_features(self) -> None:
+        """Hearing takes while they generate, compact mode, the toolbar of main actions with icons."""
+        takes, controller = self.takes_panel, self.controller
+        self.live = LivePreview(controller, takes.detail, takes.player, self)
+        takes.live = self.live
+        self.live.changed.connect(takes.refresh_actions)
+        takes.list.current_record_changed.connect(lambda _record: self.live.hide())
+        self.compact = CompactMode(self, self.generate_panel, takes, controller, self.generate)
+        self.first_run = FirstRunBox()
+        self.first_run.download_requested.connect(self._download)
+        self.first_run.open_folder_requested.connect(self.generate_panel.models.ask_folder)
+        self.generate_panel.layout().insertWidget(0, self.first_run)
+        controller.model_loaded.connect(lambda _info: self._refresh_first_run())
+        self.generate_panel.models.model_changed.connect(lambda _ref: self._refresh_first_run())
+        self.menuBar().actions()[0].menu().insertAction(self.preferences_action, self.compact.action)
+        for action, name in (
+            (self.generate_action, "generate"),
+            (self.cancel_action, "cancel"),
+            (self.open_folder_action, "folder"),
+            (takes.play_action, "play"),
+            (takes.loop_action, "loop"),
+            (takes.star_action, "star"),
+            (takes.export_action, "export"),
+            (self.explain.action, "explain"),
+        ):
+            action.setIcon(theme.icon(name))
+        self.generate_panel.generate_button.setIcon(theme.icon("generate"))
+        self.generate_panel.cancel_button.setIcon(theme.icon("cancel"))
+        bar = self.toolbar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.generate_action, self.cancel_action, None, takes.play_action, takes.export_action):
+            bar.addSeparator() if action is None else bar.addAction(action)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addAction(self.compact.action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _refresh_first_run(self) -> None:
+        self.first_run.refresh(len(self.generate_panel.models.local_folders()))
+
+    def _download(self, ref: str) -> None:
+        """First run: download and load `ref` (progress bar and Cancel as for any job), then choose it."""
+        self.generate_panel.models.select(ref)
+        self.controller.load(ref)
+
+    def _fit_screen(self) -> None:
+        """A first start opens at a fraction of the screen, centred; the generate column gets LEFT_WIDTH."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width, height = int(area.width() * SCREEN_FRACTION), int(area.height() * SCREEN_FRACTION)
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+        left = max(LEFT_WIDTH, self.generate_panel.minimumSizeHint().width())
+        self.splitter.setSizes([left, max(1, width - left)])
+        list_height = int(height * LIST_FRACTION)
+        self.takes_panel.splitter.setSizes([list_height, max(1, height - list_height)])
+
     def _take_section(self) -> QWidget:
         """Under the take details: Add to scene / Separate stems, then the explain panel."""
         buttons = QHBoxLayout()
@@ -204,7 +279,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         panel.prompt.remember(spec.prompt)
-        self.controller.generate(spec)
+        self.controller.generate(replace(spec, preview=self.preferences.preview))
 
     def recall(self, record: TakeRecord) -> None:
         precision = recorded_precision(record.extra)
@@ -261,12 +336,16 @@ class MainWindow(QMainWindow):
             else:
                 self._open_library(preferences.library_dir)
         self.takes_panel.player.set_device(preferences.output_device or None)
+        if (initial or preferences.theme != self.preferences.theme) and QApplication.instance() is not None:
+            theme.apply(QApplication.instance(), preferences.theme)
+            self.takes_panel.detail.waveform.show_spectrogram(self.takes_panel.detail.waveform.spectrogram_shown)
         if preferences.offline or not initial:
             hub.set_offline(preferences.offline)
         self.offline_action.blockSignals(True)
         self.offline_action.setChecked(hub.is_offline())
         self.offline_action.blockSignals(False)
         preferences.offline = hub.is_offline()
+        self._refresh_first_run()
         self.preferences = preferences
         preferences.save(self.settings)
 
@@ -317,6 +396,7 @@ class MainWindow(QMainWindow):
             self.generate_panel.save_state(settings)
         with group(settings, "takes"):
             self.takes_panel.save_state(settings)
+        self.compact.save_state(settings)
         self.preferences.save(settings)
         settings.sync()
 
@@ -335,10 +415,12 @@ class MainWindow(QMainWindow):
             self.generate_panel.restore_state(settings)
         with group(settings, "takes"):
             self.takes_panel.restore_state(settings)
+        self.compact.restore_state(settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Save settings, cancel and wait for the worker (never terminate it), then close the library."""
         self.save_state()
+        self.compact.close()
         self.takes_panel.player.stop()
         self.controller.shutdown()
         QCoreApplication.sendPostedEvents()  # a job that finished just before the cancel is still recorded

@@ -35,6 +35,7 @@ class _Cursor:
     position: int = 0
     loop: bool = False
     done: bool = False
+    growing: bool = False  # more samples will be appended: at the end, wait (silence) instead of stopping
 
 
 def _make_callback(cursor: _Cursor):
@@ -43,6 +44,9 @@ def _make_callback(cursor: _Cursor):
         total = len(cursor.frames)
         while written < frames:
             if cursor.position >= total:
+                if cursor.growing:  # caught up with a sound still being generated: wait for more
+                    outdata[written:] = 0
+                    return
                 if not cursor.loop:
                     outdata[written:] = 0
                     cursor.done = True
@@ -129,6 +133,29 @@ class Player(QObject):
         self.started.emit(key)
         return True
 
+    def play_growing(self, key: object, samples: np.ndarray, sample_rate: int) -> bool:
+        """Play `samples` [C, N] that `append` will extend (a take being generated); when playback catches up
+        it waits in silence, then continues; `end_growing` lets it stop at the end."""
+        if not self.play(key, samples, sample_rate):
+            return False
+        self._cursor.growing = True
+        return True
+
+    def append(self, key: object, samples: np.ndarray) -> None:
+        """More samples [C, n] for the growing sound `key` (ignored when something else plays)."""
+        cursor = self._cursor
+        if cursor is None or key != self._key or not cursor.growing:
+            return
+        more = np.asarray(samples, dtype=np.float32).T  # [n, C]
+        if more.shape[1] != cursor.frames.shape[1]:  # a mono sound opened as stereo
+            more = np.repeat(more[:, :1], cursor.frames.shape[1], axis=1)
+        cursor.frames = np.ascontiguousarray(np.concatenate([cursor.frames, more]))  # one reference swap
+
+    def end_growing(self, key: object) -> None:
+        """The sound `key` is complete: playback stops at its end."""
+        if self._cursor is not None and key == self._key:
+            self._cursor.growing = False
+
     def stop(self) -> None:
         """Stop and close the stream (GUI thread); emits `stopped` if something was playing."""
         stream, key = self._stream, self._key
@@ -171,7 +198,7 @@ class Player(QObject):
         if cursor is None:
             return
         self.position.emit(self._key, min(cursor.position, len(cursor.frames)) / self._rate)
-        if cursor.done or (self._stream is not None and not self._stream.active):
+        if cursor.done or (self._stream is not None and not self._stream.active and not cursor.growing):
             self.stop()
 
 

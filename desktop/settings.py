@@ -79,6 +79,8 @@ class Preferences:
     output_device: str = ""  # device name; "" = system default
     offline: bool = False
     rank_takes: bool = False  # score every generation by CLAP text match (best variation first)
+    theme: str = "dark"  # "dark" or "light" (resources/styles)
+    preview: bool = True  # hear takes while they are generated (costs some generation speed)
 
     @classmethod
     def load(cls, settings: QSettings) -> Preferences:
@@ -89,6 +91,8 @@ class Preferences:
                 output_device=read_str(settings, "output_device"),
                 offline=read_bool(settings, "offline", False),
                 rank_takes=read_bool(settings, "rank_takes", False),
+                theme=read_str(settings, "theme", "dark") or "dark",
+                preview=read_bool(settings, "preview", True),
             )
 
     def save(self, settings: QSettings) -> None:
@@ -97,3 +101,5 @@ class Preferences:
             settings.setValue("output_device", self.output_device)
             settings.setValue("offline", self.offline)
             settings.setValue("rank_takes", self.rank_takes)
+            settings.setValue("theme", self.theme)
+            settings.setValue("preview", self.preview)

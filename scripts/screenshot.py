@@ -1,11 +1,11 @@
-"""Screenshot of the real window: start Xvfb, open SoundDesk, generate a take on a fixture model, explain it,
-lay the takes on the scene, grab the screen.
+"""Screenshots of the real window on a virtual screen: the main window (fixture takes, one selected, the
+spectrogram on), the take being heard while it generates, and compact mode; at 1280x800 and 1920x1080.
 
-    python scripts/screenshot.py [--model ../shared/fixtures/musicgen] [--out screenshots/window.png]
+    python scripts/screenshot.py [--model ../shared/fixtures/musicgen] [--out screenshots] [--sizes 1280x800,1920x1080]
 
-Settings and the take library go to a temporary folder (the user's own are never touched); the hub runs
-offline against ../shared/fixtures/hf-cache. Without Xvfb on PATH it falls back to Qt's offscreen platform
-and a widget grab (`--offscreen` forces that).
+Writes screenshots/{main,preview,compact}-WxH.png. Settings and the take library go to a temporary folder (the
+user's own are never touched); the hub runs offline against ../shared/fixtures/hf-cache. Each size gets its
+own Xvfb screen; without Xvfb on PATH it falls back to Qt's offscreen platform and widget grabs.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=FIXTURES / "musicgen", help="a release-format model folder")
     parser.add_argument("--prompt", default="rain on a tin roof, distant thunder")
-    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--duration", type=float, default=4.0)
     parser.add_argument("--variations", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "screenshots" / "window.png")
-    parser.add_argument("--size", default="1400x900", help="window (and virtual screen) size")
-    parser.add_argument("--offscreen", action="store_true", help="no Xvfb: Qt offscreen platform, widget grab")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the generation")
-    parser.add_argument("--explain-epochs", type=int, default=30, help="AudioGenX epochs (0: no explanation)")
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--sizes", default="1280x800,1920x1080", help="virtual screen sizes, comma separated")
+    parser.add_argument("--offscreen", action="store_true", help="no Xvfb: Qt offscreen platform, widget grabs")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a generation")
+    parser.add_argument("--size", help=argparse.SUPPRESS)  # one size: what the parent process asks a child for
     return parser.parse_args(argv)
 
 
@@ -60,56 +60,43 @@ def start_xvfb(size: str) -> tuple[subprocess.Popen, str] | None:
     return None
 
 
-def set_environment(display: str | None) -> None:
-    """Before Qt or huggingface_hub are imported: the platform, and an offline hub on the fixture cache."""
+def environment(display: str | None) -> dict[str, str]:
+    """The child's environment: the platform, and an offline hub on the fixture cache."""
+    env = dict(os.environ)
     if display is None:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        env["QT_QPA_PLATFORM"] = "offscreen"
     else:
-        os.environ["DISPLAY"] = display
-        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        env["DISPLAY"] = display
+        env["QT_QPA_PLATFORM"] = "xcb"
     if (FIXTURES / "hf-cache").is_dir():
-        os.environ["HF_HUB_CACHE"] = str(FIXTURES / "hf-cache")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        env["HF_HUB_CACHE"] = str(FIXTURES / "hf-cache")
+    env["HF_HUB_OFFLINE"] = "1"
+    env["TRANSFORMERS_OFFLINE"] = "1"
+    return env
 
 
-def wait_idle(window, timeout: float) -> list[str]:
-    """Run the event loop until the job queue is idle; the error messages of the jobs that ran."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    errors: list[str] = []
-    window.controller.error.connect(errors.append)
-    loop = QEventLoop()
-    window.controller.queue.idle.connect(loop.quit)
-    QTimer.singleShot(int(timeout * 1000), loop.quit)
-    loop.exec()
-    window.controller.error.disconnect(errors.append)
-    window.controller.queue.idle.disconnect(loop.quit)
-    return errors if not window.controller.busy else [*errors, "timed out"]
+def settle(app, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
 
 
-def explain_and_layer(window, args: argparse.Namespace) -> list[str]:
-    """Explain the selected take (the explain panel shades its words) and lay every take on the scene."""
-    takes, rows = window.takes_panel, window.scene.view.rows
-    for row in range(takes.model.rowCount()):
-        takes.list.select_take(takes.model.record(row).id)
-        window.add_to_scene()
-    if len(rows) > 1:
-        rows[1].lane.set_offset(args.duration / 2)
-        rows[1].lane.offset_changed.emit(args.duration / 2)
-    takes.list.select_take(takes.model.record(0).id)
-    if args.explain_epochs <= 0:
-        return []
-    from core.explain.explainer import ExplainSettings
-
-    window.explain.settings = ExplainSettings(epochs=args.explain_epochs)
-    window.explain.explain()
-    errors = wait_idle(window, args.timeout)
-    takes.detail.waveform.set_selection(0.25 * args.duration, 0.6 * args.duration)  # re-scores that window
-    return errors
+def save(app, widget, path: Path, real_screen: bool) -> None:
+    """The widget's frame as the screen shows it (Xvfb), or a widget grab (offscreen)."""
+    settle(app)
+    if real_screen:
+        frame = widget.frameGeometry()
+        image = app.primaryScreen().grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+    else:
+        image = widget.grab()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(path), "PNG", 0)
+    print(f"{path}: {image.width()}x{image.height()}, {path.stat().st_size // 1024} KB")
 
 
 def capture(args: argparse.Namespace, real_screen: bool) -> int:
+    """In the child process: one screen size, three pictures."""
     sys.path.insert(0, str(ROOT))
     from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
 
@@ -124,47 +111,44 @@ def capture(args: argparse.Namespace, real_screen: bool) -> int:
 
     settings = QSettings()
     settings.setValue("preferences/library_dir", str(work / "library"))
-    window = MainWindow(settings)
-    width, height = (int(v) for v in args.size.split("x"))
-    window.setGeometry(0, 0, width, height)
+    window = MainWindow(settings)  # opens at its first-start size: a fraction of the screen
     window.show()
     panel = window.generate_panel
     panel.models.add_folder(args.model)
     panel.prompt.set_prompt(args.prompt)
     panel.params.duration.setValue(args.duration)
     panel.params.variations.setValue(args.variations)
+    size = args.size
+    shot = {"done": False}
+
+    def grab_preview() -> None:  # while the first variation is half generated
+        live = window.live
+        if not shot["done"] and live.wav is not None and live.seconds() >= 0.45 * args.duration:
+            shot["done"] = True
+            live.toggle_play()  # the playhead follows the generation (silent on a machine without audio)
+            save(app, window, args.out / f"preview-{size}.png", real_screen)
+
+    window.live.changed.connect(grab_preview)
     errors: list[str] = []
     window.controller.error.connect(errors.append)
     loop = QEventLoop()
     window.controller.queue.idle.connect(loop.quit)
     QTimer.singleShot(int(args.timeout * 1000), loop.quit)
-    started = time.perf_counter()
     window.generate()
     loop.exec()
     if errors or window.controller.busy:
         print(f"generation did not finish: {errors or 'timed out'}", file=sys.stderr)
         window.close()
         return 1
-    errors = explain_and_layer(window, args)
-    if errors:
-        print(f"explanation did not finish: {errors}", file=sys.stderr)
-        window.close()
-        return 1
-    records = window.takes_panel.model.records()
-    window.takes_panel.detail.spectrogram.setChecked(False)
-    for _ in range(20):  # let layouts and pyqtgraph settle
-        app.processEvents()
-        time.sleep(0.02)
-    if real_screen:
-        image = app.primaryScreen().grabWindow(0, 0, 0, width, height)
-    else:
-        image = window.grab()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(str(args.out))
-    print(
-        f"{args.out}: {image.width()}x{image.height()} ({'Xvfb screen' if real_screen else 'offscreen widget grab'}), "
-        f"{len(records)} take(s) in {time.perf_counter() - started:.1f} s; settings and library in {work}"
-    )
+    window.takes_panel.player.stop()
+    takes = window.takes_panel
+    takes.list.select_take(takes.model.record(1).id)
+    takes.detail.spectrogram.setChecked(True)
+    save(app, window, args.out / f"main-{size}.png", real_screen)
+    window.compact.set_compact(True)
+    window.compact.window.prompt.setText("footsteps on gravel, slow")
+    save(app, window.compact.window, args.out / f"compact-{size}.png", real_screen)
+    window.compact.set_compact(False)
     window.close()
     return 0
 
@@ -174,14 +158,22 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.model / "state_dict.bin").is_file():
         print(f"{args.model} is not a model folder (state_dict.bin missing)", file=sys.stderr)
         return 2
-    server = None if args.offscreen else start_xvfb(args.size)
-    set_environment(server[1] if server else None)
-    try:
-        return capture(args, real_screen=server is not None)
-    finally:
-        if server is not None:
-            server[0].terminate()
-            server[0].wait(10)
+    if args.size:  # the child: the environment is set already
+        return capture(args, real_screen=os.environ.get("QT_QPA_PLATFORM") == "xcb")
+    status = 0
+    for size in args.sizes.split(","):
+        server = None if args.offscreen else start_xvfb(size)
+        env = environment(server[1] if server else None)
+        command = [sys.executable, __file__, "--size", size, "--out", str(args.out), "--model", str(args.model)]
+        command += ["--duration", str(args.duration), "--variations", str(args.variations), "--prompt", args.prompt]
+        command += ["--timeout", str(args.timeout)]
+        try:
+            status = subprocess.call(command, env=env) or status
+        finally:
+            if server is not None:
+                server[0].terminate()
+                server[0].wait(10)
+    return status
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ with its streaming cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +24,9 @@ from core.params import GenerationParams
 
 UNKNOWN = -1
 Generators = torch.Generator | Sequence[torch.Generator] | None  # one for all rows, or one per take
+
+FramesCallback = Callable[[torch.Tensor], None]
+"""`on_frames(codes)`: the frames complete so far, codes [B, K, F] (prompt included), after a step adds one."""
 
 
 @dataclass
@@ -139,12 +142,14 @@ def generate_codes(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     cross_weight_mask: torch.Tensor | None = None,
+    on_frames: FramesCallback | None = None,
 ) -> torch.Tensor:
     """Generate `total_frames` frames (prompt included): prompt [B, K, T0] -> codes [B, K, total_frames].
 
     `cond` holds the CFG batch: 2B rows, take b's conditional row at 2b and its null row at 2b + 1.
     `generator`: one for all takes, or a sequence of one per take. `progress(step, total)` counts LM calls.
     `cross_weight_mask` [B, S - 1, L]: see `prefill` (None: the model as trained).
+    `on_frames(codes [B, K, F])` follows each step that completes a frame (all K codebooks written).
     """
     try:
         with rows_per_take(2):
@@ -157,6 +162,18 @@ def generate_codes(
                 check_cancel(cancel)
                 decode_one_token(lm, cond, state, step, params, generator)
                 report(progress, step - first + 1, steps - first)
+                if on_frames is not None:
+                    _report_frames(on_frames, pattern, state.sequence, step, total_frames, prompt.shape[-1])
             return pattern.revert(state.sequence, total_frames)
     finally:
         lm.transformer.clear_caches()
+
+
+def _report_frames(
+    on_frames: FramesCallback, pattern: DelayPattern, sequence: torch.Tensor, step: int, total: int, prompt: int
+) -> None:
+    """Hand on the frames complete once the column at `step` is written (frame t's last codebook sits at
+    step `lead + t + max_delay`)."""
+    complete = min(step - pattern.lead - pattern.max_delay + 1, total)
+    if complete > prompt:
+        on_frames(pattern.revert(sequence[..., : step + 1], complete))  # [B, K, complete]

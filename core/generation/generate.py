@@ -120,9 +120,11 @@ def generate_ar_codes(
     generator: torch.Generator | list[torch.Generator],
     progress: Progress | None,
     cancel: CancelToken | None,
+    on_frames: Callable[[torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     """Autoregressive codes [B, K, int(duration * frame_rate)] (prompt [B, K, T0] included), window by window
-    beyond the model's length. B > 1 decodes B takes of the same prompt together, one generator each."""
+    beyond the model's length. B > 1 decodes B takes of the same prompt together, one generator each.
+    `on_frames(codes [B, K, F])`: the takes' frames complete so far (prompt included), as they grow."""
     fr, bundle = model.frame_rate, model.bundle
     stride = int(fr * params.extend_stride)
     if params.duration > model.max_duration and params.extend_stride >= model.max_duration:
@@ -137,7 +139,10 @@ def generate_ar_codes(
     for index, frames in enumerate(windows):
         step = _window_progress(progress, done, budget)
         cond = _per_take(build(_melody_window(model, build, index * stride, len(windows) > 1)), prompt.shape[0])
-        codes = generate_codes(bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel)
+        grow = _window_frames(on_frames, pieces, prompt.shape[-1])
+        codes = generate_codes(
+            bundle.lm, bundle.pattern, cond, prompt, frames, params, generator, step, cancel, on_frames=grow
+        )
         done += _steps(bundle.pattern, frames, prompt.shape[-1])
         pieces.append(codes[..., prompt.shape[-1] :])
         prompt = codes[..., stride:]
@@ -151,6 +156,13 @@ def _per_take(cond: Conditions, takes: int) -> Conditions:
         return cond
     tile = lambda t: None if t is None else t.repeat(takes, *([1] * (t.dim() - 1)))  # noqa: E731
     return Conditions(cross=tile(cond.cross), prefix=tile(cond.prefix))
+
+
+def _window_frames(on_frames, pieces: list[torch.Tensor], prompt_len: int):
+    """A window's frames so far, put after the frames of the windows before it."""
+    if on_frames is None:
+        return None
+    return lambda codes: on_frames(torch.cat([*pieces, codes[..., prompt_len:]], dim=-1) if pieces else codes)
 
 
 def _window_progress(progress: Progress | None, done: int, budget: int) -> Callable[[int, int], None] | None:
@@ -169,7 +181,10 @@ def _melody_window(model, build: ConditionBuilder, offset: int, long_form: bool)
     return build.melody[..., positions % length]
 
 
-def generate_take(model, request, progress: Progress | None, cancel: CancelToken | None) -> Take:
+def generate_take(
+    model, request, progress: Progress | None, cancel: CancelToken | None, on_frames: Callable | None = None
+) -> Take:
+    """One take. `on_frames(codes [1, K, F])` sees the codes grow (autoregressive models only)."""
     params = request.params
     validate_request(model, request)
     generator = torch.Generator(device=model.device).manual_seed(int(request.seed))
@@ -180,7 +195,7 @@ def generate_take(model, request, progress: Progress | None, cancel: CancelToken
     total = int(params.duration * model.frame_rate)
     prompt = prompt_tokens(model, request.continuation, total)
     if model.autoregressive:
-        codes = generate_ar_codes(model, build, prompt, params, generator, progress, cancel)
+        codes = generate_ar_codes(model, build, prompt, params, generator, progress, cancel, on_frames)
     else:
         from core.decoding.masked import generate_magnet_codes
 

@@ -39,9 +39,17 @@ def chunks(seeds: list[int], size: int = BATCH) -> Iterator[list[int]]:
 
 
 def generate_together(
-    model, request, seeds: list[int], progress: Progress | None = None, cancel: CancelToken | None = None
+    model,
+    request,
+    seeds: list[int],
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    on_frames: Callable[[int, torch.Tensor], None] | None = None,
+    first: int = 0,
 ) -> list[Take]:
-    """One take per seed of `request` (which must pass `can_batch`), decoded as one batch."""
+    """One take per seed of `request` (which must pass `can_batch`), decoded as one batch.
+
+    `on_frames(first + b, codes [1, K, F])` sees take b's codes grow, as for a take made alone."""
     assert can_batch(model, request), "only autoregressive requests without a melody are batched"
     validate_request(model, request)
     started = time.perf_counter()
@@ -50,7 +58,10 @@ def generate_together(
     build = ConditionBuilder(model, request.prompt, None, request.separate_melody, 0, cancel=cancel)
     total = int(params.duration * model.frame_rate)
     prompt = prompt_tokens(model, request.continuation, total).expand(len(seeds), -1, -1)  # [B, K, T0]
-    codes = generate_ar_codes(model, build, prompt, params, generators, progress, cancel)  # [B, K, T]
+    grow = None
+    if on_frames is not None:
+        grow = lambda codes: [on_frames(first + b, codes[b : b + 1]) for b in range(codes.shape[0])]  # noqa: E731
+    codes = generate_ar_codes(model, build, prompt, params, generators, progress, cancel, grow)  # [B, K, T]
     extra = take_extra(model, request)
     takes = [
         decoded_take(model, codes[b : b + 1], request.prompt, seed, params, dict(extra)) for b, seed in enumerate(seeds)

@@ -1,4 +1,4 @@
-"""The preferences dialog: library folder, audio output device, offline mode, ranking of generations."""
+"""The preferences dialog: library folder, audio output, offline mode, ranking, theme, preview while generating."""
 
 from __future__ import annotations
 
@@ -37,9 +37,17 @@ class PreferencesDialog(QDialog):
         self.offline.setChecked(preferences.offline)
         self.rank_takes = QCheckBox("Rank every generation by how well it matches the prompt (CLAP text match)")
         self.rank_takes.setChecked(preferences.rank_takes)
+        self.theme = QComboBox()
+        self.theme.addItem("Dark", "dark")
+        self.theme.addItem("Light", "light")
+        self.theme.setCurrentIndex(max(0, self.theme.findData(preferences.theme)))
+        self.preview = QCheckBox("Hear takes while they are generated (uses some CPU: generation is a little slower)")
+        self.preview.setChecked(preferences.preview)
         form = QFormLayout(self)
         form.addRow("Library folder", row)
         form.addRow("Audio output", self.device)
+        form.addRow("Theme", self.theme)
+        form.addRow(self.preview)
         form.addRow(self.offline)
         form.addRow(self.rank_takes)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -53,4 +61,6 @@ class PreferencesDialog(QDialog):
             output_device=str(self.device.currentData() or ""),
             offline=self.offline.isChecked(),
             rank_takes=self.rank_takes.isChecked(),
+            theme=str(self.theme.currentData() or "dark"),
+            preview=self.preview.isChecked(),
         )

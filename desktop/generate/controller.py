@@ -68,6 +68,9 @@ class GenerationController(QObject):
     model_loaded = Signal(object)  # ModelInfo
     busy_changed = Signal(bool)
     queue_changed = Signal()
+    preview_started = Signal(object)  # GenerationSpec of the job whose audio will arrive in chunks
+    preview_chunk = Signal(int, object, int)  # variation, samples [C, n], sample rate (queued from the worker)
+    preview_ended = Signal(bool)  # True: its takes were recorded; False: cancelled or failed, nothing kept
 
     def __init__(self, library: Callable[[], Library | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +85,7 @@ class GenerationController(QObject):
         self._rate = _Rate()
         self._busy = False
         self._loads: dict[str, Job] = {}  # model ref -> its queued or running load job
+        self._previews: dict[Job, GenerationSpec] = {}  # generation jobs that hand out audio while they run
 
     @property
     def busy(self) -> bool:
@@ -91,8 +95,11 @@ class GenerationController(QObject):
         words = short_prompt(spec.prompt, 40)
         count = f" ×{spec.count}" if spec.count > 1 else ""
         title = f"“{words}”{count} · {spec.ref.rstrip('/').split('/')[-1]} · seed {spec.seed}"
-        job = Job(title, generation_task(self.engine, spec), subject=spec.ref)
+        sink = self.preview_chunk.emit if spec.preview else None  # emitted on the worker thread: queued
+        job = Job(title, generation_task(self.engine, spec, sink), subject=spec.ref)
         job.on_finished = lambda result: self._record_takes(job, result)
+        if spec.preview:
+            self._previews[job] = spec
         return self.queue.submit(job)
 
     def load(self, ref: str) -> Job | None:
@@ -129,6 +136,8 @@ class GenerationController(QObject):
 
     def _on_started(self, job: Job) -> None:
         self._rate = _Rate()
+        if job in self._previews:
+            self.preview_started.emit(self._previews[job])
         self.progress.emit("", 0, 0, f"{job.title}: starting…")
         self.status.emit(f"Started {job.title}")
 
@@ -164,6 +173,7 @@ class GenerationController(QObject):
             self.error.emit(f"{exc} The take files are kept in the library folder and will be listed next time.")
             if not records:
                 return
+        self._end_preview(job, True)
         self.takes_added.emit(records)
         if result.cancelled:
             self.status.emit(f"Cancelled {job.title}; kept the {len(result.takes)} finished take(s).")
@@ -173,11 +183,17 @@ class GenerationController(QObject):
             took = f"{result.elapsed_s:.1f} s{ranked}"
             self.status.emit(f"Generated {len(result.takes)} take(s) in {took}: {job.title}{notice}")
 
+    def _end_preview(self, job: Job | None, kept: bool) -> None:
+        if self._previews.pop(job, None) is not None:
+            self.preview_ended.emit(kept)
+
     def _on_failed(self, job: Job, message: str) -> None:
+        self._end_preview(job, False)
         self.status.emit(f"Failed: {job.title}")
         self.error.emit(message)
 
     def _on_cancelled(self, job: Job) -> None:
+        self._end_preview(job, False)
         self.status.emit(f"Cancelled {job.title}; nothing was kept.")
 
     def _on_changed(self) -> None:

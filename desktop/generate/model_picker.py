@@ -50,7 +50,7 @@ class ModelPicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.combo = QComboBox()
-        self.combo.setMinimumContentsLength(28)
+        self.combo.setMinimumContentsLength(18)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.open_button = QPushButton("Open model folder…")
         self.open_button.clicked.connect(self.ask_folder)
@@ -82,6 +82,10 @@ class ModelPicker(QWidget):
         self.combo.setCurrentIndex(max(index, 0))
         self.combo.blockSignals(False)
         self._show_details()
+
+    def local_folders(self) -> list[str]:
+        """The model folders opened on this computer, most recent first."""
+        return list(self._folders)
 
     def refresh(self) -> None:
         """Re-check which catalog models are on disk (after a download)."""

@@ -18,6 +18,7 @@ from core.takes.audio_io import AudioClip
 from core.takes.library import write_take_files
 from core.takes.take import Take, TakeFiles
 from desktop.generate.model_picker import ModelInfo
+from desktop.generate.preview import PreviewFeed, PreviewSink
 from desktop.jobs.engine import EngineHolder, load_model
 from desktop.jobs.worker import Report
 
@@ -37,6 +38,7 @@ class GenerationSpec:
     precision: str = "auto"  # auto | fp32 | bf16 | int8 (core.nn.precision)
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in every take's sidecar (bpm, bars, meter)
     rank: bool = False  # score the takes by CLAP text match after the batch
+    preview: bool = False  # hand decoded audio chunks to the window while generating (autoregressive models)
 
 
 @dataclass
@@ -74,11 +76,12 @@ def load_task(holder: EngineHolder, ref: str):
     return task
 
 
-def generation_task(holder: EngineHolder, spec: GenerationSpec):
+def generation_task(holder: EngineHolder, spec: GenerationSpec, on_chunk: PreviewSink | None = None):
     """A job task: load the model, make `spec.count` variations, writing each take as soon as it exists.
 
     A cancel after some takes were finished returns them (`cancelled=True`) so the owner records them; a cancel
-    before the first one raises GenerationCancelled as usual.
+    before the first one raises GenerationCancelled as usual. With `spec.preview` and `on_chunk`, each
+    variation's audio goes to `on_chunk` in chunks as it grows.
     """
 
     def task(report: Report, cancel: CancelToken) -> GenerationResult:
@@ -93,15 +96,21 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         melody = spec.melody if model.capabilities.melody else None
         request = GenerationRequest(spec.prompt, spec.params, spec.seed, melody=melody, continuation=spec.continuation)
         progress = lambda step, total: report("generate", step, total)  # noqa: E731
+        feed = PreviewFeed(model.codec, on_chunk) if spec.preview and on_chunk and model.autoregressive else None
+        finish = _finishing(feed) if feed is not None else None
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
         written: list[tuple[Take, TakeFiles, float]] = []
 
         def keep(take: Take) -> None:  # each take is on disk as soon as it exists: a cancel loses only the next
             take.extra.update(spec.extra)
             written.append((take, write_take_files(spec.library_dir, take, created), created))
+            if finish is not None:
+                finish(take)
 
         try:
-            generate_variations(model, request, spec.count, progress=progress, cancel=cancel, on_take=keep)
+            generate_variations(
+                model, request, spec.count, progress=progress, cancel=cancel, on_take=keep, on_frames=feed
+            )
         except GenerationCancelled:
             if not written:
                 raise
@@ -114,3 +123,16 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec):
         return result
 
     return task
+
+
+def _finishing(feed: PreviewFeed):
+    """`on_take` that hands out the last chunk of each finished variation."""
+    count = [0]
+
+    def finished(take: Take) -> None:
+        import torch
+
+        feed.finish(count[0], torch.from_numpy(take.codes)[None])  # [1, K, F]
+        count[0] += 1
+
+    return finished

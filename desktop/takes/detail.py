@@ -7,7 +7,7 @@ import html
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from core.loops.takes import loop_summary
 from core.params import GenerationParams
@@ -31,6 +31,9 @@ def describe_params(params: GenerationParams, family: str | None = None) -> str:
     return f"{params.duration:g} s, {sampling}, {guidance}"
 
 
+EMPTY_TEXT = "No take yet: describe a sound on the left and press Generate (Ctrl+Enter)."
+
+
 class TakeDetail(QWidget):
     """Shows one TakeRecord; the buttons run the window's actions (play, loop, star, rename, delete, ...)."""
 
@@ -41,6 +44,7 @@ class TakeDetail(QWidget):
         self.spectrogram.toggled.connect(self.waveform.show_spectrogram)
         self.title = QLabel()
         self.title.setObjectName("takeTitle")
+        self.title.setWordWrap(True)
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -53,23 +57,36 @@ class TakeDetail(QWidget):
             self.buttons[action.objectName()] = button
         buttons.addStretch(1)
         buttons.addWidget(self.spectrogram)
-        layout = self._layout = QVBoxLayout(self)
+        lower = QWidget()  # the take's facts and the sections under them scroll; waveform and buttons stay
+        self._layout = QVBoxLayout(lower)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.info)
+        self._layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(lower)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(60)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
         layout.addWidget(self.title)
-        layout.addWidget(self.waveform, 1)
+        layout.addWidget(self.waveform, 3)
         layout.addLayout(buttons)
-        layout.addWidget(self.info)
+        layout.addWidget(scroll, 2)
         self.record: TakeRecord | None = None
         self.show_record(None)
 
     def add_section(self, widget: QWidget) -> None:
         """Another part about the selected take, below its details (the explain panel)."""
-        self._layout.addWidget(widget)
+        self._layout.insertWidget(self._layout.count() - 1, widget)
 
     def show_record(self, record: TakeRecord | None, wav: np.ndarray | None = None) -> None:
         self.record = record
         if record is None:
-            self.title.setText("<i>No take selected: type a prompt and press Generate (Ctrl+Enter).</i>")
+            self.title.setText("<i>No take selected.</i>")
+            self.waveform.set_empty_text(EMPTY_TEXT)
             self.info.setText("")
             self.waveform.set_audio(None)
             return

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QInputDialog, QLineEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.errors import SoundDeskError
 from core.loops.takes import is_loop
@@ -54,6 +62,7 @@ class TakesPanel(QWidget):
         self.by_sound.setToolTip("Enter ranks the takes by how well their sound matches the words (CLAP)")
         self.by_sound.toggled.connect(self._by_sound_toggled)
         self.search.returnPressed.connect(self._search_by_sound)
+        self.live = None  # the LivePreview of a take being generated (desktop.takes.preview), set by the window
         self.list = TakesList(self.model)
         self.list.current_record_changed.connect(self._show_current)
         self.list.activated_record.connect(lambda record: self.toggle_play())
@@ -120,11 +129,13 @@ class TakesPanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(self.detail)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
         self.splitter = split
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(4, 8, 8, 8)
+        layout.setSpacing(6)
         layout.addLayout(top)
         layout.addWidget(split, 1)
 
@@ -162,7 +173,15 @@ class TakesPanel(QWidget):
         if records:
             self.list.select_take(records[0].id)
 
+    def refresh_actions(self) -> None:
+        """Play works on the preview of a take being generated as on a selected take."""
+        live = self.live is not None and self.live.active
+        self.play_action.setEnabled(live or self.current() is not None)
+
     def toggle_play(self) -> None:
+        if self.live is not None and self.live.active:
+            self.live.toggle_play()
+            return
         record = self.current()
         if record is None:
             return
@@ -255,6 +274,7 @@ class TakesPanel(QWidget):
             except (OSError, RuntimeError) as exc:
                 self.message.emit(f"Cannot read {record.wav_path}: {exc}.")
         self.detail.show_record(record, wav)
+        self.refresh_actions()
         self.star_action.setText("Unstar" if record is not None and record.starred else "Star")
         self._on_playing(None)
 

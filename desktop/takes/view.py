@@ -15,6 +15,7 @@ from desktop.takes.library_model import THUMBNAIL_SIZE, RecordRole, ScoreRole, T
 ROW_HEIGHT = 52
 STAR_COLOUR = QColor(255, 196, 40)
 PLAYING_COLOUR = QColor(255, 170, 40)
+EMPTY_LIST_TEXT = "Your takes appear here. Drag one into your DAW; Space plays it."
 
 
 def summary_line(record: TakeRecord, score: float | None = None) -> str:
@@ -89,6 +90,7 @@ class TakesList(QListView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setUniformItemSizes(True)
         self.setAlternatingRowColors(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows elide their text
         self.selectionModel().currentChanged.connect(self._on_current)
         model.modelReset.connect(self._after_reset)
         self.activated.connect(lambda index: self.activated_record.emit(index.data(RecordRole)))
@@ -130,6 +132,16 @@ class TakesList(QListView):
             self.setCurrentIndex(self.takes.index(0))
         else:
             self.current_record_changed.emit(None)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """An empty list says what to do instead of showing nothing."""
+        super().paintEvent(event)
+        if self.takes.rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(self.viewport().rect().adjusted(16, 16, -16, -16), flags, EMPTY_LIST_TEXT)
+            painter.end()
 
     def startDrag(self, supported_actions) -> None:  # noqa: N802 - Qt override
         record = self.current_record()

@@ -9,7 +9,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QWidget
 
-WAVE_COLOUR = QColor(90, 170, 255)
+from desktop.widgets import theme
+
+WAVE_COLOUR = QColor(90, 170, 255)  # the dark theme's; views and pictures take the current theme's
 PLAYHEAD_COLOUR = QColor(255, 170, 40)
 SELECTION_COLOUR = QColor(255, 255, 255, 40)
 SPECTROGRAM_FFT = 512
@@ -55,8 +57,9 @@ def waveform_pixmap(wav: np.ndarray, width: int, height: int, background: QColor
     bottom = [QPointF(i * step, middle - float(lo) * scale) for i, lo in reversed(list(enumerate(lows)))]
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(WAVE_COLOUR, 1))
-    painter.setBrush(WAVE_COLOUR)
+    wave = QColor(theme.current().wave)
+    painter.setPen(QPen(wave, 1))
+    painter.setBrush(wave)
     painter.drawPolygon(QPolygonF(top + bottom))
     painter.end()
     return pixmap
@@ -96,14 +99,19 @@ class WaveformView(pg.PlotWidget):
         self.hideButtons()
         self.getPlotItem().hideAxis("left")
         self.getPlotItem().setLabel("bottom", "time", units="s")
-        self._wave = self.plot(pen=pg.mkPen(WAVE_COLOUR))
+        self._wave = self.plot(pen=pg.mkPen(theme.current().wave))
         self._image = pg.ImageItem()
         self._image.setColorMap(pg.colormap.get("viridis"))
         self._image.setVisible(False)
         self.addItem(self._image)
-        self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=2))
+        self.playhead = pg.InfiniteLine(
+            pos=0.0, angle=90, movable=False, pen=pg.mkPen(theme.current().playhead, width=2)
+        )
         self.playhead.setZValue(10)
         self.addItem(self.playhead)
+        self.empty_text = pg.TextItem("", color=theme.current().dim, anchor=(0.5, 0.5))
+        self.empty_text.setZValue(20)
+        self.addItem(self.empty_text, ignoreBounds=True)
         self.region = pg.LinearRegionItem((0.0, 0.0), brush=pg.mkBrush(SELECTION_COLOUR))
         self.region.setZValue(5)
         self.region.setVisible(False)
@@ -176,12 +184,27 @@ class WaveformView(pg.PlotWidget):
         self._spectrogram = shown
         self._redraw()
 
+    def set_empty_text(self, text: str) -> None:
+        """What the view says while it shows no sound (instead of an empty plot with a meaningless axis)."""
+        self.empty_text.setText(text)
+        self._redraw()
+
     def _redraw(self) -> None:
         wav = self._wav
+        colours = theme.current()
+        self._wave.setPen(pg.mkPen(colours.wave))
+        self.playhead.setPen(pg.mkPen(colours.playhead, width=2))
         self._wave.setVisible(wav is not None and not self._spectrogram)
         self._image.setVisible(wav is not None and self._spectrogram)
+        self.playhead.setVisible(wav is not None)
+        self.empty_text.setVisible(wav is None)
+        self.getPlotItem().showAxis("bottom", wav is not None)
         if wav is None:
             self._wave.setData([], [])
+            self.empty_text.setColor(colours.dim)
+            self.setXRange(0, 1, padding=0)
+            self.setYRange(-1, 1, padding=0)
+            self.empty_text.setPos(0.5, 0.0)
             return
         if self._spectrogram:
             self._draw_spectrogram(wav)

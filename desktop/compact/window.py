@@ -1,0 +1,143 @@
+"""The compact window: prompt, model, Generate / Cancel, progress and the last takes, always on top.
+
+It owns no engine and no queue: it edits the main window's generate panel (prompt, model) and asks the main
+window to generate, so both show one queue and one library. Its takes list is a TakesList over the main
+window's TakesModel: thumbnails, drag-out to a DAW (desktop.takes.drag) and the selection are the same; a
+click plays a take.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.takes.library import TakeRecord
+from desktop.generate.panel import GeneratePanel
+from desktop.settings import group
+from desktop.takes.panel import TakesPanel
+from desktop.takes.view import TakesList
+from desktop.widgets import theme
+
+DEFAULT_SIZE = (380, 460)
+
+
+class CompactWindow(QWidget):
+    """A small tool window kept above other windows; `expand_requested` goes back to the main window."""
+
+    generate_requested = Signal()
+    cancel_requested = Signal()
+    expand_requested = Signal()
+
+    def __init__(self, panel: GeneratePanel, takes: TakesPanel, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Tool | Qt.WindowType.WindowStaysOnTopHint)
+        self.setWindowTitle("SoundDesk")
+        self.setObjectName("compactWindow")
+        self.panel, self.takes = panel, takes
+        self.prompt = QLineEdit(placeholderText="Describe a sound, press Enter…", clearButtonEnabled=True)
+        self.prompt.returnPressed.connect(self._generate)
+        self.model = QComboBox()
+        self.model.setModel(panel.models.combo.model())  # one list of models, kept in step with the main picker
+        self.model.setMinimumContentsLength(16)
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.currentIndexChanged.connect(self._on_model)
+        panel.models.combo.currentIndexChanged.connect(self._sync_model)
+        self.generate_button = QPushButton(theme.icon("generate"), "Generate")
+        self.generate_button.setObjectName("generateButton")
+        self.generate_button.clicked.connect(self._generate)
+        self.cancel_button = QPushButton(theme.icon("cancel"), "Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.expand_button = QToolButton()
+        self.expand_button.setIcon(theme.icon("expand"))
+        self.expand_button.setToolTip("Back to the full window (Ctrl+Shift+M)")
+        self.expand_button.clicked.connect(self.expand_requested)
+        self.progress = QProgressBar()
+        self.progress.setFormat("Idle")
+        self.progress.setValue(0)
+        self.list = TakesList(takes.model)
+        takes.model.modelReset.disconnect(self.list._after_reset)  # the main list restores the shared selection
+        self.list.setSelectionModel(takes.list.selectionModel())  # one selection for both windows
+        self.list.clicked.connect(lambda _index: self.play())
+        self.list.setToolTip("Click to play, drag into your DAW")
+        QShortcut(QKeySequence("Ctrl+Shift+M"), self, activated=self.expand_requested.emit)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_requested.emit)
+        self._layout()
+        self._sync_model()
+        self.resize(*DEFAULT_SIZE)
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.model, 1)
+        top.addWidget(self.expand_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addWidget(self.prompt)
+        layout.addLayout(top)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.list, 1)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.prompt.setText(self.panel.prompt.prompt())
+        self._sync_model()
+        super().showEvent(event)
+
+    def current(self) -> TakeRecord | None:
+        return self.list.current_record()
+
+    def play(self) -> None:
+        """Play (or stop) the selected take through the main window's player."""
+        self.takes.toggle_play()
+
+    def _generate(self) -> None:
+        text = self.prompt.text().strip()
+        if text:
+            self.panel.prompt.set_prompt(text)
+        self.generate_requested.emit()
+
+    def _on_model(self, index: int) -> None:
+        if index >= 0 and self.panel.models.combo.currentIndex() != index:
+            self.panel.models.combo.setCurrentIndex(index)
+
+    def _sync_model(self, *_args) -> None:
+        index = self.panel.models.combo.currentIndex()
+        if self.model.currentIndex() != index:
+            self.model.setCurrentIndex(index)
+
+    def set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.generate_button.setText("Queue another" if busy else "Generate")
+
+    def show_progress(self, stage: str, step: int, total: int, text: str) -> None:
+        self.progress.setMaximum(max(total, 1) if total > 0 or not stage else 0)
+        self.progress.setValue(min(step, total) if total > 0 else 0)
+        self.progress.setFormat(text)
+
+    def save_state(self, settings: QSettings) -> None:
+        with group(settings, "compact"):
+            settings.setValue("geometry", self.saveGeometry())
+
+    def restore_state(self, settings: QSettings) -> None:
+        with group(settings, "compact"):
+            value = settings.value("geometry")
+            if value is not None:
+                self.restoreGeometry(value)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Closing the compact window goes back to the main window (it never quits the app on its own)."""
+        event.ignore()
+        self.expand_requested.emit()

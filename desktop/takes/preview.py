@@ -1,0 +1,117 @@
+"""The window's side of hearing a take while it is generated: the waveform grows, playback follows it.
+
+`LivePreview` listens to the GenerationController's preview signals: each audio chunk extends the shown
+waveform (on the full time axis of the take being made) and, when the user plays it, the playing stream;
+playback that catches up with the generation waits in silence and continues. When the takes are recorded
+the list selects the first one, which replaces the preview; a cancel or failure drops the preview and stops
+its playback.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from desktop.generate.controller import GenerationController
+from desktop.generate.tasks import GenerationSpec
+from desktop.playback import Player
+from desktop.takes.detail import TakeDetail
+
+
+class LivePreview(QObject):
+    """The take being generated, in the takes panel's detail view and player."""
+
+    changed = Signal()  # a chunk arrived, a preview started or ended
+    active_changed = Signal(bool)
+
+    def __init__(self, controller: GenerationController, detail: TakeDetail, player: Player, parent=None) -> None:
+        super().__init__(parent)
+        self.detail, self.player = detail, player
+        self.spec: GenerationSpec | None = None
+        self.variation = 0
+        self.wav: np.ndarray | None = None  # [C, N] of the variation being generated
+        self.rate = 1
+        self.chunks: list[list[np.ndarray]] = []  # per variation, as received (tests compare them)
+        self.showing = False
+        self.generating = False
+        controller.preview_started.connect(self._started)
+        controller.preview_chunk.connect(self._chunk)
+        controller.preview_ended.connect(self._ended)
+        player.position.connect(self._position)
+
+    @property
+    def active(self) -> bool:
+        """A preview is shown (its detail view and play button belong to it)."""
+        return self.showing and self.wav is not None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("preview", self.variation)
+
+    def seconds(self) -> float:
+        return 0.0 if self.wav is None else self.wav.shape[-1] / self.rate
+
+    def toggle_play(self) -> bool:
+        """Play the preview from its start (following the generation), or stop it."""
+        if self.wav is None:
+            return False
+        if self.player.is_playing(self.key):
+            self.player.stop()
+            return False
+        if self.generating:
+            return self.player.play_growing(self.key, self.wav, self.rate)
+        return self.player.play(self.key, self.wav, self.rate)
+
+    def hide(self) -> None:
+        """Another take was selected: the detail view is its again (the preview keeps playing if it did)."""
+        self.showing = False
+
+    def _started(self, spec: GenerationSpec) -> None:
+        self.spec, self.variation, self.wav, self.chunks = spec, 0, None, []
+        self.showing, self.generating = True, True
+        self.active_changed.emit(True)
+        self.changed.emit()
+
+    def _chunk(self, variation: int, samples: np.ndarray, rate: int) -> None:
+        if self.spec is None:
+            return
+        if variation != self.variation or self.wav is None:
+            if self.wav is not None:
+                self.player.end_growing(self.key)  # the previous variation plays to its end
+            self.variation, self.wav, self.rate = variation, np.zeros((samples.shape[0], 0), np.float32), rate
+        while len(self.chunks) <= variation:
+            self.chunks.append([])
+        self.chunks[variation].append(samples)
+        self.wav = np.concatenate([self.wav, samples], axis=-1)
+        self.player.append(self.key, samples)
+        if self.showing:
+            self._show()
+        self.changed.emit()
+
+    def _show(self) -> None:
+        spec = self.spec
+        count = f" (variation {self.variation + 1} of {spec.count})" if spec.count > 1 else ""
+        self.detail.show_record(None)
+        self.detail.title.setText(f"<b>Generating “{html.escape(spec.prompt)}”{count}</b> · listen while it grows")
+        self.detail.info.setText(f"{self.seconds():.1f} s of {spec.params.duration:g} s so far, seed {spec.seed}.")
+        self.detail.waveform.set_audio(self.wav, self.rate)
+        self.detail.waveform.setXRange(0, max(spec.params.duration, self.seconds()), padding=0)
+
+    def _ended(self, kept: bool) -> None:
+        self.generating = False
+        if kept:
+            self.player.end_growing(self.key)  # plays to the end; the recorded take replaces the view
+        else:
+            if self.player.is_playing(self.key):
+                self.player.stop()
+            self.wav = None
+        self.spec = None if not kept else self.spec
+        self.showing = False
+        self.active_changed.emit(False)
+        self.changed.emit()
+
+    def _position(self, key: object, seconds: float) -> None:
+        if key == self.key and self.active:
+            self.detail.set_playhead(seconds)
