@@ -297,7 +297,8 @@ def test_cli_magnet_flags_reach_the_take(fixtures_dir, tmp_path, capsys):
     assert meta["parameters"]["span_arrangement"] == "stride1"
     codes = np.load(wav.parent / meta["codes"])
     params = GenerationParams.from_dict(meta["parameters"])
-    take = Engine().load(fixtures_dir / "magnet").generate(GenerationRequest("dog barking", params, seed=4))
+    model = Engine(precision=meta["precision"]).load(fixtures_dir / "magnet")  # the CLI's default: auto
+    take = model.generate(GenerationRequest("dog barking", params, seed=4))
     np.testing.assert_array_equal(codes, take.codes)
 
 
