@@ -139,6 +139,8 @@ def main() -> None:
     parser.add_argument("--variation-seconds", type=float, default=2.0, help="audio seconds per variation")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-transformers", action="store_true")
+    parser.add_argument("--skip-table", action="store_true", help="skip the per-precision table")
+    parser.add_argument("--skip-variations", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(machine())
@@ -154,9 +156,13 @@ def main() -> None:
     print(f"{'mode':8s} {'s/audio s':>10s} {'ms/step':>9s} {'MB/step':>9s} {'floor ms':>9s} {'efficiency':>11s}")
     models = {}
     for precision in ("fp32", "bf16", "int8"):
+        if args.skip_table and (precision == "bf16" or args.skip_variations):
+            continue
         model = Engine(precision=precision).load(folder)
         models[precision] = model
         time_take(model, 0.2)  # warm-up (and the int8 cache)
+        if args.skip_table:
+            continue
         per_second, step_ms = time_take(model, args.seconds)
         nbytes = weight_bytes(model.bundle.lm)
         floor = nbytes / bandwidth / 1e6
@@ -170,6 +176,8 @@ def main() -> None:
                 f"transformers {str(dtype)[6:]:9s} {transformers_musicgen(args.seconds, dtype):6.2f} s/audio s",
                 flush=True,
             )
+    if args.skip_variations:
+        return
     print(f"4 variations decoded together vs one take, {args.variation_seconds} s each:")
     for precision, model in models.items():
         one, four = time_variations(model, args.variation_seconds)

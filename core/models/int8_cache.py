@@ -28,11 +28,15 @@ FORMAT = "int8-per-channel-v1"
 CACHE_ENV = "SOUNDDESK_CACHE_DIR"
 
 
-def cache_dir() -> Path:
+def cache_root() -> Path:
     """`$SOUNDDESK_CACHE_DIR`, else the platform's user cache folder for SoundDesk."""
     override = os.environ.get(CACHE_ENV)
-    root = Path(override) if override else Path(platformdirs.user_cache_dir("SoundDesk", "SoundDesk"))
-    return root / "int8"
+    return Path(override) if override else Path(platformdirs.user_cache_dir("SoundDesk", "SoundDesk"))
+
+
+def cache_dir() -> Path:
+    """Where int8 weights are kept."""
+    return cache_root() / "int8"
 
 
 def content_hash(path: Path, folder: Path | None = None) -> str:

@@ -42,9 +42,43 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if device.type != "cpu":
         return "fp32"
-    from core.nn.kernels import fastest_cpu_precision
+    return _measured_cpu_choice()
 
-    return fastest_cpu_precision()
+
+def _measured_cpu_choice() -> str:
+    """The CPU's fastest mode, measured once per machine and remembered in the user cache (`auto.json`).
+
+    Remembered because a measurement on a busy machine can differ from the next one: every process (the window,
+    `main.py generate`) must resolve auto alike, or the same request would make different takes.
+    """
+    import json
+    import os
+
+    import torch
+
+    from core.models.int8_cache import cache_root
+    from core.nn import kernels
+
+    key = f"{torch.backends.cpu.get_cpu_capability()}|torch {torch.__version__}|" + ",".join(
+        f"{name}={kernels.available(name)}" for name in kernels.KERNELS
+    )
+    path = cache_root() / "auto.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stored = {}
+    if isinstance(stored, dict) and stored.get(key) in RESOLVED:
+        return stored[key]
+    choice = kernels.fastest_cpu_precision()
+    stored = {**(stored if isinstance(stored, dict) else {}), key: choice}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".auto.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(stored, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache: measured again next time
+    return choice
 
 
 def recorded_precision(extra: dict) -> str:

@@ -84,9 +84,9 @@ def test_explain_shades_words_rescoring_a_dragged_window_and_plays_regenerations
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
     assert ("explaining", "Explaining: step 2 of 2") in stages
 
-    # The same explanation as core computes for the take on its own.
-    model = Engine().load(record.model)
+    # The same explanation as core computes for the take on its own, in the precision the take records.
     take = load_take(record.sidecar_path)
+    model = Engine(precision=take.extra["precision"]).load(record.model)
     expected = explain_take(model, take, ExplainSettings(epochs=2))
     shown = panel.prompt_view.words()
     assert [w for w, _ in shown] == [w for w, _ in expected.words] == PROMPT.split()

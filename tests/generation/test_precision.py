@@ -79,3 +79,19 @@ def test_a_model_that_cannot_fit_is_refused_before_loading(fixtures_dir):
     with pytest.raises(InsufficientMemoryError, match=r"needs about .* GB of memory in fp32 but only"):
         check_fits("facebook/musicgen-large", folder, "fp32", available=1000)
     check_fits("facebook/musicgen-large", folder, "fp32", available=1 << 40)
+
+
+def test_auto_is_measured_once_per_machine_and_remembered(tmp_path, monkeypatch):
+    """Every process resolves auto alike: the measured choice is kept in the cache folder and read back."""
+    import json
+
+    from core.precision import resolve_precision
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "fresh"))
+    first = resolve_precision("auto")
+    stored_path = tmp_path / "fresh" / "auto.json"
+    stored = json.loads(stored_path.read_text())
+    assert list(stored.values()) == [first]
+    other = next(p for p in ("fp32", "bf16", "int8") if p != first)
+    stored_path.write_text(json.dumps({key: other for key in stored}))
+    assert resolve_precision("auto") == other
