@@ -23,7 +23,6 @@ from core.models.memory import check_fits
 from core.models.pairing import check_codec_matches
 from core.nn.precision import check_precision, float_dtype, resolve_precision
 from core.nn.quantize import apply_precision
-from core.params import GenerationParams
 from core.takes.take import Take
 
 log = logging.getLogger(__name__)
@@ -155,37 +154,15 @@ class LoadedModel:
         """What this model can do and its defaults, read from its checkpoint (one record for every caller)."""
         return self.bundle.capabilities
 
-    @property
-    def family(self) -> str:
-        return self.capabilities.family
-
-    @property
-    def sample_rate(self) -> int:
-        return self.codec.sample_rate
-
-    @property
-    def channels(self) -> int:
-        return self.codec.channels
-
-    @property
-    def frame_rate(self) -> float:
-        return float(self.codec.frame_rate)
-
-    @property
-    def max_duration(self) -> float:
-        return self.capabilities.max_duration
-
-    @property
-    def autoregressive(self) -> bool:
-        return self.capabilities.autoregressive
-
-    @property
-    def supports_melody(self) -> bool:
-        return self.capabilities.melody
-
-    @property
-    def default_params(self) -> GenerationParams:
-        return self.capabilities.defaults
+    # Shorthands every caller reads: the record's facts, and the codec's rate, channels and frame rate.
+    family = property(lambda self: self.capabilities.family)
+    max_duration = property(lambda self: self.capabilities.max_duration)
+    autoregressive = property(lambda self: self.capabilities.autoregressive)
+    supports_melody = property(lambda self: self.capabilities.melody)
+    default_params = property(lambda self: self.capabilities.defaults)
+    sample_rate = property(lambda self: int(self.codec.sample_rate))
+    channels = property(lambda self: int(self.codec.channels))
+    frame_rate = property(lambda self: float(self.codec.frame_rate))
 
     def generate(
         self,

@@ -35,6 +35,7 @@ def generate(qtbot, window: MainWindow, model_dir, prompt: str = PROMPT, seconds
     panel.prompt.set_prompt(prompt)
     panel.params.duration.setValue(seconds)
     panel.params.variations.setValue(1)
+    panel.params.precision.set_choice("fp32")  # the exact mode: core's explanation is recomputed below to 1e-6
     with qtbot.waitSignal(window.controller.takes_added, timeout=TIMEOUT_MS) as blocker:
         window.generate()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
