@@ -33,10 +33,13 @@ def window(qtbot, tmp_settings, tmp_path, no_dangling_threads, fixtures_dir):
 
 
 def test_cancel_during_a_batch_keeps_the_finished_takes(qtbot, window, tmp_path):
-    window.generate_panel.params.variations.setValue(3)
+    from core.generation.variations import BATCH
+
+    count = BATCH + 2  # two batches decoded one after the other: BATCH takes, then 2
+    window.generate_panel.params.variations.setValue(count)
 
     def cancel_in_the_second_take(stage: str, step: int, total: int, _text: str) -> None:
-        if stage == "generate" and step > total // 3 + 2:  # take 1 of 3 is finished and written
+        if stage == "generate" and step > total // 2 + 2:  # the first batch is finished and written
             window.generate_panel.cancel_button.click()
 
     window.controller.progress.connect(cancel_in_the_second_take)
@@ -44,7 +47,7 @@ def test_cancel_during_a_batch_keeps_the_finished_takes(qtbot, window, tmp_path)
         window.generate()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
     records = added.args[0]
-    assert 1 <= len(records) < 3 and window.takes_panel.model.rowCount() == len(records)
+    assert 1 <= len(records) < count and window.takes_panel.model.rowCount() == len(records)
     assert len(take_files(tmp_path / "library")) == 3 * len(records)
     assert all(r.wav_path.is_file() and r.codes_path.is_file() and r.sidecar_path.is_file() for r in records)
     assert f"kept the {len(records)} finished take(s)" in window.statusBar().currentMessage()
