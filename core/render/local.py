@@ -32,6 +32,7 @@ class InProcessBackend:
     name = "this process"
 
     def __init__(self, device: str = "cpu", engine=None) -> None:
+        self.device = device
         self.renderer = TakeRenderer(device, engine, name="main")
 
     def run(self, jobs: list[TakeJob], deliver: Deliver, cancel: CancelToken | None) -> None:

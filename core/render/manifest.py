@@ -27,6 +27,7 @@ OWN_KEYS = ("prompt", "model", "name")
 ROW_OPTIONS = {  # the `generate` options (by destination) a row may set: those the render workers apply
     *("duration", "seed", "variations", "greedy", "top_k", "top_p", "temperature", "cfg", "extend_stride"),
     *("melody", "continuation", "no_melody_separation", "decoding_steps", "max_cfg", "min_cfg", "span_arrangement"),
+    "precision",
 }
 TRUE, FALSE = {"true", "yes", "1", "on", "x"}, {"false", "no", "0", "off", ""}
 
@@ -50,6 +51,7 @@ class RowSpec:
     continuation: str | None = None
     separate_melody: bool = True
     given: frozenset[str] = frozenset()  # fields set by options only some model families use (core.checks)
+    precision: str = "auto"  # the model's numeric precision, as `generate --precision`
 
     def identity(self) -> dict[str, Any]:
         """What makes this row's takes what they are, apart from the seed (JSON-ready, canonical)."""
@@ -61,6 +63,7 @@ class RowSpec:
             "melody": _digest(self.melody),
             "separate_melody": self.separate_melody if self.melody else None,
             "continuation": _digest(self.continuation),
+            **({"precision": self.precision} if self.precision != "auto" else {}),
         }
 
 
@@ -217,6 +220,7 @@ def _spec(line: int, args: argparse.Namespace, prompt: str, data: dict, base: Pa
         _audio(args.continuation, base),
         not args.no_melody_separation,
         frozenset(given_fields(args)),
+        getattr(args, "precision", None) or "auto",
     )
     seed = args.seed if args.seed is not None else derived_seed(spec)
     check_seed(seed, args.variations)

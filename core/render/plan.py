@@ -42,6 +42,7 @@ class TakeJob:
     continuation: AudioClip | None = None
     separate_melody: bool = True
     given: frozenset[str] = frozenset()
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def make_plan(rows: list[RowSpec], folder: Path) -> Plan:
                 continue
             job = TakeJob(len(plan.jobs), row.line, key, stem, row.model, row.prompt, seed, row.changes)
             extra = {"melody": melody, "continuation": continuation, "separate_melody": row.separate_melody}
-            extra["given"] = row.given
+            extra["given"], extra["precision"] = row.given, row.precision
             plan.jobs.append(replace(job, **extra))
     _clean_leftovers(folder, state, {job.stem for job in plan.jobs}, {e.stem for e in plan.skipped})
     return plan

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from core.cancel import CancelToken
 from core.errors import ExportError, GenerationCancelled, InvalidParameterError
 from core.render.backend import Backend
-from core.render.manifest import Manifest
+from core.render.manifest import Manifest, RowSpec
 from core.render.plan import Entry, TakeJob, make_plan
 from core.render.report import RenderProgress, RenderReport
 from core.render.worker import Outcome, TakeResult
@@ -61,7 +62,7 @@ def render_manifest(
     if manifest.errors and not skip_invalid:
         raise invalid_rows_error(manifest)
     out = ensure_folder(Path(out))
-    plan = make_plan(manifest.rows, out)
+    plan = make_plan(resolve_precisions(manifest.rows, getattr(backend, "device", "cpu")), out)
     report = RenderReport(manifest.path, out, plan.total, backend=backend.name)
     report.invalid = [{"line": error.line, "reason": error.message} for error in manifest.errors]
     report.skipped = [_entry(entry) for entry in plan.skipped]
@@ -103,6 +104,20 @@ def render_manifest(
         report.elapsed_s = time.perf_counter() - started
         report.write()
     return report
+
+
+def resolve_precisions(rows: list[RowSpec], device: str) -> list[RowSpec]:
+    """Rows with `precision: auto` get the concrete precision once, here, for every worker.
+
+    "auto" is decided by timing the kernels of the machine at hand (core.nn.kernels), so two workers, or one
+    busy and one idle node, could resolve it differently and make different takes of one row.
+    """
+    if all(row.precision != "auto" for row in rows):
+        return rows
+    from core.nn.precision import resolve_precision
+
+    concrete = resolve_precision("auto", device)
+    return [replace(row, precision=concrete) if row.precision == "auto" else row for row in rows]
 
 
 def _entry(entry: Entry) -> dict:

@@ -55,15 +55,15 @@ class TakeRenderer:
     """Owns an Engine (each model loaded once, on first use) and renders jobs one at a time."""
 
     def __init__(self, device: str = "cpu", engine=None, name: str = "") -> None:
-        self.device, self._engine, self.name = device, engine, name or f"pid {os.getpid()}"
+        self.device, self.name = device, name or f"pid {os.getpid()}"
+        self._engines = {} if engine is None else {engine.precision: engine}  # one Engine per precision
 
-    @property
-    def engine(self):
-        if self._engine is None:
+    def engine(self, precision: str = "auto"):
+        if precision not in self._engines:
             from core.engine import Engine  # torch: only where takes are made
 
-            self._engine = Engine(device=self.device)
-        return self._engine
+            self._engines[precision] = Engine(device=self.device, precision=precision)
+        return self._engines[precision]
 
     def render(self, job: TakeJob, progress: Progress | None = None, cancel: CancelToken | None = None) -> Outcome:
         try:
@@ -83,7 +83,7 @@ class TakeRenderer:
         from core.engine import GenerationRequest
         from core.takes.take import take_file_bytes
 
-        model = self.engine.load(job.model, cancel=cancel)
+        model = self.engine(job.precision).load(job.model, cancel=cancel)
         melody = shorten(job.melody, model.max_duration) if job.melody is not None else None
         check_options_apply(model, set(job.given))  # the checks `generate` makes once the model is known
         params = model.default_params.replace(**job.changes)
