@@ -173,6 +173,9 @@ class MainWindow(QMainWindow):
             (takes.play_action, "play"),
             (takes.loop_action, "loop"),
             (takes.star_action, "star"),
+            (takes.rename_action, "rename"),
+            (takes.delete_action, "delete"),
+            (takes.recall_action, "recall"),
             (takes.export_action, "export"),
             (self.explain.action, "explain"),
         ):
