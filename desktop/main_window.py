@@ -72,7 +72,8 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._add_take_features()
         self._add_window_features()
-        self._fit_screen()
+        if self.settings.value("window/geometry") is None:  # a first start; later ones restore their geometry
+            self._fit_screen()
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)
@@ -209,8 +210,8 @@ class MainWindow(QMainWindow):
             return
         area = screen.availableGeometry()
         width, height = int(area.width() * SCREEN_FRACTION), int(area.height() * SCREEN_FRACTION)
-        self.resize(width, height)
-        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+        left_edge, top_edge = area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2
+        self.setGeometry(left_edge, top_edge, width, height)
         left = max(LEFT_WIDTH, self.generate_panel.minimumSizeHint().width())
         self.splitter.setSizes([left, max(1, width - left)])
         list_height = int(height * LIST_FRACTION)
