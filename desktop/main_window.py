@@ -78,7 +78,8 @@ class MainWindow(QMainWindow):
         self._add_take_features()
         self.loops = LoopFeature(self)  # Make loop… on the selected take
         self._add_window_features()
-        self._fit_screen()
+        if self.settings.value("window/geometry") is None:  # a first start; later ones restore their geometry
+            self._fit_screen()
         self.restore_state()
         self._open_library(self.preferences.library_dir)
         self._apply_preferences(self.preferences, initial=True)
@@ -189,6 +190,9 @@ class MainWindow(QMainWindow):
             (takes.play_action, "play"),
             (takes.loop_action, "loop"),
             (takes.star_action, "star"),
+            (takes.rename_action, "rename"),
+            (takes.delete_action, "delete"),
+            (takes.recall_action, "recall"),
             (takes.export_action, "export"),
             (self.explain.action, "explain"),
         ):
@@ -222,8 +226,8 @@ class MainWindow(QMainWindow):
             return
         area = screen.availableGeometry()
         width, height = int(area.width() * SCREEN_FRACTION), int(area.height() * SCREEN_FRACTION)
-        self.resize(width, height)
-        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+        left_edge, top_edge = area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2
+        self.setGeometry(left_edge, top_edge, width, height)
         left = max(LEFT_WIDTH, self.generate_panel.minimumSizeHint().width())
         self.splitter.setSizes([left, max(1, width - left)])
         list_height = int(height * LIST_FRACTION)

@@ -65,8 +65,10 @@ class CompactWindow(QWidget):
         self.progress.setFormat("Idle")
         self.progress.setValue(0)
         self.list = TakesList(takes.model)
-        takes.model.modelReset.disconnect(self.list._after_reset)  # the main list restores the shared selection
-        self.list.setSelectionModel(takes.list.selectionModel())  # one selection for both windows
+        # One selection for both windows: each list follows the other (a shared QItemSelectionModel would be
+        # reset silently by the second view on every model reset).
+        self.list.current_record_changed.connect(lambda record: self._follow(record, takes.list))
+        takes.list.current_record_changed.connect(lambda record: self._follow(record, self.list))
         self.list.clicked.connect(lambda _index: self.play())
         self.list.setToolTip("Click to play, drag into your DAW")
         QShortcut(QKeySequence("Ctrl+Shift+M"), self, activated=self.expand_requested.emit)
@@ -91,9 +93,16 @@ class CompactWindow(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.list, 1)
 
+    @staticmethod
+    def _follow(record: TakeRecord | None, other: TakesList) -> None:
+        current = other.current_record()
+        if record is not None and (current is None or current.id != record.id):
+            other.select_take(record.id)
+
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.prompt.setText(self.panel.prompt.prompt())
         self._sync_model()
+        self._follow(self.takes.current(), self.list)
         super().showEvent(event)
 
     def current(self) -> TakeRecord | None:

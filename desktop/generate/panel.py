@@ -101,7 +101,7 @@ class GeneratePanel(QWidget):
         buttons.addWidget(self.generate_button, 2)
         buttons.addWidget(self.cancel_button, 1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 4, 8)
+        layout.setContentsMargins(6, 8, 2, 8)
         layout.setSpacing(6)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)

@@ -134,7 +134,7 @@ class TakesPanel(QWidget):
         split.setStretchFactor(1, 3)
         self.splitter = split
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 8, 8, 8)
+        layout.setContentsMargins(2, 8, 6, 8)
         layout.setSpacing(6)
         layout.addLayout(top)
         layout.addWidget(split, 1)
