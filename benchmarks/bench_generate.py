@@ -31,9 +31,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.common import MUSICGEN_SMALL, machine  # noqa: E402
 from core.engine import Engine, GenerationRequest, generate_variations  # noqa: E402
+from core.models.precision import resolve_precision  # noqa: E402
 from core.nn.fast_linear import PreparedLinear  # noqa: E402
 from core.nn.kernels import cpu_capability  # noqa: E402
-from core.nn.precision import resolve_precision  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
 FRAME_RATE = 50

@@ -21,7 +21,7 @@ from core.models.int8_cache import int8_weights
 from core.models.loader import LMBundle, load_lm_bundle
 from core.models.memory import check_fits
 from core.models.pairing import check_codec_matches
-from core.nn.precision import check_precision, float_dtype, resolve_precision
+from core.models.precision import check_precision, float_dtype, resolve_precision
 from core.nn.quantize import apply_precision
 from core.takes.take import Take
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class Engine:
     """Loads models once and keeps them: switching back to a loaded model is instant.
 
-    `precision` ("auto", "fp32", "bf16", "int8"; see core.nn.precision) is the default of `load`; fp32 is the
+    `precision` ("auto", "fp32", "bf16", "int8"; see core.models.precision) is the default of `load`; fp32 is the
     exact reference. `dtype=torch.bfloat16` is the older spelling of precision "bf16". One precision of a
     model is kept at a time: loading it in another one frees the first.
     """

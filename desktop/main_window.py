@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import SoundDeskError
 from core.models import hub
-from core.nn.precision import recorded_precision
+from core.models.precision import recorded_precision
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
 from desktop.compact.mode import CompactMode

@@ -11,7 +11,7 @@ from core.cli import precision_option
 from core.cli.main import progress_printer
 from core.engine import Engine
 from core.explain.explainer import ExplainSettings, explain_take
-from core.nn.precision import recorded_precision
+from core.models.precision import recorded_precision
 from core.takes.claim import save_new_take
 from core.takes.take import load_take, save_take
 

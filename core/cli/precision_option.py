@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.nn.precision import DESCRIPTIONS, PRECISIONS
+from core.models.precision import DESCRIPTIONS, PRECISIONS
 
 
 def add_argument(parser: argparse.ArgumentParser, replay: bool = False) -> None:

@@ -73,7 +73,7 @@ class LMModel(nn.Module):
         )
 
     def prepare(self, make: Callable[[str, torch.Tensor], PreparedLinear]) -> None:
-        """Decode-time forms of every linear: `make(state-dict name, weight)` (see core.nn.precision)."""
+        """Decode-time forms of every linear: `make(state-dict name, weight)` (see core.models.precision)."""
         self.transformer.prepare(make, "transformer.")
         self.packed_heads = [make(f"linears.{k}.weight", head.weight) for k, head in enumerate(self.linears)]
 

@@ -114,7 +114,7 @@ def resolve_precisions(rows: list[RowSpec], device: str) -> list[RowSpec]:
     """
     if all(row.precision != "auto" for row in rows):
         return rows
-    from core.nn.precision import resolve_precision
+    from core.models.precision import resolve_precision
 
     concrete = resolve_precision("auto", device)
     return [replace(row, precision=concrete) if row.precision == "auto" else row for row in rows]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cancel import CancelToken
-from core.nn.precision import recorded_precision
+from core.models.precision import recorded_precision
 from core.takes.take import Take, load_take
 from desktop.jobs.engine import EngineHolder, load_model
 from desktop.jobs.worker import Report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from core.nn.precision import DESCRIPTIONS, PRECISIONS
+from core.models.precision import DESCRIPTIONS, PRECISIONS
 
 LABELS = {"auto": "Auto (fastest)", "fp32": "fp32 (exact)", "bf16": "bf16", "int8": "int8"}
 
