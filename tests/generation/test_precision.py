@@ -85,7 +85,7 @@ def test_auto_is_measured_once_per_machine_and_remembered(tmp_path, monkeypatch)
     """Every process resolves auto alike: the measured choice is kept in the cache folder and read back."""
     import json
 
-    from core.precision import resolve_precision
+    from core.models.precision import resolve_precision
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "fresh"))
     first = resolve_precision("auto")
