@@ -27,6 +27,7 @@ from desktop.settings import group
 from desktop.takes.panel import TakesPanel
 from desktop.takes.view import TakesList
 from desktop.widgets import theme
+from desktop.widgets.run_controls import show_busy, show_progress
 
 DEFAULT_SIZE = (380, 460)
 
@@ -128,13 +129,10 @@ class CompactWindow(QWidget):
             self.model.setCurrentIndex(index)
 
     def set_busy(self, busy: bool) -> None:
-        self.cancel_button.setEnabled(busy)
-        self.generate_button.setText("Queue another" if busy else "Generate")
+        show_busy(self.generate_button, self.cancel_button, busy)
 
     def show_progress(self, stage: str, step: int, total: int, text: str) -> None:
-        self.progress.setMaximum(max(total, 1) if total > 0 or not stage else 0)
-        self.progress.setValue(min(step, total) if total > 0 else 0)
-        self.progress.setFormat(text)
+        show_progress(self.progress, stage, step, total, text)
 
     def save_state(self, settings: QSettings) -> None:
         with group(settings, "compact"):

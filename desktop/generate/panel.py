@@ -25,6 +25,7 @@ from desktop.generate.prompt_editor import PromptEditor
 from desktop.generate.tasks import GenerationSpec
 from desktop.jobs.queue import JobQueue
 from desktop.settings import group
+from desktop.widgets.run_controls import show_busy, show_progress
 
 MELODY_MAX_SECONDS = 30.0
 CONTINUATION_MAX_SECONDS = 30.0
@@ -149,13 +150,10 @@ class GeneratePanel(QWidget):
         self.melody.setToolTip("" if info.melody else "The chosen model takes no melody.")
 
     def set_busy(self, busy: bool) -> None:
-        self.cancel_button.setEnabled(busy)
-        self.generate_button.setText("Queue another" if busy else "Generate")
+        show_busy(self.generate_button, self.cancel_button, busy)
 
     def show_progress(self, stage: str, step: int, total: int, text: str) -> None:
-        self.progress.setMaximum(max(total, 1) if total > 0 or not stage else 0)
-        self.progress.setValue(min(step, total) if total > 0 else 0)
-        self.progress.setFormat(text)
+        show_progress(self.progress, stage, step, total, text)
 
     def show_queue(self, queue: JobQueue) -> None:
         self.queue_list.clear()
