@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine, random_init  # noqa: E402
 from core.decoding.autoregressive import generate_codes  # noqa: E402
 from core.decoding.masked import decode_masked  # noqa: E402
 from core.models.catalog import MAGNET_DEFAULTS, MUSICGEN_DEFAULTS  # noqa: E402
@@ -64,13 +64,7 @@ MAGNET_SMALL = LMConfig(
 
 def magnet_lm(seed: int = 0) -> LMModel:
     """magnet-small with gaussian (std 0.02) weights, as audiocraft's init scale."""
-    torch.manual_seed(seed)
-    lm = LMModel(MAGNET_SMALL)
-    with torch.no_grad():
-        for param in lm.parameters():
-            if param.dim() >= 2:
-                param.normal_(0.0, 0.02)
-    return lm.eval()
+    return random_init(LMModel, MAGNET_SMALL, seed).eval()
 
 
 def causal_twin(lm: LMModel) -> LMModel:

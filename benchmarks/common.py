@@ -26,6 +26,17 @@ def machine() -> str:
     )
 
 
+def random_init(cls, cfg, seed: int) -> LMModel:
+    """`cls(cfg)` with gaussian (std 0.02) matrices, audiocraft's init scale, drawn from `seed`."""
+    torch.manual_seed(seed)
+    lm = cls(cfg)
+    with torch.no_grad():
+        for param in lm.parameters():
+            if param.dim() >= 2:
+                param.normal_(0.0, 0.02)
+    return lm
+
+
 def random_lm(causal: bool = True, cross: bool = True, seed: int = 0, **sizes) -> LMModel:
     """A randomly initialised LM of the given size (gaussian std 0.02, as audiocraft's init scale)."""
     s = {**MUSICGEN_SMALL, **sizes}
@@ -37,10 +48,6 @@ def random_lm(causal: bool = True, cross: bool = True, seed: int = 0, **sizes) -
         causal=causal,
         cross_attention=cross,
     )
-    torch.manual_seed(seed)
-    lm = LMModel(LMConfig(n_q=s["n_q"], card=s["card"], transformer=tcfg, norm_first=True, bias_proj=False))
-    with torch.no_grad():
-        for param in lm.parameters():
-            if param.dim() >= 2:
-                param.normal_(0.0, 0.02)
+    lm_cfg = LMConfig(n_q=s["n_q"], card=s["card"], transformer=tcfg, norm_first=True, bias_proj=False)
+    lm = random_init(LMModel, lm_cfg, seed)
     return lm.eval()

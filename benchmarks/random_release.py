@@ -21,6 +21,7 @@ from omegaconf import OmegaConf
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
+from benchmarks.common import random_init  # noqa: E402
 from core.models.loader import _lm_config  # noqa: E402
 from core.nn.lm import LMModel  # noqa: E402
 
@@ -34,12 +35,7 @@ _COND = "condition_provider.conditioners."
 
 def _lm_state(cfg, fixture_state: dict, seed: int) -> dict[str, torch.Tensor]:
     lm_cfg = _lm_config(cfg, cross=bool(OmegaConf.select(cfg, "fuser.cross", default=[])))
-    torch.manual_seed(seed)
-    lm = LMModel(lm_cfg)
-    with torch.no_grad():
-        for param in lm.parameters():
-            if param.dim() >= 2:
-                param.normal_(0.0, 0.02)
+    lm = random_init(LMModel, lm_cfg, seed)
     state = dict(lm.state_dict())
     dim = lm_cfg.transformer.dim
     for key, value in fixture_state.items():  # the conditioners' output projections, re-sized to the LM

@@ -16,15 +16,8 @@ from pathlib import Path
 
 from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
+from core.loops import takes as loop_takes
 from core.loops.meter import Meter
-from core.loops.takes import (
-    DEFAULT_CROSSFADE_MS,
-    LoopSpec,
-    add_loop_to_library,
-    default_loop_bars,
-    make_loop_take,
-    save_loop_take,
-)
 from core.takes.atomic import ensure_folder
 from core.takes.library import DB_NAME, Library
 from core.takes.naming import sanitize, unique_stem
@@ -42,32 +35,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--meter", help="time signature of the bars (default: the take's, else 4/4)")
     parser.add_argument(
-        "--crossfade-ms", type=float, default=DEFAULT_CROSSFADE_MS, help="equal-power seam blend (default 30 ms)"
+        "--crossfade-ms",
+        type=float,
+        default=loop_takes.DEFAULT_CROSSFADE_MS,
+        help="equal-power seam blend (default 30 ms)",
     )
     parser.add_argument("--out", type=Path, default=Path("."), help="output folder, or a take library folder")
     parser.set_defaults(run=run)
 
 
-def spec_from_args(args: argparse.Namespace, source: Take) -> LoopSpec:
+def spec_from_args(args: argparse.Namespace, source: Take) -> loop_takes.LoopSpec:
     """The loop the command line asks for, filling tempo, bars and meter from the take when not given."""
     meter = Meter.parse(args.meter or source.extra.get("meter") or "4/4")
     if args.seamless:
         if args.bars is not None:
             raise InvalidParameterError("--bars is for music loops (--bpm); a seamless loop finds its own length.")
-        return LoopSpec("seamless", crossfade_ms=args.crossfade_ms)
+        return loop_takes.LoopSpec("seamless", crossfade_ms=args.crossfade_ms)
     bpm = args.bpm if args.bpm is not None else source.extra.get("bpm")
     bars = args.bars
     if bars is None and source.extra.get("bars"):
-        bars = default_loop_bars(int(source.extra["bars"]))
+        bars = loop_takes.default_loop_bars(int(source.extra["bars"]))
     if bpm is None or bars is None:
         raise InvalidParameterError(
             "Say which loop to make: --bpm BPM --bars N for music, or --seamless for an ambience "
             "(a take generated with --bpm and --bars is looped at its own tempo)."
         )
-    return LoopSpec("music", float(bpm), int(bars), meter, args.crossfade_ms)
+    return loop_takes.LoopSpec("music", float(bpm), int(bars), meter, args.crossfade_ms)
 
 
-def loop_stem(source_sidecar: Path, spec: LoopSpec) -> str:
+def loop_stem(source_sidecar: Path, spec: loop_takes.LoopSpec) -> str:
     """`groove_loop-120bpm-4bars` or `rain_loop`: the source's name plus what the loop is."""
     tail = f"_loop-{spec.bpm:g}bpm-{spec.bars}bars" if spec.kind == "music" else "_loop"
     return sanitize(source_sidecar.stem + tail)
@@ -77,13 +73,13 @@ def run(args: argparse.Namespace) -> int:
     sidecar = Path(args.take)
     source = load_take(sidecar)
     spec = spec_from_args(args, source)
-    loop = make_loop_take(source, spec, str(sidecar.resolve()), progress_printer(args.verbose))
+    loop = loop_takes.make_loop_take(source, spec, str(sidecar.resolve()), progress_printer(args.verbose))
     out: Path = args.out
     if (out / DB_NAME).is_file():
         with Library(out) as library:
-            print(add_loop_to_library(library, loop).wav_path, flush=True)
+            print(loop_takes.add_loop_to_library(library, loop).wav_path, flush=True)
         return 0
     ensure_folder(out)
     stem = unique_stem(out, loop_stem(sidecar, spec), TAKE_SUFFIXES)
-    print(save_loop_take(loop, out, stem).wav, flush=True)
+    print(loop_takes.save_loop_take(loop, out, stem).wav, flush=True)
     return 0

@@ -36,12 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+OPTION_OF_FIELD = {  # GenerationParams field -> argparse destination
+    "decoding_steps": "decoding_steps",
+    "max_cfg_coef": "max_cfg",
+    "min_cfg_coef": "min_cfg",
+    "span_arrangement": "span_arrangement",
+}
+
+
 def params_from_args(args: argparse.Namespace) -> dict:
     """The GenerationParams fields given on the command line."""
-    changes = {
-        "decoding_steps": args.decoding_steps,
-        "max_cfg_coef": args.max_cfg,
-        "min_cfg_coef": args.min_cfg,
-        "span_arrangement": args.span_arrangement,
-    }
-    return {name: value for name, value in changes.items() if value is not None}
+    given = {field: getattr(args, option) for field, option in OPTION_OF_FIELD.items()}
+    return {field: value for field, value in given.items() if value is not None}

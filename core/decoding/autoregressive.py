@@ -3,9 +3,9 @@
 The CFG batch holds each take's pair of rows, conditional then null: B takes are 2B rows, take b at rows 2b
 and 2b + 1. Each take samples with its own generator and the linears run per take unless their kernel computes
 rows independently (`core.nn.fast_linear.rows_per_take`), so a take depends only on its own prompt, parameters
-and seed, whether it is decoded alone or with others (batched variations). Steps: `prefill` (the start column,
-or a continuation prompt), then `decode_one_token` per remaining pattern step, as audiocraft's `LMModel.generate`
-with its streaming cache.
+and seed, whether it is decoded alone or with others (batched variations). Steps: `DecodeState.start`, a
+prefill (the start column, or a continuation prompt) in one call, then `decode_one_token` per remaining pattern
+step, as audiocraft's `LMModel.generate` with its streaming cache.
 """
 
 from __future__ import annotations
@@ -38,6 +38,22 @@ class DecodeState:
     cross_kv: list | None  # per-layer text keys/values, computed once
     prefix_len: int
     cross_weight_mask: torch.Tensor | None = None  # [B, S - 1, L] conditional rows' cross weights per input step
+
+    @classmethod
+    def start(cls, lm: LMModel, pattern: DelayPattern, cond: Conditions, prompt: torch.Tensor, frames: int):
+        """The pattern sequence of prompt [B, K, T0] (T0 may be 0) and `frames` in all, with the caches set up.
+
+        `cross_weight_mask` [B, S - 1, L] (AudioGenX, set by the caller) scales the conditional rows'
+        cross-attention weights: row s applies when the LM reads the column at step s. The null rows keep theirs.
+        """
+        B, K, T0 = prompt.shape
+        codes = torch.full((B, K, frames), UNKNOWN, dtype=torch.long, device=prompt.device)
+        codes[..., :T0] = prompt
+        sequence, mask = pattern.build(codes, lm.special_token)
+        dtype = lm.emb[0].weight.dtype
+        lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
+        cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
+        return cls(sequence, mask, cross_kv, cond.prefix_len)
 
 
 def _next_tokens(
@@ -86,36 +102,6 @@ def _write_column(state: DecodeState, offset: int, tokens: torch.Tensor, special
     state.sequence[:, :, offset] = torch.where(column == UNKNOWN, tokens, column)
 
 
-def prefill(
-    lm: LMModel,
-    pattern: DelayPattern,
-    cond: Conditions,
-    prompt: torch.Tensor,
-    total_frames: int,
-    params: GenerationParams,
-    generator: Generators,
-    cross_weight_mask: torch.Tensor | None = None,
-) -> tuple[DecodeState, int]:
-    """Build the sequence, set up caches and decode the first step after the prompt.
-
-    `prompt` [B, K, T0] (T0 may be 0). Returns the state and the next sequence offset to decode.
-    `cross_weight_mask` [B, S - 1, L] (AudioGenX) scales the conditional rows' cross-attention weights: row s
-    applies when the LM reads the column at step s. The null rows keep their weights.
-    """
-    B, K, T0 = prompt.shape
-    codes = torch.full((B, K, total_frames), UNKNOWN, dtype=torch.long, device=prompt.device)
-    codes[..., :T0] = prompt
-    sequence, mask = pattern.build(codes, lm.special_token)
-    dtype = lm.emb[0].weight.dtype
-    lm.transformer.setup_caches(2 * B, cond.prefix_len + sequence.shape[-1], dtype, prompt.device)
-    cross_kv = lm.transformer.cross_kv(cond.cross.to(dtype)) if cond.cross is not None else None
-    state = DecodeState(sequence, mask, cross_kv, cond.prefix_len, cross_weight_mask)
-    first = pattern.first_step_with_frame(T0)
-    tokens = _next_tokens(lm, sequence[..., :first], cond, state, 0, params, generator)
-    _write_column(state, first, tokens, lm.special_token)
-    return state, first + 1
-
-
 def decode_one_token(
     lm: LMModel,
     cond: Conditions,
@@ -148,17 +134,20 @@ def generate_codes(
 
     `cond` holds the CFG batch: 2B rows, take b's conditional row at 2b and its null row at 2b + 1.
     `generator`: one for all takes, or a sequence of one per take. `progress(step, total)` counts LM calls.
-    `cross_weight_mask` [B, S - 1, L]: see `prefill` (None: the model as trained).
+    `cross_weight_mask` [B, S - 1, L]: see `DecodeState` (None: the model as trained).
     `on_frames(codes [B, K, F])` follows each step that completes a frame (all K codebooks written).
     """
     try:
         with rows_per_take(2):
             check_cancel(cancel)
-            state, offset = prefill(lm, pattern, cond, prompt, total_frames, params, generator, cross_weight_mask)
+            state = DecodeState.start(lm, pattern, cond, prompt, total_frames)
+            state.cross_weight_mask = cross_weight_mask
+            first = pattern.first_step_with_frame(prompt.shape[-1])  # prefill: the columns before it in one call
+            tokens = _next_tokens(lm, state.sequence[..., :first], cond, state, 0, params, generator)
+            _write_column(state, first, tokens, lm.special_token)
             steps = state.sequence.shape[-1]
-            first = offset - 1
             report(progress, 1, steps - first)
-            for step in range(offset, steps):
+            for step in range(first + 1, steps):
                 check_cancel(cancel)
                 decode_one_token(lm, cond, state, step, params, generator)
                 report(progress, step - first + 1, steps - first)

@@ -17,15 +17,8 @@ MUSICGEN_DEFAULTS = GenerationParams(
 AUDIOGEN_DEFAULTS = GenerationParams(
     duration=5.0, top_k=250, top_p=0.0, temperature=1.0, cfg_coef=3.0, extend_stride=2.0
 )
-MAGNET_DEFAULTS = GenerationParams(
-    duration=10.0,
-    top_k=0,
-    top_p=0.9,
-    temperature=3.0,
-    max_cfg_coef=10.0,
-    min_cfg_coef=1.0,
-    decoding_steps=(20, 10, 10, 10),
-    span_arrangement="nonoverlap",
+MAGNET_DEFAULTS = GenerationParams(duration=10.0, top_k=0, top_p=0.9, temperature=3.0).replace(
+    max_cfg_coef=10.0, min_cfg_coef=1.0, decoding_steps=(20, 10, 10, 10), span_arrangement="nonoverlap"
 )
 
 

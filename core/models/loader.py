@@ -208,9 +208,7 @@ def load_t5(name: str) -> tuple:
         tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
         model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
     except OSError as exc:
-        raise ModelNotFoundError(
-            f"The text encoder '{name}' is not available: it is neither in the local Hugging Face cache nor "
-            f"downloadable (offline mode or no network). Original error: {str(exc).splitlines()[0]}"
-        ) from exc
-    model.eval().requires_grad_(False)
-    return tokenizer, model
+        why = "it is neither in the local Hugging Face cache nor downloadable (offline mode or no network)"
+        first = str(exc).splitlines()[0]
+        raise ModelNotFoundError(f"The text encoder '{name}' is not available: {why}. Original error: {first}") from exc
+    return tokenizer, model.eval().requires_grad_(False)

@@ -99,14 +99,18 @@ def read_json(path: Path, what: str) -> Any:
     """The parsed JSON of `path`, or FileFormatError "Cannot read the WHAT PATH: ..."."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise FileFormatError(f"Cannot read the {what} {path}: the file does not exist.") from exc
-    except OSError as exc:
-        raise FileFormatError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(f"Cannot read the {what} {path}: it is not UTF-8 text.") from exc
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"Cannot read the {what} {path}: it is not valid JSON ({exc}).") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"Cannot read the {what} {path}: {_why_unreadable(exc)}.") from exc
+
+
+def _why_unreadable(exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "the file does not exist"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"it is not valid JSON ({exc})"
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def check(data: Any, fields: tuple[Field, ...], path: str | os.PathLike, what: str, where: str = "") -> dict:

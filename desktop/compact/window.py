@@ -27,7 +27,7 @@ from desktop.settings import group
 from desktop.takes.panel import TakesPanel
 from desktop.takes.view import TakesList
 from desktop.widgets import theme
-from desktop.widgets.run_controls import show_busy, show_progress
+from desktop.widgets.run_controls import run_buttons, show_busy, show_progress
 
 DEFAULT_SIZE = (380, 460)
 
@@ -82,9 +82,7 @@ class CompactWindow(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.model, 1)
         top.addWidget(self.expand_button)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate_button, 2)
-        buttons.addWidget(self.cancel_button, 1)
+        buttons = run_buttons(self.generate_button, self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from core.models import hub
 from core.models.capabilities import Capabilities
 from core.models.catalog import CATALOG, ModelSpec
 from desktop.settings import read_json, read_str, write_json
+from desktop.widgets.layouts import column
 
 MAX_FOLDERS = 12
 
@@ -60,10 +61,7 @@ class ModelPicker(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.combo, 1)
         row.addWidget(self.open_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
-        layout.addWidget(self.details)
+        column(self, row, self.details)
         self._folders: list[str] = []
         self._loaded: dict[str, ModelInfo] = {}
         self._fill()

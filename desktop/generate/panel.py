@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -25,7 +24,7 @@ from desktop.generate.prompt_editor import PromptEditor
 from desktop.generate.tasks import GenerationSpec
 from desktop.jobs.queue import JobQueue
 from desktop.settings import group
-from desktop.widgets.run_controls import show_busy, show_progress
+from desktop.widgets.run_controls import run_buttons, show_busy, show_progress
 
 MELODY_MAX_SECONDS = 30.0
 CONTINUATION_MAX_SECONDS = 30.0
@@ -98,9 +97,7 @@ class GeneratePanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         bar = scroll.verticalScrollBar().sizeHint().width()
         scroll.setMinimumWidth(form.minimumSizeHint().width() + bar)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate_button, 2)
-        buttons.addWidget(self.cancel_button, 1)
+        buttons = run_buttons(self.generate_button, self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 8, 2, 8)
         layout.setSpacing(6)
@@ -169,18 +166,16 @@ class GeneratePanel(QWidget):
             self.remove_job_requested.emit(job)
 
     def save_state(self, settings: QSettings) -> None:
-        with group(settings, "model"):
-            self.models.save_state(settings)
-        with group(settings, "params"):
-            self.params.save_state(settings)
+        for name, part in (("model", self.models), ("params", self.params)):
+            with group(settings, name):
+                part.save_state(settings)
         with group(settings, "prompt"):
             settings.setValue("text", self.prompt.text.toPlainText())
 
     def restore_state(self, settings: QSettings) -> None:
-        with group(settings, "model"):
-            self.models.restore_state(settings)
-        with group(settings, "params"):
-            self.params.restore_state(settings)
+        for name, part in (("model", self.models), ("params", self.params)):
+            with group(settings, name):
+                part.restore_state(settings)
         with group(settings, "prompt"):
             self.prompt.set_prompt(str(settings.value("text", "") or ""))
         self._on_model_changed(self.models.current_ref())

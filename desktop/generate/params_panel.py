@@ -198,13 +198,9 @@ class ParamsPanel(QWidget):
         )
 
     def set_params(self, params: GenerationParams) -> None:
-        self.duration.setValue(params.duration)
+        for name in ("duration", "top_k", "top_p", "temperature", "cfg_coef", "extend_stride"):
+            getattr(self, name).setValue(getattr(params, name))  # each spin box is named after its field
         self.use_sampling.setChecked(params.use_sampling)
-        self.top_k.setValue(params.top_k)
-        self.top_p.setValue(params.top_p)
-        self.temperature.setValue(params.temperature)
-        self.cfg_coef.setValue(params.cfg_coef)
-        self.extend_stride.setValue(params.extend_stride)
         steps = list(params.decoding_steps) + [params.decoding_steps[-1]] * 4
         for box, value in zip(self.decoding_steps, steps, strict=False):
             box.setValue(value)

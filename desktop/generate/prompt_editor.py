@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QToolButton, QWidget
+
+from desktop.widgets.layouts import column
 
 MAX_RECENT = 20
 
@@ -42,10 +44,7 @@ class PromptEditor(QWidget):
         header.addWidget(QLabel("Prompt"))
         header.addStretch(1)
         header.addWidget(self.recent_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(header)
-        layout.addWidget(self.text)
+        column(self, header, self.text)
         self._recent: list[str] = []
         self.set_recent([])
 

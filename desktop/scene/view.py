@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from core.errors import SoundDeskError
 from desktop.playback import Player
 from desktop.scene.lane import DragHandle, LayerLane
 from desktop.takes.library_model import read_wav
+from desktop.widgets.layouts import scrolling
 
 # core.export.scene imports core.export.writer (scipy, via pyloudnorm): loaded on first use, not at start-up
 if TYPE_CHECKING:
@@ -156,9 +156,7 @@ class SceneView(QWidget):
         self._rows_layout.setContentsMargins(2, 2, 2, 2)
         self._rows_layout.addWidget(self.placeholder)
         self._rows_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(rows)
-        scroll.setWidgetResizable(True)
+        scroll = scrolling(rows)
         bottom = QHBoxLayout()
         bottom.addWidget(self.result, 1)
         for widget in (self.drag_files, self.drag_folder, self.reveal_button):

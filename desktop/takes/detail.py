@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QTool
 from core.loops.takes import loop_summary
 from core.params import GenerationParams
 from core.takes.library import TakeRecord
+from desktop.widgets.layouts import scrolling
 from desktop.widgets.waveform import WaveformView
 
 
@@ -62,9 +63,7 @@ class TakeDetail(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.addWidget(self.info)
         self._layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(lower)
-        scroll.setWidgetResizable(True)
+        scroll = scrolling(lower)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumHeight(60)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QProgressBar, QPushButton
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton
+
+
+def run_buttons(generate: QPushButton, cancel: QPushButton) -> QHBoxLayout:
+    """Generate beside Cancel, Generate twice as wide."""
+    row = QHBoxLayout()
+    row.addWidget(generate, 2)
+    row.addWidget(cancel, 1)
+    return row
 
 
 def show_busy(generate: QPushButton, cancel: QPushButton, busy: bool) -> None:
