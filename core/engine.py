@@ -55,7 +55,7 @@ class Engine:
         key = str(ref)
         resolved = resolve_precision(precision or self.precision, self.device)
         model = self._models.get(key)
-        if model is None or model.precision != resolved:
+        if model is None or model.requested_precision != resolved:
             self._models.pop(key, None)
             folder = resolve_model_dir(key, progress, cancel)
             check_cancel(cancel)
@@ -122,6 +122,7 @@ class LoadedModel:
     ) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
         self.precision = precision  # resolved: fp32, bf16 or int8
+        self.requested_precision = precision  # what the engine asked for (int8 becomes bf16 for MAGNeT)
         self.shared = shared if shared is not None else SharedModels()
         check_codec_matches(bundle, codec, folder)
 
@@ -140,6 +141,12 @@ class LoadedModel:
         if device.type == "cpu":
             check_fits(ref, folder, precision)
         shared = shared if shared is not None else SharedModels()
+        requested = precision
+        if precision == "int8" and _masked(folder):
+            # MAGNeT's full-sequence passes through the int8 kernel are not reproducible from run to run (measured
+            # on the fixtures), and a take must be: masked models run in bf16, the fastest mode that is.
+            log.info("%s: int8 is not used for masked decoding; loading in bf16", ref)
+            precision = "bf16"
         bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders)
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
@@ -147,7 +154,9 @@ class LoadedModel:
         apply_precision(bundle.lm, precision, int8)
         for module in bundle.conditioners.values():
             module.to(device)
-        return cls(ref, folder, bundle, codec.to(device), device, shared, precision)
+        model = cls(ref, folder, bundle, codec.to(device), device, shared, precision)
+        model.requested_precision = requested
+        return model
 
     @property
     def capabilities(self) -> Capabilities:
@@ -234,3 +243,11 @@ def _with_seed(request: GenerationRequest, seed: int) -> GenerationRequest:
     from dataclasses import replace
 
     return replace(request, seed=seed)
+
+
+def _masked(folder: Path) -> bool:
+    """Whether the release in `folder` decodes by masking (MAGNeT), read from its xp.cfg before the weights load."""
+    from core.models.checkpoint import cfg_get, load_weights_file, parse_xp_cfg
+
+    path = folder / "state_dict.bin"
+    return cfg_get(parse_xp_cfg(load_weights_file(path), path), "lm_model", "") == "transformer_lm_magnet"

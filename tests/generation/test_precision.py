@@ -95,3 +95,14 @@ def test_auto_is_measured_once_per_machine_and_remembered(tmp_path, monkeypatch)
     other = next(p for p in ("fp32", "bf16", "int8") if p != first)
     stored_path.write_text(json.dumps({key: other for key in stored}))
     assert resolve_precision("auto") == other
+
+
+def test_masked_models_run_in_bf16_when_int8_is_asked_and_stay_reproducible(fixtures_dir):
+    engine = Engine(precision="int8")
+    model = engine.load(fixtures_dir / "magnet")
+    assert (model.precision, model.requested_precision) == ("bf16", "int8")
+    assert engine.load(fixtures_dir / "magnet") is model  # asked again: not reloaded
+    params = model.default_params.replace(duration=1.0)
+    takes = [model.generate(GenerationRequest("dog barking", params, seed=4)) for _ in range(2)]
+    assert takes[0].extra["precision"] == "bf16"
+    np.testing.assert_array_equal(takes[0].codes, takes[1].codes)
