@@ -33,7 +33,9 @@ def test_a_stop_during_a_batch_keeps_the_finished_takes(fixtures_dir, tmp_path, 
     first = proc.stdout.readline().strip()  # the first take is on disk as soon as its path is printed
     assert first.endswith(".wav"), proc.stderr.read()
     proc.send_signal(signum)
-    rest, err = proc.communicate(timeout=120)
+    rest = proc.stdout.read()  # through the same buffer readline used: a batch prints several paths at once
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
     printed = [first, *rest.split()]
     assert proc.returncode == code
     assert err.strip().splitlines() == [f"cancelled: {len(printed)} finished take(s) kept, the unfinished one dropped."]
