@@ -142,12 +142,13 @@ class LoadedModel:
             check_fits(ref, folder, precision)
         shared = shared if shared is not None else SharedModels()
         requested = precision
-        if precision == "int8" and _masked(folder):
+        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders)
+        if precision == "int8" and bundle.capabilities.masked:
             # MAGNeT's full-sequence passes through the int8 kernel are not reproducible from run to run (measured
             # on the fixtures), and a take must be: masked models run in bf16, the fastest mode that is.
             log.info("%s: int8 is not used for masked decoding; loading in bf16", ref)
             precision = "bf16"
-        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders)
+            bundle.lm.to(float_dtype(precision))
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
         int8 = int8_weights(bundle.lm, folder / "state_dict.bin") if precision == "int8" else None
@@ -243,11 +244,3 @@ def _with_seed(request: GenerationRequest, seed: int) -> GenerationRequest:
     from dataclasses import replace
 
     return replace(request, seed=seed)
-
-
-def _masked(folder: Path) -> bool:
-    """Whether the release in `folder` decodes by masking (MAGNeT), read from its xp.cfg before the weights load."""
-    from core.models.checkpoint import cfg_get, load_weights_file, parse_xp_cfg
-
-    path = folder / "state_dict.bin"
-    return cfg_get(parse_xp_cfg(load_weights_file(path), path), "lm_model", "") == "transformer_lm_magnet"
