@@ -55,7 +55,7 @@ class Engine:
         key = str(ref)
         resolved = resolve_precision(precision or self.precision, self.device)
         model = self._models.get(key)
-        if model is None or model.requested_precision != resolved:
+        if model is None or model.precision != resolved:
             self._models.pop(key, None)
             folder = resolve_model_dir(key, progress, cancel)
             check_cancel(cancel)
@@ -122,7 +122,6 @@ class LoadedModel:
     ) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
         self.precision = precision  # resolved: fp32, bf16 or int8
-        self.requested_precision = precision  # what the engine asked for (int8 becomes bf16 for MAGNeT)
         self.shared = shared if shared is not None else SharedModels()
         check_codec_matches(bundle, codec, folder)
 
@@ -141,23 +140,14 @@ class LoadedModel:
         if device.type == "cpu":
             check_fits(ref, folder, precision)
         shared = shared if shared is not None else SharedModels()
-        requested = precision
         bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders)
-        if precision == "int8" and bundle.capabilities.masked:
-            # MAGNeT's full-sequence passes through the int8 kernel are not reproducible from run to run (measured
-            # on the fixtures), and a take must be: masked models run in bf16, the fastest mode that is.
-            log.info("%s: int8 is not used for masked decoding; loading in bf16", ref)
-            precision = "bf16"
-            bundle.lm.to(float_dtype(precision))
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
         int8 = int8_weights(bundle.lm, folder / "state_dict.bin") if precision == "int8" else None
         apply_precision(bundle.lm, precision, int8)
         for module in bundle.conditioners.values():
             module.to(device)
-        model = cls(ref, folder, bundle, codec.to(device), device, shared, precision)
-        model.requested_precision = requested
-        return model
+        return cls(ref, folder, bundle, codec.to(device), device, shared, precision)
 
     @property
     def capabilities(self) -> Capabilities:

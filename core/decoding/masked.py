@@ -55,7 +55,7 @@ def predict(ctx: MaskedContext, codes: torch.Tensor, stage: int, cfg_coef: float
     B = codes.shape[0]
     attn_mask = ctx.local_mask if stage > 0 else None
     hidden = ctx.lm.hidden(torch.cat([codes, codes]), ctx.cond, attn_mask=attn_mask, cross_kv=ctx.cross_kv)
-    logits = ctx.lm.linears[stage](hidden)  # [2B, T, card]
+    logits = ctx.lm.head(stage, hidden)  # [2B, T, card]
     return apply_cfg(logits[:B], logits[B:], cfg_coef)
 
 

@@ -67,10 +67,14 @@ class LMModel(nn.Module):
 
     def heads(self, hidden: torch.Tensor) -> torch.Tensor:
         """Per-codebook logits from final hidden states: [B, S, D] -> [B, K, S, card]."""
-        packed = self.packed_heads or [None] * len(self.linears)
-        return torch.stack(
-            [linear(hidden, h.weight, h.bias, p) for h, p in zip(self.linears, packed, strict=True)], dim=1
-        )
+        return torch.stack([self.head(k, hidden) for k in range(len(self.linears))], dim=1)
+
+    def head(self, k: int, hidden: torch.Tensor) -> torch.Tensor:
+        """Codebook k's logits [B, S, card] through its prepared form: after int8's `prepare` the float weight
+        is a shape-only (meta) tensor, which F.linear on the CPU reads as uninitialised memory, without an error.
+        """
+        head = self.linears[k]
+        return linear(hidden, head.weight, head.bias, self.packed_heads[k] if self.packed_heads else None)
 
     def prepare(self, make: Callable[[str, torch.Tensor], PreparedLinear]) -> None:
         """Decode-time forms of every linear: `make(state-dict name, weight)` (see core.models.precision)."""

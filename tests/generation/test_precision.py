@@ -97,12 +97,15 @@ def test_auto_is_measured_once_per_machine_and_remembered(tmp_path, monkeypatch)
     assert resolve_precision("auto") == other
 
 
-def test_masked_models_run_in_bf16_when_int8_is_asked_and_stay_reproducible(fixtures_dir):
+@pytest.mark.parametrize("name", ["magnet", "audio-magnet"])
+def test_masked_models_run_in_int8_reproducibly(fixtures_dir, name):
+    """MAGNeT's full-sequence passes in int8: the same take twice (its output heads run through their int8 form;
+    the released float weights are shape-only then, and reading them gave different takes run to run)."""
     engine = Engine(precision="int8")
-    model = engine.load(fixtures_dir / "magnet")
-    assert (model.precision, model.requested_precision) == ("bf16", "int8")
-    assert engine.load(fixtures_dir / "magnet") is model  # asked again: not reloaded
+    model = engine.load(fixtures_dir / name)
+    assert model.precision == "int8"
+    assert engine.load(fixtures_dir / name) is model  # asked again: not reloaded
     params = model.default_params.replace(duration=1.0)
     takes = [model.generate(GenerationRequest("dog barking", params, seed=4)) for _ in range(2)]
-    assert takes[0].extra["precision"] == "bf16"
+    assert takes[0].extra["precision"] == "int8"
     np.testing.assert_array_equal(takes[0].codes, takes[1].codes)
