@@ -7,8 +7,9 @@ fast the weights are read. Each weight gets a `PreparedLinear` once per model (`
   reads weights 3-4x faster than F.linear at that shape with MKL; float32 is the reference mode.
 - `PackedBf16Linear`: oneDNN's linear on a weight packed once, where the CPU has the instructions
   (`core.nn.kernels` probes it); else bfloat16 F.linear.
-- `Int8Linear`: int8 weights [N, K] with a float32 scale per output channel through `_weight_int8pack_mm`
-  where it runs correctly, else the same int8 values dequantized per call.
+- `Int8Linear`: int8 weights [N, K] with a float32 scale per output channel through fbgemm (activations
+  quantized per row, x86) or `_weight_int8pack_mm` (bfloat16 activations), whichever runs correctly here
+  first, else the same int8 values dequantized per call.
 
 Batched variations put several takes' CFG pairs in one call. A kernel whose rows are computed independently of
 each other (probed) serves the whole batch at once, sharing each weight read; the others (MKL's float GEMM
@@ -104,19 +105,47 @@ class PackedBf16Linear(PreparedLinear):
 
 
 class Int8Linear(PreparedLinear):
-    """Symmetric int8 per output channel: weight ~= q [N, K] * scale [N, 1]."""
+    """Symmetric int8 per output channel: weight ~= q [N, K] * scale [N, 1].
 
-    def __init__(self, q: torch.Tensor, scale: torch.Tensor) -> None:
-        # an int8 tensor at an odd address (e.g. read from a file by mmap) crashes the kernel: copy it aligned
-        self.q = q if q.is_contiguous() and q.data_ptr() % 64 == 0 else q.clone(memory_format=torch.contiguous_format)
+    Runs through the fastest int8 kernel the CPU runs correctly (`kernels.int8_kernel`): fbgemm (x86; the packed
+    weight replaces q, so the int8 values are held once), else `_weight_int8pack_mm`, else q dequantized per call.
+    """
+
+    def __init__(self, q: torch.Tensor, scale: torch.Tensor, kernel: str | None = "best") -> None:
         self.scale = scale.float().contiguous()
-        self.out_features = q.shape[0]
+        self.out_features, self.in_features = q.shape
+        self.kernel = (kernels.int8_kernel() if kernel == "best" else kernel) if q.device.type == "cpu" else None
+        self._q: torch.Tensor | None = None
+        if self.kernel == kernels.FBGEMM_INT8 and self._packs(q):
+            return
+        self.kernel = kernels.INT8_MM if self.kernel is not None and kernels.available(kernels.INT8_MM) else None
+        # an int8 tensor at an odd address (e.g. read from a file by mmap) crashes the kernel: copy it aligned
+        self._q = q if q.is_contiguous() and q.data_ptr() % 64 == 0 else q.clone(memory_format=torch.contiguous_format)
         self.ones = torch.ones(q.shape[0], dtype=torch.bfloat16, device=q.device)
-        self.row_independent = q.device.type == "cpu" and kernels.available(kernels.INT8_MM) and self._kernel_runs()
+        if self.kernel is not None and not self._kernel_runs():
+            self.kernel = None
+
+    @property
+    def row_independent(self) -> bool:
+        return self.kernel is not None
+
+    @property
+    def q(self) -> torch.Tensor:
+        """The int8 values [N, K]."""
+        return self._q if self._q is not None else kernels.fbgemm_int8_unpack(self.packed)
+
+    def _packs(self, q: torch.Tensor) -> bool:
+        try:
+            self.packed = kernels.fbgemm_int8_pack(q.contiguous(), self.scale)
+        except RuntimeError:  # a shape fbgemm does not take: the next kernel
+            return False
+        self.wsum = (q.double().sum(dim=1) * self.scale.double()).float()  # [N]
+        self.narrow = kernels.fbgemm_narrow()
+        return True
 
     def _kernel_runs(self) -> bool:
         try:
-            kernels.int8_mm(torch.zeros(2, self.q.shape[1]), self.q, self.ones, self.scale)
+            kernels.int8_mm(torch.zeros(2, self._q.shape[1]), self._q, self.ones, self.scale)
         except RuntimeError:  # a shape this CPU's kernel does not take: dequantize instead
             return False
         return True
@@ -125,16 +154,19 @@ class Int8Linear(PreparedLinear):
         return (self.q.to(torch.float32) * self.scale[:, None]).to(dtype)  # [N, K]
 
     def run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-        if x.requires_grad or not self.row_independent:
+        if x.requires_grad or self.kernel is None:
             return F.linear(x, self.dequantized(x.dtype), bias)
-        out = kernels.int8_mm(x, self.q, self.ones, self.scale).to(x.dtype)
+        if self.kernel == kernels.FBGEMM_INT8:
+            out = kernels.fbgemm_int8_linear(x, self.packed, self.wsum, self.narrow).to(x.dtype)
+        else:
+            out = kernels.int8_mm(x, self._q, self.ones, self.scale).to(x.dtype)
         return out if bias is None else out + bias
 
     def nbytes(self) -> int:
-        return self.q.numel() + self.scale.numel() * 4
+        return self.out_features * self.in_features + self.scale.numel() * 4
 
     def part(self, start: int, end: int) -> PreparedLinear:
-        return Int8Linear(self.q[start:end], self.scale[start:end])
+        return Int8Linear(self.q[start:end], self.scale[start:end], self.kernel)
 
 
 def prepare(weight: torch.Tensor, precision: str) -> PreparedLinear:
@@ -156,6 +188,8 @@ def linear(
 ) -> torch.Tensor:
     """`F.linear(x, weight, bias)` through the weight's prepared form (x [B, ..., K] -> [B, ..., N])."""
     if prepared is None:
+        if weight.is_meta:  # F.linear would read uninitialised memory without an error
+            raise RuntimeError("this weight was released for its int8 form: call the linear through its prepared form")
         prepared = FloatLinear(weight)
     group = _rows_per_take.get()
     if group and not prepared.row_independent and x.dim() > 2 and x.shape[0] > group:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -28,8 +29,9 @@ import torch.nn.functional as F
 log = logging.getLogger(__name__)
 
 ONEDNN_BF16 = "onednn_bf16"  # oneDNN linear on a pre-packed bfloat16 weight
+FBGEMM_INT8 = "fbgemm_int8"  # fbgemm's int8 GEMM (x86): int8 weight per output channel, int8 activations per row
 INT8_MM = "int8_mm"  # aten._weight_int8pack_mm: int8 weight per output channel, bfloat16 activations
-KERNELS = (ONEDNN_BF16, INT8_MM)
+KERNELS = (ONEDNN_BF16, FBGEMM_INT8, INT8_MM)
 
 _probed: dict[str, bool] = {}
 _forced: dict[str, bool] = {}
@@ -54,6 +56,79 @@ def int8_mm(x: torch.Tensor, q: torch.Tensor, ones: torch.Tensor, scale: torch.T
     return torch._weight_int8pack_mm(x.to(torch.bfloat16), q, ones).float() * scale
 
 
+def fbgemm_int8_pack(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """fbgemm's packed form of int8 q [N, K] with float32 scales [N] (raises where fbgemm is not built in).
+
+    torch deprecates creating quantized tensors (the packed weight, not the tensor, is what runs); the warning is
+    silenced here, and a torch without these ops fails the probe and falls back to `_weight_int8pack_mm`.
+    """
+    zeros = torch.zeros(q.shape[0], dtype=torch.long)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weight = torch._make_per_channel_quantized_tensor(q, scale.double(), zeros, 0)
+        return torch.ops.quantized.linear_prepack(weight, None)
+
+
+def fbgemm_int8_unpack(packed: torch.Tensor) -> torch.Tensor:
+    """The int8 values [N, K] of a packed weight."""
+    return torch.ops.quantized.linear_unpack(packed)[0].int_repr()
+
+
+def fbgemm_int8_linear(x: torch.Tensor, packed: torch.Tensor, wsum: torch.Tensor, narrow: bool) -> torch.Tensor:
+    """x [R, K] (any float) times a packed int8 weight -> float32 [R, N]; `wsum` [N] = the weight's row sums.
+
+    fbgemm quantizes its whole input with one scale and zero point (its min and max), which would make a row's
+    result depend on the rows beside it. So each row is first mapped onto [-1, 1] by its own midpoint and half
+    range (8-bit quantization per row, asymmetric), and an anchor row [1, -1, 0, ...] fixes the input's min and
+    max whatever the rows are; the map is undone on the output: W x = half * W x' + mid * rowsum(W).
+    `narrow` uses 7-bit activations (fbgemm's reduce_range), for CPUs whose 8-bit products saturate.
+    """
+    x = x.float()
+    low, high = torch.aminmax(x, dim=1, keepdim=True)
+    half = (high - low).mul_(0.5).clamp_min_(_TINY)
+    mid = high.sub_(half)
+    scaled = torch.cat([(x - mid).div_(half).clamp_(-1.0, 1.0), _anchor(x.shape[1], x.device)])
+    out = torch.ops.quantized.linear_dynamic(scaled, packed, narrow)[:-1]
+    return torch.addcmul(mid * wsum, out, half)
+
+
+_TINY = torch.finfo(torch.float32).tiny
+_anchors: dict[tuple[int, torch.device], torch.Tensor] = {}
+
+
+def _anchor(k: int, device: torch.device) -> torch.Tensor:
+    """The row [1, -1, 0, ...] of length k that pins fbgemm's input range to [-1, 1]."""
+    key = (k, device)
+    if key not in _anchors:
+        anchor = torch.zeros(1, k, device=device)
+        anchor[0, 0], anchor[0, -1] = 1.0, -1.0
+        _anchors[key] = anchor
+    return _anchors[key]
+
+
+def fbgemm_narrow() -> bool:
+    """Whether fbgemm needs 7-bit activations here: 8-bit ones saturate its int16 sums on CPUs without VNNI.
+
+    Measured once on a worst case (every product 255 x 127): 8-bit activations are used only where it is exact.
+    """
+    global _narrow
+    if _narrow is None:
+        q = torch.full((16, 64), 127, dtype=torch.int8)
+        scale = torch.full((16,), 1 / 127)
+        x = torch.ones(2, 64)
+        x[:, 0] = -1.0  # the rest of each row maps to the top of the 8-bit range
+        try:
+            packed = fbgemm_int8_pack(q, scale)
+            out = fbgemm_int8_linear(x, packed, (q.double().sum(1) * scale.double()).float(), False)
+            _narrow = not torch.allclose(out, x @ (q.float() * scale[:, None]).T, rtol=0.02, atol=0.02)
+        except RuntimeError:
+            _narrow = True
+    return _narrow
+
+
+_narrow: bool | None = None
+
+
 def _probe_runner(name: str, weight: torch.Tensor) -> tuple[Callable[[torch.Tensor], torch.Tensor], float]:
     """A function of x [R, K] for the kernel on `weight`, and the tolerance it must meet."""
     if name == ONEDNN_BF16:
@@ -61,11 +136,14 @@ def _probe_runner(name: str, weight: torch.Tensor) -> tuple[Callable[[torch.Tens
             raise RuntimeError("oneDNN is not built in")
         packed = onednn_bf16_pack(weight.bfloat16())
         return (lambda x: onednn_bf16_linear(x.bfloat16(), packed, None).float()), 0.05
+    scale = weight.abs().amax(dim=1) / 127  # [N]
+    q = torch.round(weight / scale[:, None]).to(torch.int8)
     if name == INT8_MM:
-        scale = weight.abs().amax(dim=1) / 127  # [N]
-        q = torch.round(weight / scale[:, None]).to(torch.int8)
         ones = torch.ones(q.shape[0], dtype=torch.bfloat16)
         return (lambda x: int8_mm(x, q, ones, scale)), 0.05
+    if name == FBGEMM_INT8:
+        packed, wsum, narrow = fbgemm_int8_pack(q, scale), (q.double().sum(1) * scale.double()).float(), fbgemm_narrow()
+        return (lambda x: fbgemm_int8_linear(x, packed, wsum, narrow)), 0.05
     raise KeyError(name)
 
 
@@ -79,7 +157,7 @@ def _probe(name: str) -> bool:
             everything = run(x)
             exact = F.linear(x.double(), weight.double()).float()
             close = bool(torch.allclose(everything, exact, atol=tol, rtol=tol))
-            rows_independent = torch.equal(run(x[:2]), everything[:2]) and torch.equal(run(x[2:5]), everything[2:5])
+            rows_independent = all(torch.equal(run(x[a:b]), everything[a:b]) for a, b in ((0, 2), (2, 5), (6, 7)))
     except Exception as exc:  # a CPU without the instructions raises RuntimeError; anything else: same answer
         log.info("kernel %s unavailable on this CPU: %s", name, str(exc).splitlines()[0] if str(exc) else exc)
         return False
@@ -129,10 +207,16 @@ def _best_time(run: Callable[[], object], repeats: int = 3) -> float:
     return best
 
 
+def int8_kernel() -> str | None:
+    """The int8 kernel this CPU runs correctly, fastest first (FBGEMM_INT8, INT8_MM), or None."""
+    return next((name for name in (FBGEMM_INT8, INT8_MM) if available(name)), None)
+
+
 def fastest_cpu_precision() -> str:
     """The CPU precision `auto` picks: the fastest of fp32, bf16 (packed) and int8 that runs correctly here.
 
-    Measured once on one 2048x1024 matrix with the 2 rows of a decoding step (a few milliseconds).
+    Measured once on 24 matrices of 2048x1024 (more than the CPU's caches hold, as a model's weights are) with the
+    2 rows of a decoding step: a fraction of a second.
     """
     key = tuple(available(name) for name in KERNELS)
     if key not in _choice:
@@ -143,18 +227,16 @@ def fastest_cpu_precision() -> str:
 _choice: dict[tuple[bool, ...], str] = {}
 
 
-def _measure_fastest() -> str:
+def _measure_fastest(count: int = 24) -> str:
     generator = torch.Generator().manual_seed(0)
-    weight = torch.randn(2048, 1024, generator=generator) * 0.02
+    weights = [torch.randn(2048, 1024, generator=generator) * 0.02 for _ in range(count)]
     x = torch.randn(2, 1024, generator=generator)
-    times = {"fp32": _best_time(lambda: weight @ x.T)}
+    times = {"fp32": _best_time(lambda: [w @ x.T for w in weights])}
     with torch.no_grad():
-        if available(INT8_MM):
-            run, _ = _probe_runner(INT8_MM, weight)
-            times["int8"] = _best_time(lambda: run(x))
-        if available(ONEDNN_BF16):
-            run, _ = _probe_runner(ONEDNN_BF16, weight)
-            times["bf16"] = _best_time(lambda: run(x))
+        for precision, kernel in (("int8", int8_kernel()), ("bf16", ONEDNN_BF16 if available(ONEDNN_BF16) else None)):
+            if kernel is not None:
+                runs = [_probe_runner(kernel, w)[0] for w in weights]
+                times[precision] = _best_time(lambda runs=runs: [run(x) for run in runs])
     choice = min(times, key=times.__getitem__)
     log.info("auto precision: %s (%s)", choice, ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in times.items()))
     return choice

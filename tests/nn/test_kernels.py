@@ -68,24 +68,62 @@ def test_int8_without_the_kernel_dequantizes():
     weight, bias, x = _weights(256, 128)
     x = x[..., :128]
     q, scale = quantize_per_channel(weight)
-    with kernels.forced(kernels.INT8_MM, False):
+    with kernels.forced(kernels.INT8_MM, False), kernels.forced(kernels.FBGEMM_INT8, False):
         prepared = Int8Linear(q, scale)
-        assert not prepared.row_independent
+        assert not prepared.row_independent and prepared.kernel is None
         out = linear(x, weight, bias, prepared)
     torch.testing.assert_close(out, F.linear(x, q.float() * scale[:, None], bias))
 
 
-def test_int8_kernel_where_the_cpu_has_it():
-    if not kernels.available(kernels.INT8_MM):
-        pytest.skip("aten._weight_int8pack_mm does not run correctly on this CPU")
+@pytest.mark.parametrize("kernel", [kernels.FBGEMM_INT8, kernels.INT8_MM])
+def test_int8_kernel_where_the_cpu_has_it(kernel):
+    """Each int8 kernel (the other one switched off) is close to the dequantized weight, and a row's result is the
+    same bits alone, in a pair or beside 8 others: what batched variations rely on."""
+    if not kernels.available(kernel):
+        pytest.skip(f"{kernel} does not run correctly on this CPU")
+    other = kernels.INT8_MM if kernel == kernels.FBGEMM_INT8 else kernels.FBGEMM_INT8
     weight, bias, x = _weights()
     q, scale = quantize_per_channel(weight)
-    prepared = Int8Linear(q, scale)
-    assert prepared.row_independent
+    with kernels.forced(other, False):
+        prepared = Int8Linear(q, scale)
+    assert prepared.kernel == kernel and prepared.row_independent
+    assert torch.equal(prepared.q, q)
     exact = F.linear(x, q.float() * scale[:, None], bias)
     out = linear(x, weight, bias, prepared)
     torch.testing.assert_close(out, exact, atol=0.05, rtol=0.02)
     assert torch.equal(linear(x[:2], weight, bias, prepared), out[:2])  # rows independent of the others
+    assert torch.equal(linear(x[5:6], weight, bias, prepared), out[5:6])
+    whole = prepared.run(x[:3, 0], None)
+    assert torch.equal(prepared.part(1024, 2048).run(x[:3, 0], None), whole[:, 1024:2048])  # q / k / v parts
+
+
+def test_fbgemm_rows_do_not_share_a_scale():
+    """fbgemm quantizes its whole input with one range; a row with a huge value beside a small one must not
+    coarsen the small one's quantization (each row is mapped onto [-1, 1] by itself, an anchor row pins the range).
+    """
+    if not kernels.available(kernels.FBGEMM_INT8):
+        pytest.skip("fbgemm's int8 GEMM does not run on this CPU")
+    weight, _, _ = _weights(512, 256)
+    q, scale = quantize_per_channel(weight)
+    prepared = Int8Linear(q, scale)
+    small = torch.randn(1, 256) * 1e-3
+    together = prepared.run(torch.cat([small, torch.randn(1, 256) * 1e3]), None)
+    exact = small @ (q.float() * scale[:, None]).T
+    assert torch.equal(together[:1], prepared.run(small, None))
+    assert (together[:1] - exact).abs().max() <= 0.02 * exact.abs().max()
+
+
+def test_fbgemm_activation_width_is_chosen_by_a_worst_case():
+    """8-bit activations only where the worst case (every product 255 x 127) is computed without saturating."""
+    if not kernels.available(kernels.FBGEMM_INT8):
+        pytest.skip("fbgemm's int8 GEMM does not run on this CPU")
+    q = torch.full((16, 64), 127, dtype=torch.int8)
+    scale = torch.full((16,), 1 / 127)
+    x = torch.ones(2, 64)
+    x[:, 0] = -1.0
+    wsum = (q.double().sum(1) * scale.double()).float()
+    out = kernels.fbgemm_int8_linear(x, kernels.fbgemm_int8_pack(q, scale), wsum, kernels.fbgemm_narrow())
+    torch.testing.assert_close(out, torch.full((2, 16), 62.0), rtol=0.02, atol=0.02)
 
 
 def test_rows_per_take_runs_row_dependent_kernels_per_take():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from benchmarks.common import random_lm
 from core.engine import Engine
 from core.models.int8_cache import CACHE_ENV, FORMAT, cache_dir, content_hash, int8_weights
+from core.nn import kernels
 from core.nn.lm import Conditions
 from core.nn.quantize import linear_weight_names, quantize_lm, quantize_per_channel
 
@@ -48,17 +50,35 @@ def test_every_large_linear_is_quantized():
     assert not any("emb" in n or "norm" in n for n in names)
 
 
+@contextmanager
+def int8_kernel(kernel: str, monkeypatch):
+    """Act out a CPU whose best int8 kernel is `kernel` (fbgemm with 7-bit activations: "fbgemm-narrow")."""
+    if kernel.startswith("fbgemm"):
+        if not kernels.available(kernels.FBGEMM_INT8):
+            pytest.skip("fbgemm's int8 GEMM does not run on this CPU")
+        monkeypatch.setattr(kernels, "_narrow", kernel == "fbgemm-narrow" or kernels.fbgemm_narrow())
+        yield
+        return
+    if kernel == kernels.INT8_MM and not kernels.available(kernels.INT8_MM):
+        pytest.skip("aten._weight_int8pack_mm does not run correctly on this CPU")
+    with kernels.forced(kernels.FBGEMM_INT8, False), kernels.forced(kernels.INT8_MM, kernel == kernels.INT8_MM):
+        yield
+
+
+@pytest.mark.parametrize("kernel", ["fbgemm", "fbgemm-narrow", kernels.INT8_MM, "dequantized"])
 @pytest.mark.parametrize("folder", ["musicgen", "audiogen"])
-def test_int8_logit_error_is_bounded_on_the_fixtures(fixtures_dir, folder, cache):
-    """Teacher-forced on audiocraft's reference codes: int8 logits stay within 3 % of the logit range."""
+def test_int8_logit_error_is_bounded_on_the_fixtures(fixtures_dir, folder, cache, kernel, monkeypatch):
+    """Teacher-forced on audiocraft's reference codes: int8 logits stay within 3 % of the logit range, through
+    every int8 kernel a CPU may pick."""
     ref = np.load(fixtures_dir / folder / "reference_outputs.npz", allow_pickle=False)
     sequence = torch.from_numpy(ref["lm.pattern_sequence"]).long()
     cond = Conditions(cross=torch.from_numpy(ref["lm.cfg_cond.description"]))
     logits = {}
-    for precision in ("fp32", "int8"):
-        lm = Engine(precision=precision).load(fixtures_dir / folder).bundle.lm
-        with torch.inference_mode():
-            logits[precision] = lm(torch.cat([sequence, sequence]), cond)
+    with int8_kernel(kernel, monkeypatch):
+        for precision in ("fp32", "int8"):
+            lm = Engine(precision=precision).load(fixtures_dir / folder).bundle.lm
+            with torch.inference_mode():
+                logits[precision] = lm(torch.cat([sequence, sequence]), cond)
     exact = torch.from_numpy(ref["lm.forward_logits"])
     torch.testing.assert_close(logits["fp32"], exact, atol=1e-5, rtol=0)
     error = (logits["int8"] - exact).abs()
