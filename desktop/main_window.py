@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         controller.status.connect(self.show_status)
         controller.error.connect(self.show_error)
         controller.takes_added.connect(self._on_takes_added)
+        controller.takes_arrived.connect(takes.arrived)
         controller.model_loaded.connect(panel.apply_model_info)
         controller.busy_changed.connect(self._on_busy)
         controller.queue_changed.connect(lambda: panel.show_queue(controller.queue))

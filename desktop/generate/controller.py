@@ -14,7 +14,14 @@ from PySide6.QtCore import QObject, Signal
 from core.errors import SoundDeskError
 from core.takes.library import Library, TakeRecord
 from desktop.generate.model_picker import ModelInfo
-from desktop.generate.tasks import GenerationResult, GenerationSpec, generation_task, load_task, start_engine_task
+from desktop.generate.tasks import (
+    GenerationResult,
+    GenerationSpec,
+    Written,
+    generation_task,
+    load_task,
+    start_engine_task,
+)
 from desktop.jobs.engine import EngineHolder
 from desktop.jobs.queue import Job, JobQueue, short_prompt
 
@@ -64,13 +71,15 @@ class GenerationController(QObject):
     progress = Signal(str, int, int, str)  # stage, step, total, text for the progress bar
     status = Signal(str)  # one line for the status bar
     error = Signal(str)  # one readable sentence (a failed job)
-    takes_added = Signal(list)  # [TakeRecord] just recorded
+    takes_added = Signal(list)  # [TakeRecord] of a finished run (best first when ranked)
+    takes_arrived = Signal(list, bool)  # [TakeRecord] just written while the run goes on; True: its first ones
     model_loaded = Signal(object)  # ModelInfo
     busy_changed = Signal(bool)
     queue_changed = Signal()
     preview_started = Signal(object)  # GenerationSpec of the job whose audio will arrive in chunks
     preview_chunk = Signal(int, object, int)  # variation, samples [C, n], sample rate (queued from the worker)
     preview_ended = Signal(bool)  # True: its takes were recorded; False: cancelled or failed, nothing kept
+    _written = Signal(object, object)  # Job, Written: emitted on the worker thread, handled here (queued)
 
     def __init__(self, library: Callable[[], Library | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,10 +91,12 @@ class GenerationController(QObject):
         self.queue.failed.connect(self._on_failed)
         self.queue.cancelled.connect(self._on_cancelled)
         self.queue.changed.connect(self._on_changed)
+        self._written.connect(self._on_written)
         self._rate = _Rate()
         self._busy = False
         self._loads: dict[str, Job] = {}  # model ref -> its queued or running load job
         self._previews: dict[Job, GenerationSpec] = {}  # generation jobs that hand out audio while they run
+        self._arrived: dict[Job, int] = {}  # running generation jobs -> how many of their takes are listed
 
     @property
     def busy(self) -> bool:
@@ -96,7 +107,8 @@ class GenerationController(QObject):
         count = f" ×{spec.count}" if spec.count > 1 else ""
         title = f"“{words}”{count} · {spec.ref.rstrip('/').split('/')[-1]} · seed {spec.seed}"
         sink = self.preview_chunk.emit if spec.preview else None  # emitted on the worker thread: queued
-        job = Job(title, generation_task(self.engine, spec, sink), subject=spec.ref)
+        on_written = lambda written: self._written.emit(job, written)  # noqa: E731 (job is bound before it runs)
+        job = Job(title, generation_task(self.engine, spec, sink, on_written), subject=spec.ref)
         job.on_finished = lambda result: self._record_takes(job, result)
         if spec.preview:
             self._previews[job] = spec
@@ -160,7 +172,21 @@ class GenerationController(QObject):
         self.model_loaded.emit(info)
         self.status.emit(f"Loaded {info.ref}.")
 
+    def _on_written(self, job: Job, written: Written) -> None:
+        """List a take as soon as its files exist (its batch ended); the run's end records it again, ranked."""
+        library = self._library()
+        if library is None:
+            return
+        try:
+            record = library.add(*written)
+        except SoundDeskError:  # a locked library: the run's end says so, and the take is listed next time
+            return
+        count = self._arrived.get(job, 0)
+        self._arrived[job] = count + 1
+        self.takes_arrived.emit([record], count == 0)
+
     def _record_takes(self, job: Job, result: GenerationResult) -> None:
+        self._arrived.pop(job, None)
         self.model_loaded.emit(result.model)
         library = self._library()
         records: list[TakeRecord] = []
@@ -188,11 +214,13 @@ class GenerationController(QObject):
             self.preview_ended.emit(kept)
 
     def _on_failed(self, job: Job, message: str) -> None:
+        self._arrived.pop(job, None)
         self._end_preview(job, False)
         self.status.emit(f"Failed: {job.title}")
         self.error.emit(message)
 
     def _on_cancelled(self, job: Job) -> None:
+        self._arrived.pop(job, None)
         self._end_preview(job, False)
         self.status.emit(f"Cancelled {job.title}; nothing was kept.")
 

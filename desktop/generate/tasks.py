@@ -6,6 +6,7 @@ Plain functions over core (see desktop.jobs.engine); they never touch a widget.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from desktop.generate.model_picker import ModelInfo
 from desktop.generate.preview import PreviewFeed, PreviewSink
 from desktop.jobs.engine import EngineHolder, load_model
 from desktop.jobs.worker import Report
+
+Written = tuple[Take, TakeFiles, float]
+"""A take just written to the library folder: the take, its files, and the run's creation time."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class GenerationSpec:
 @dataclass
 class GenerationResult:
     model: ModelInfo
-    takes: list[tuple[Take, TakeFiles, float]] = field(default_factory=list)  # take, files, created
+    takes: list[Written] = field(default_factory=list)
     elapsed_s: float = 0.0
     cancelled: bool = False  # cancelled after `takes` were finished (and written); the rest was dropped
     embeddings: list = field(default_factory=list)  # per take: (CLAP name, vector) for the search index, or None
@@ -76,12 +80,18 @@ def load_task(holder: EngineHolder, ref: str):
     return task
 
 
-def generation_task(holder: EngineHolder, spec: GenerationSpec, on_chunk: PreviewSink | None = None):
+def generation_task(
+    holder: EngineHolder,
+    spec: GenerationSpec,
+    on_chunk: PreviewSink | None = None,
+    on_written: Callable[[Written], None] | None = None,
+):
     """A job task: load the model, make `spec.count` variations, writing each take as soon as it exists.
 
     A cancel after some takes were finished returns them (`cancelled=True`) so the owner records them; a cancel
     before the first one raises GenerationCancelled as usual. With `spec.preview` and `on_chunk`, each
-    variation's audio goes to `on_chunk` in chunks as it grows.
+    variation's audio goes to `on_chunk` in chunks as it grows. `on_written(written)` (from the worker thread)
+    hears of each take once its files exist, so the window lists a batch's takes while the next batch runs.
     """
 
     def task(report: Report, cancel: CancelToken) -> GenerationResult:
@@ -99,11 +109,13 @@ def generation_task(holder: EngineHolder, spec: GenerationSpec, on_chunk: Previe
         feed = PreviewFeed(model.codec, on_chunk) if spec.preview and on_chunk and model.autoregressive else None
         finish = _finishing(feed) if feed is not None else None
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
-        written: list[tuple[Take, TakeFiles, float]] = []
+        written: list[Written] = []
 
         def keep(take: Take) -> None:  # each take is on disk as soon as it exists: a cancel loses only the next
             take.extra.update(spec.extra)
             written.append((take, write_take_files(spec.library_dir, take, created), created))
+            if on_written is not None:
+                on_written(written[-1])
             if finish is not None:
                 finish(take)
 

@@ -173,6 +173,15 @@ class TakesPanel(QWidget):
         if records:
             self.list.select_take(records[0].id)
 
+    def arrived(self, records: list[TakeRecord], first: bool) -> None:
+        """Takes of a run still going were recorded: list them; select the run's first, else keep the selection."""
+        kept = self.current()
+        self.model.reload()
+        if first and records:
+            self.list.select_take(records[0].id)
+        elif kept is not None:
+            self.list.select_take(kept.id)
+
     def refresh_actions(self) -> None:
         """Play works on the preview of a take being generated as on a selected take."""
         live = self.live is not None and self.live.active

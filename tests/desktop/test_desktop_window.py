@@ -146,6 +146,33 @@ def test_cancel_mid_run_leaves_no_take_and_no_thread(qtbot, window, make_window,
     assert not window.generate_panel.cancel_button.isEnabled()
 
 
+def test_a_batch_is_listed_when_it_ends_and_a_cancel_keeps_it(qtbot, window, make_window):
+    """Five variations run as a batch of four then one: the four are listed (the first selected) while the
+    fifth is still generating, and cancelling the fifth keeps them."""
+    panel = window.generate_panel
+    panel.params.duration.setValue(2.0)  # 100 steps per batch: the cancel lands well inside the second one
+    panel.params.variations.setValue(5)
+    arrivals = []
+
+    def arrived(records, first):
+        arrivals.append((len(records), first, window.controller.busy, window.takes_panel.model.rowCount()))
+        if window.takes_panel.model.rowCount() == 4:
+            panel.cancel_button.click()  # during the second batch
+
+    window.controller.takes_arrived.connect(arrived)
+    with qtbot.waitSignal(window.controller.takes_added, timeout=GENERATION_TIMEOUT_MS) as added:
+        window.generate()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+    assert [first for _, first, _, _ in arrivals] == [True, False, False, False]
+    assert all(busy for _, _, busy, _ in arrivals)  # listed while the run was still going
+    assert [rows for _, _, _, rows in arrivals] == [1, 2, 3, 4]
+    records = added.args[0]
+    assert [r.seed for r in records] == [records[0].seed + i for i in range(4)]
+    assert window.takes_panel.model.rowCount() == 4
+    assert len(take_files(make_window.library)) == 12  # 4 x (wav, json, codes): the fifth was never written
+    assert "kept the 4 finished take(s)" in window.statusBar().currentMessage()
+
+
 def test_restart_restores_history_and_settings(qtbot, make_window, fixtures_dir):
     first = make_window()
     prepare(first, fixtures_dir / "musicgen", prompt="dog barking far away", seconds=0.6)
