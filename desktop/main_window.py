@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QGroupBox,
@@ -416,11 +416,20 @@ class MainWindow(QMainWindow):
                 value = settings.value(key)
                 if value is not None:
                     restore(value)
+            self._geometry = settings.value("geometry")
         with group(settings, "generate"):
             self.generate_panel.restore_state(settings)
         with group(settings, "takes"):
             self.takes_panel.restore_state(settings)
         self.compact.restore_state(settings)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """Restore the saved geometry once more after the first show: before it, the layout's minimum width is
+        computed from unpolished widgets (wider than after), and showing would keep the window that wide."""
+        super().showEvent(event)
+        geometry, self._geometry = getattr(self, "_geometry", None), None
+        if geometry is not None:
+            QTimer.singleShot(0, lambda: self.restoreGeometry(geometry))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Save settings, cancel and wait for the worker (never terminate it), then close the library."""

@@ -6,8 +6,12 @@ Imported by every tests/test_desktop_*.py module that needs Qt (it holds fixture
 from __future__ import annotations
 
 import os
+from pathlib import Path  # noqa: E402
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+# Before any QApplication exists: the offscreen platform with one 1600x1000 screen (its default screen is 800x800,
+# narrower than the window's minimum width, so no restored size could be checked exactly on it).
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('screen.json')}"
 
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
