@@ -45,10 +45,24 @@ def test_a_stop_during_a_batch_keeps_the_finished_takes(fixtures_dir, tmp_path, 
     assert 1 <= len(stems) < 200
 
 
+def _wait_until_caught(pid: int, signum: int, timeout: float = 30.0) -> None:
+    """Wait until process `pid` catches `signum` (Linux: the SigCgt mask of /proc/PID/status)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught >> (signum - 1) & 1:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never installed a handler for signal {signum}")
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stop_while_modules_import_is_one_line(fixtures_dir, tmp_path, signum, code):
     proc = _generate(fixtures_dir / "audiogen", tmp_path)
-    time.sleep(1.0)  # torch and the models' modules take seconds to import
+    # main.py's stop handling is in place (its SIGTERM handler, installed just before the CLI's imports begin;
+    # Python's own SIGINT handler exists from the start), while torch and the models import for seconds
+    _wait_until_caught(proc.pid, signal.SIGTERM)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == code
