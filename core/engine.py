@@ -19,10 +19,10 @@ from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
 from core.models.int8_cache import int8_weights
 from core.models.loader import LMBundle, load_lm_bundle
-from core.models.memory import check_fits
+from core.models.memory import check_fits, return_large_blocks_to_the_os
 from core.models.pairing import check_codec_matches
 from core.models.precision import check_precision, float_dtype, resolve_precision
-from core.nn.quantize import apply_precision
+from core.nn.quantize import apply_precision, is_quantized
 from core.takes.take import Take
 
 log = logging.getLogger(__name__)
@@ -139,8 +139,10 @@ class LoadedModel:
             precision = "bf16" if precision == torch.bfloat16 else "fp32"
         if device.type == "cpu":
             check_fits(ref, folder, precision)
+            return_large_blocks_to_the_os()  # weights are converted and packed one at a time: free each for good
         shared = shared if shared is not None else SharedModels()
-        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders)
+        quantized = is_quantized if precision == "int8" else None  # quantized from the file's tensors, never copied
+        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders, quantized)
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
         int8 = int8_weights(bundle.lm, folder / "state_dict.bin") if precision == "int8" else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,18 @@ class LMBundle:
     span_len: int | None = None  # MAGNeT's masking span, in frames
 
 
-def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders: dict | None = None) -> LMBundle:
-    """The LM of a release `state_dict.bin`; `text_encoders` (name -> T5) is shared between models."""
+def load_lm_bundle(
+    path: Path,
+    dtype: torch.dtype = torch.float32,
+    text_encoders: dict | None = None,
+    as_stored: Callable[[str], bool] | None = None,
+) -> LMBundle:
+    """The LM of a release `state_dict.bin`; `text_encoders` (name -> T5) is shared between models.
+
+    LM weights are converted to `dtype` as they are assigned (no float32 copy on the way to bfloat16), except
+    those `as_stored(name)` names: they stay the file's own (memory-mapped) tensors, untouched until read. int8
+    mode passes its quantized weights here, so a cached int8 load never pages in their float copies.
+    """
     data = load_weights_file(path)
     cfg = parse_xp_cfg(data, path)
     weights = state_dict(data, path)
@@ -46,12 +57,18 @@ def load_lm_bundle(path: Path, dtype: torch.dtype = torch.float32, text_encoders
     )
     _refuse_unsupported(cfg, path)
     lm_cfg = _lm_config(cfg, cross=bool(fuser.cross))
-    lm = _load_lm(lm_cfg, {k: v for k, v in weights.items() if not k.startswith(_COND_PREFIX)}, path)
+    # With `as_stored`, the other weights are copied: none of them keeps the file's mapping (and the pages the
+    # stored ones' quantization reads) alive once those are released.
+    keep, copy = as_stored or (lambda name: False), as_stored is not None
+    lm_weights = {
+        k: v if keep(k) else v.to(dtype, copy=copy) for k, v in weights.items() if not k.startswith(_COND_PREFIX)
+    }
+    lm = _load_lm(lm_cfg, lm_weights, path)
     conditioners, order = _build_conditioners(cfg, weights, lm_cfg.transformer.dim, path, text_encoders)
     melody = any(isinstance(m, ChromaConditioner) for m in conditioners.values())
     capabilities = Capabilities.from_config(cfg, melody, path.name)
     bundle = LMBundle(
-        lm=lm.to(dtype).eval(),
+        lm=lm.eval(),
         pattern=_pattern(cfg, lm_cfg.n_q),
         conditioners=conditioners,
         condition_order=order,
@@ -137,6 +154,7 @@ def _load_lm(lm_cfg: LMConfig, weights: dict[str, torch.Tensor], path: Path) -> 
 
 
 def _assign(module: nn.Module, weights: dict[str, torch.Tensor], path: Path, what: str) -> None:
+    """Give `module` (built on the meta device) the given tensors themselves, after checking every name and shape."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
@@ -150,7 +168,7 @@ def _assign(module: nn.Module, weights: dict[str, torch.Tensor], path: Path, wha
             raise CheckpointError(
                 f"{path.name}: {name} has shape {tuple(weights[name].shape)}, expected {tuple(tensor.shape)}."
             )
-    module.load_state_dict({k: v.float() for k, v in weights.items()}, assign=True)
+    module.load_state_dict(weights, assign=True)
 
 
 def _build_conditioners(

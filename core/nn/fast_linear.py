@@ -112,7 +112,7 @@ class Int8Linear(PreparedLinear):
     """
 
     def __init__(self, q: torch.Tensor, scale: torch.Tensor, kernel: str | None = "best") -> None:
-        self.scale = scale.float().contiguous()
+        self.scale = scale.to(torch.float32, memory_format=torch.contiguous_format, copy=True)  # never a file's view
         self.out_features, self.in_features = q.shape
         self.kernel = (kernels.int8_kernel() if kernel == "best" else kernel) if q.device.type == "cpu" else None
         self._q: torch.Tensor | None = None
@@ -139,7 +139,7 @@ class Int8Linear(PreparedLinear):
             self.packed = kernels.fbgemm_int8_pack(q.contiguous(), self.scale)
         except RuntimeError:  # a shape fbgemm does not take: the next kernel
             return False
-        self.wsum = (q.double().sum(dim=1) * self.scale.double()).float()  # [N]
+        self.wsum = (q.sum(dim=1, dtype=torch.int64).double() * self.scale.double()).float()  # [N], exact sums
         self.narrow = kernels.fbgemm_narrow()
         return True
 

@@ -10,6 +10,7 @@ scale = 0.01, q = [50, -127, 1], dequantized back exactly.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -29,9 +30,14 @@ def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return q, scale
 
 
+def is_quantized(name: str) -> bool:
+    """Whether int8 mode quantizes the LM weight of this state-dict name."""
+    return bool(_LINEAR.search(name))
+
+
 def linear_weight_names(lm: LMModel) -> list[str]:
     """State-dict names of the weights int8 mode quantizes."""
-    return [name for name, _ in lm.named_parameters() if _LINEAR.search(name)]
+    return [name for name, _ in lm.named_parameters() if is_quantized(name)]
 
 
 def quantize_lm(lm: LMModel) -> dict[str, torch.Tensor]:
@@ -43,21 +49,23 @@ def quantize_lm(lm: LMModel) -> dict[str, torch.Tensor]:
     return out
 
 
-def matches(lm: LMModel, tensors: dict[str, torch.Tensor]) -> bool:
-    """Whether stored int8 tensors fit this LM (same names and shapes): a stale or damaged cache does not."""
+def matches(lm: LMModel, tensors: Mapping[str, torch.Tensor]) -> bool:
+    """Whether stored int8 tensors fit this LM (same names and shapes): a stale or damaged cache does not.
+
+    A mapping with `describe(name) -> (shape, dtype)` is checked from that (a file's header), others by reading."""
     params = dict(lm.named_parameters())
     names = linear_weight_names(lm)
     if set(tensors) != {f"{n}.{part}" for n in names for part in ("q", "scale")}:
         return False
-    return all(
-        tensors[f"{n}.q"].shape == params[n].shape
-        and tensors[f"{n}.q"].dtype == torch.int8
-        and tensors[f"{n}.scale"].shape == params[n].shape[:1]
-        for n in names
-    )
+    describe = getattr(tensors, "describe", lambda name: (tuple(tensors[name].shape), tensors[name].dtype))
+    for n in names:
+        (q_shape, q_dtype), (scale_shape, _) = describe(f"{n}.q"), describe(f"{n}.scale")
+        if q_shape != tuple(params[n].shape) or q_dtype != torch.int8 or scale_shape != tuple(params[n].shape[:1]):
+            return False
+    return True
 
 
-def apply_precision(lm: LMModel, precision: str, int8: dict[str, torch.Tensor] | None = None) -> None:
+def apply_precision(lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor] | None = None) -> None:
     """Give the LM's linears their decode-time form for `precision` ("fp32", "bf16" or "int8").
 
     The LM must already hold its weights in the precision's float dtype (float32, or bfloat16 for "bf16"). For

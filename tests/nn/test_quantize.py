@@ -112,3 +112,18 @@ def test_a_damaged_cache_entry_is_quantized_again(cache):
     tensors = int8_weights(lm, checkpoint)
     assert set(tensors) == set(quantize_lm(lm))
     assert os.path.getsize(entry) > 100
+
+
+def test_a_truncated_cache_entry_is_quantized_again(cache):
+    """A cache entry cut short (a full disk, a crash of another program) has a valid header but not its data."""
+    lm = random_lm(dim=32, num_heads=2, num_layers=1, card=16)
+    checkpoint = cache.parent / "state_dict.bin"
+    checkpoint.write_bytes(b"weights")
+    int8_weights(lm, checkpoint)  # writes the entry
+    entry = cache / f"{content_hash(checkpoint)}-{FORMAT}.safetensors"
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[: len(whole) - 100])
+    tensors = int8_weights(lm, checkpoint)
+    expected = quantize_lm(lm)
+    assert all(torch.equal(tensors[name], expected[name]) for name in expected)
+    assert entry.read_bytes() == whole  # written again, whole
