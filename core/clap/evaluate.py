@@ -88,7 +88,7 @@ def evaluate(
     if references and len(prompts) < 2:
         raise InvalidParameterError("The Fréchet distance needs at least 2 prompts (one take each).")
     model = engine.load(model_ref)
-    scorer = engine.clap(clap or clap_for_model(model_ref, model.sample_rate))
+    scorer = engine.clap(clap or clap_for_model(model_ref, model.sample_rate, model.capabilities.task))
     params = params or model.default_params
     total = len(prompts) + len(references)
     results, generated = [], []

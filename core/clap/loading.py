@@ -20,18 +20,16 @@ CLAP_CHOICES = {"music": MUSIC_CLAP, "general": SOUND_CLAP}
 _FILES = ["*.json", "*.txt", "*.safetensors"]
 
 
-def clap_for_model(model: str, sample_rate: int) -> str:
-    """The CLAP that scores takes of `model`: the catalog's task when known, else the take's rate.
-
-    Music models of the catalog run at 32 kHz and sound models at 16 kHz, so a local model folder that the
-    catalog does not know is judged by the rate its takes have.
-    """
+def clap_for_model(model: str, sample_rate: int, task: str | None = None) -> str:
+    """The CLAP that scores takes of `model`: its task ("music" / "sound", read from the checkpoint and recorded in
+    every take), else the catalog's, else the take's rate (takes made before tasks were recorded: music models
+    run at 32 kHz, sound models at 16 kHz)."""
     from core.models.catalog import CATALOG
 
-    key = model if "/" in model else f"facebook/{model}"
-    spec = CATALOG.get(key)
-    if spec is not None:
-        return MUSIC_CLAP if spec.task == "music" else SOUND_CLAP
+    spec = CATALOG.get(model if "/" in model else f"facebook/{model}")
+    task = task or (spec.task if spec is not None else None)
+    if task is not None:
+        return MUSIC_CLAP if task == "music" else SOUND_CLAP
     return MUSIC_CLAP if sample_rate >= 32000 else SOUND_CLAP
 
 

@@ -50,7 +50,7 @@ def score_takes(
     scores = []
     for i, take in enumerate(takes):
         check_cancel(cancel)
-        scorer = scorer_for(clap or clap_for_model(take.model, take.sample_rate))
+        scorer = scorer_for(clap or clap_for_model(take.model, take.sample_rate, take.extra.get("task")))
         score = scorer.text_match(take.prompt, take.wav, take.sample_rate)
         take.extra[TEXT_MATCH] = round(score, 6)
         scores.append(score)
@@ -132,7 +132,7 @@ def rank_written_takes(
     embeddings: list = [None] * len(takes)
     for i, (take, sidecar) in enumerate(zip(takes, sidecars, strict=True)):
         check_cancel(cancel)
-        name = clap_for_model(take.model, take.sample_rate)
+        name = clap_for_model(take.model, take.sample_rate, take.extra.get("task"))
         scorer = scorer_for(name)
         audio = scorer.embed_audio(take.wav, take.sample_rate, cancel)  # [D], mean over windows
         score = float(scorer.embed_text(take.prompt) @ audio)

@@ -240,7 +240,7 @@ def validate_request(model, request) -> None:
 
 
 def take_extra(model, request) -> dict:
-    extra = {"family": model.family, "precision": model.precision}
+    extra = {"family": model.family, "task": model.capabilities.task, "precision": model.precision}
     if request.melody is not None:
         extra["melody"] = request.melody.path
         extra["melody_separation"] = request.separate_melody

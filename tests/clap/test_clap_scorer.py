@@ -83,3 +83,17 @@ def test_music_models_use_the_music_clap():
     assert clap_for_model("facebook/audiogen-medium", 16000) == GENERAL
     assert clap_for_model("facebook/audio-magnet-small", 16000) == GENERAL
     assert clap_for_model("/my/models/local-sfx", 16000) == GENERAL
+    # a local folder: the task its takes record decides, whatever their rate (a 32 kHz sound model)
+    assert clap_for_model("/my/models/sfx-32k", 32000, "sound") == GENERAL
+    assert clap_for_model("/my/models/music-16k", 16000, "music") == MUSIC
+
+
+@pytest.mark.parametrize(("name", "expected"), [("musicgen", MUSIC), ("audio-magnet", GENERAL)])
+def test_a_take_records_the_task_that_picks_its_clap(fixtures_dir, name, expected):
+    """A local folder is not in the catalog: the take's recorded task (from the checkpoint) picks the CLAP."""
+    from core.engine import Engine, GenerationRequest
+
+    model = Engine(precision="fp32").load(fixtures_dir / name)
+    take = model.generate(GenerationRequest("rain on a roof", model.default_params.replace(duration=1.0), 1))
+    assert take.extra["task"] == model.capabilities.task
+    assert clap_for_model(str(fixtures_dir / name), take.sample_rate, take.extra["task"]) == expected
