@@ -1,12 +1,13 @@
 """What hearing a take while it generates costs: generation speed with and without the preview, and how far the
 joined preview chunks are from the final decode.
 
-musicgen-small architecture LM with random weights (as bench_generate.py) and an EnCodec of the real 32 kHz size
-(num_filters 64, hidden 128, codebook 2048, 2 LSTM layers, ratios 8/5/4/4; random weights), batch 1 with CFG.
+A musicgen-small-size random release (benchmarks/random_release.py) loaded through the Engine in the default
+precision, as the window does, and an EnCodec of the real 32 kHz size (num_filters 64, hidden 128, codebook 2048,
+2 LSTM layers, ratios 8/5/4/4; random weights) for the chunks and the final decode; batch 1 with CFG.
 "With preview" = core's `on_frames` callback plus ChunkDecoder decoding a chunk every CHUNK_FRAMES frames, as the
 desktop worker does. The largest preview difference is also measured on the fixture models' own codecs.
 
-    python benchmarks/bench_preview.py [--seconds 5] [--threads 2]
+    python benchmarks/bench_preview.py [--model DIR] [--seconds 5] [--threads 2] [--precision auto]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ if FIXTURES.is_dir():
     os.environ.setdefault("HF_HUB_CACHE", str(FIXTURES / "hf-cache"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.common import MUSICGEN_SMALL, machine, random_lm  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
 from core.codec.preview import (  # noqa: E402
     CHUNK_FRAMES,
     CONTEXT_FRAMES,
@@ -33,13 +34,10 @@ from core.codec.preview import (  # noqa: E402
     ChunkDecoder,
     max_preview_error,  # noqa: E402
 )
-from core.decoding.autoregressive import generate_codes  # noqa: E402
-from core.nn.delay_pattern import DelayPattern  # noqa: E402
-from core.nn.lm import Conditions  # noqa: E402
+from core.engine import Engine, GenerationRequest  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
-FRAME_RATE = 50
-TEXT_TOKENS = 12
+PROMPT = "tense string ostinato, 90 bpm"
 
 
 def real_size_codec():
@@ -66,16 +64,11 @@ def real_size_codec():
     return EncodecCompressionModel(EncodecModel(config).eval(), 4)
 
 
-def generate(seconds: float, codec, preview: bool) -> tuple[float, int, torch.Tensor]:
-    """Seconds of wall clock for `seconds` of audio (LM decode, then the final decode), chunks handed out, codes."""
-    lm = random_lm()
-    lm.pack_weights()
-    text = torch.randn(1, TEXT_TOKENS, MUSICGEN_SMALL["dim"]) * 0.1
-    cond = Conditions(cross=torch.cat([text, torch.zeros_like(text)]))
+def generate(model, seconds: float, codec, preview: bool) -> tuple[float, int, torch.Tensor]:
+    """Seconds of wall clock for `seconds` of audio (the take as `main.py generate` makes it, then the real-size
+    codec's final decode), chunks handed out, codes."""
     params = GenerationParams(duration=seconds, top_k=250, cfg_coef=3.0)
-    prompt = torch.zeros(1, 4, 0, dtype=torch.long)
-    pattern = DelayPattern((0, 1, 2, 3))
-    generate_codes(lm, pattern, cond, prompt, 8, params, torch.Generator().manual_seed(0))  # warm-up
+    model.generate(GenerationRequest(PROMPT, params.replace(duration=0.2), 0))  # warm-up
     decoder = ChunkDecoder(codec)
     chunks = []
 
@@ -84,22 +77,13 @@ def generate(seconds: float, codec, preview: bool) -> tuple[float, int, torch.Te
         if chunk is not None:
             chunks.append(chunk)
 
-    frames = int(seconds * FRAME_RATE)
     start = time.perf_counter()
-    codes = generate_codes(
-        lm,
-        pattern,
-        cond,
-        prompt,
-        frames,
-        params,
-        torch.Generator().manual_seed(0),
-        on_frames=on_frames if preview else None,
-    )
+    take = model.generate(GenerationRequest(PROMPT, params, 0), on_frames=on_frames if preview else None)
+    codes = torch.from_numpy(take.codes)[None]
     if preview:
         decoder.finish(codes)
     with torch.inference_mode():
-        codec.decode(codes)  # the final take's decode, in both runs
+        codec.decode(codes)  # the final take's decode at the released codec's size, in both runs
     return time.perf_counter() - start, len(chunks), codes
 
 
@@ -122,14 +106,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--model", type=Path, help="a musicgen-small-size release folder (random_release.py)")
+    parser.add_argument("--precision", default="auto", help="auto (the default of main.py and the window), fp32...")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine())
     print(f"chunks of {CHUNK_FRAMES} frames, {CONTEXT_FRAMES} frames of left context, {LOOKAHEAD_FRAMES} of look-ahead")
     codec = real_size_codec()
-    plain, _, _ = generate(args.seconds, codec, preview=False)
-    with_preview, count, codes = generate(args.seconds, codec, preview=True)
+    folder = args.model
+    if folder is None:
+        import tempfile
+
+        from benchmarks.random_release import write_release
+
+        folder = write_release("musicgen-small", Path(tempfile.mkdtemp(prefix="musicgen-small-")))
+    model = Engine(precision=args.precision).load(folder)
+    print(f"musicgen-small size, {args.seconds} s, batch 1 + CFG 3, top-k 250, precision {model.precision}")
+    plain, _, _ = generate(model, args.seconds, codec, preview=False)
+    with_preview, count, codes = generate(model, args.seconds, codec, preview=True)
     print(f"  without preview: {plain / args.seconds:.3f} s per second of audio")
     print(
         f"  with preview:    {with_preview / args.seconds:.3f} s per second of audio ({count} chunks), "
