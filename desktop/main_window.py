@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._make_menus()
         self._add_take_features()
-        self.loops = LoopFeature(self)  # Make loop… on the selected take
+        self._add_loops()
         self._add_window_features()
         if self.settings.value("window/geometry") is None:  # a first start; later ones restore their geometry
             self._fit_screen()
@@ -168,6 +168,18 @@ class MainWindow(QMainWindow):
         takes.detail.add_section(self._take_section())
         takes.list.current_record_changed.connect(self._show_take)
         self._show_take(takes.current())
+
+    def _add_loops(self) -> None:
+        """Make loop… on the selected take: in the Take menu and under the take details."""
+        takes, library_dir = self.takes_panel, lambda: self.preferences.library_dir
+        self.loops = LoopFeature(self.controller.queue, lambda: self.library, library_dir, self.settings, self)
+        self.take_menu.addAction(self.loops.action)
+        takes.detail.add_section(self.loops.section())
+        takes.list.current_record_changed.connect(self.loops.show_take)
+        self.loops.show_take(takes.current())
+        self.loops.takes_added.connect(takes.added)
+        self.loops.message.connect(self.show_status)
+        self.loops.error.connect(self.show_error)
 
     def _add_window_features(self) -> None:
         """Hearing takes while they generate, compact mode, the toolbar of main actions with icons."""

@@ -7,20 +7,20 @@ and can be cancelled); the library row is added back on the GUI thread, where th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from core.cancel import CancelToken, check_cancel
 from core.errors import SoundDeskError
 from core.loops.takes import LoopSpec, loop_label, make_loop_take, record_loop, write_loop_take_files
-from core.takes.library import TakeRecord
+from core.takes.library import Library, TakeRecord
 from core.takes.take import Take, TakeFiles, load_take
-from desktop.jobs.queue import Job
+from desktop.jobs.queue import Job, JobQueue
 from desktop.jobs.worker import Report
 from desktop.loops.dialog import MakeLoopDialog
 
@@ -61,19 +61,35 @@ def loop_task(job: LoopJob):
 
 
 class LoopFeature(QObject):
-    """Adds "Make loop…" to the Take menu and under the take details; records finished loops."""
+    """The "Make loop…" action for the selected take, the jobs it queues and the loop takes it records.
 
-    def __init__(self, window: Any) -> None:  # the MainWindow, which imports this module
-        super().__init__(window)
-        self.window = window
-        self.queue = window.controller.queue
-        self.action = QAction("Make loop…", window)
+    Placed by the main window like Separation: it gets the queue, the library and its folder, and the settings the
+    dialog remembers its fields in; it answers with signals (takes_added, message, error).
+    """
+
+    takes_added = Signal(list)  # [TakeRecord] of the loop just recorded
+    message = Signal(str)
+    error = Signal(str)
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        library: Callable[[], Library | None],
+        library_dir: Callable[[], Path],
+        settings: QSettings,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.queue, self._library, self._library_dir, self._settings = queue, library, library_dir, settings
+        self.record: TakeRecord | None = None
+        self.action = QAction("Make loop…", self)
         self.action.setObjectName("make_loop")
         self.action.setToolTip(LOOP_TIP)
         self.action.triggered.connect(lambda: self.make_loop())
-        for menu_action in window.menuBar().actions():
-            if menu_action.text() == "&Take":
-                menu_action.menu().addAction(self.action)
+        self.show_take(None)
+
+    def section(self) -> QWidget:
+        """The row under the take details: a Make loop… button."""
         section = QWidget()
         row = QHBoxLayout(section)
         row.setContentsMargins(0, 0, 0, 0)
@@ -81,41 +97,40 @@ class LoopFeature(QObject):
         self.button.setDefaultAction(self.action)
         row.addWidget(self.button)
         row.addStretch(1)
-        window.takes_panel.detail.add_section(section)
-        window.takes_panel.list.current_record_changed.connect(self.show_take)
-        self.show_take(window.takes_panel.current())
+        return section
 
     def show_take(self, record: TakeRecord | None) -> None:
+        self.record = record
         self.action.setEnabled(record is not None)
 
     def make_loop(self, spec: LoopSpec | None = None) -> Job | None:
         """Queue a loop of the selected take: `spec`, or what the dialog asks for (None when cancelled)."""
-        record = self.window.takes_panel.current()
+        record = self.record
         if record is None:
             return None
         if spec is None:
-            dialog = MakeLoopDialog(record, self.window.settings, self.window)
+            dialog = MakeLoopDialog(record, self._settings, self.parent())
             if dialog.exec() != MakeLoopDialog.DialogCode.Accepted:
                 return None
             try:
                 spec = dialog.spec()
             except SoundDeskError as exc:
-                self.window.show_error(str(exc))
+                self.error.emit(str(exc))
                 return None
             dialog.remember()
-        context = LoopJob(record.id, record.sidecar_path, spec, self.window.preferences.library_dir)
+        context = LoopJob(record.id, record.sidecar_path, spec, self._library_dir())
         what = f"{spec.bars} bars at {spec.bpm:g} BPM" if spec.kind == "music" else "seamless"
         return self.queue.submit(Job(f"loop ({what}) of “{record.name}”", loop_task(context), self._recorded))
 
     def _recorded(self, result: LoopResult) -> None:
-        library = self.window.library
+        library = self._library()
         if library is None:
-            self.window.show_error("The library is closed; the loop was written but not recorded.")
+            self.error.emit("The library is closed; the loop was written but not recorded.")
             return
         try:
             record = record_loop(library, result.take, result.files, result.created)
         except SoundDeskError as exc:
-            self.window.show_error(str(exc))
+            self.error.emit(str(exc))
             return
-        self.window.takes_panel.added([record])
-        self.window.show_status(f"Made a loop: {loop_label(result.take.extra['loop'])}, {record.wav_path.name}.")
+        self.takes_added.emit([record])
+        self.message.emit(f"Made a loop: {loop_label(result.take.extra['loop'])}, {record.wav_path.name}.")
