@@ -6,6 +6,7 @@ import argparse
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 from core.checks import (
     LONG_WORK_S,
@@ -21,6 +22,7 @@ from core.cli.main import progress_printer
 from core.errors import GenerationCancelled, InvalidParameterError
 from core.loops.meter import Meter
 from core.loops.tempo_prompt import TempoRequest
+from core.params import GenerationParams
 from core.takes.audio_io import load_audio, shorten
 from core.takes.claim import save_new_take
 from core.takes.interrupts import exit_code, shielded
@@ -104,19 +106,51 @@ def tempo_request(args: argparse.Namespace) -> TempoRequest | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the request, load the model, check the request against it, then generate and write each take."""
     tempo = tempo_request(args)
+    out = _check_before_loading(args)
+    engine, model, clips = _load(args)
+    params, seed = _check_against_model(args, model, out)
+    writer = _TakeWriter(args, engine, model, out, tempo)
+    from core.engine import GenerationRequest, generate_variations
+
+    try:
+        for prompt in args.prompts:
+            request = GenerationRequest(
+                tempo.prompt(prompt) if tempo else prompt,
+                params,
+                seed,
+                melody=clips["melody"],
+                separate_melody=not args.no_melody_separation,
+                continuation=clips["continuation"],
+            )
+            generate_variations(model, request, args.variations, progress_printer(args.verbose), on_take=writer)
+    except (GenerationCancelled, KeyboardInterrupt) as exc:
+        print(f"cancelled: {len(writer.taken)} finished take(s) kept, the unfinished one dropped.", file=sys.stderr)
+        return exit_code(exc)
+    finally:
+        writer.print_ranked()
+    return 0
+
+
+def _check_before_loading(args: argparse.Namespace) -> Path:
+    """What can be checked without the model (an unwritable folder is found before minutes of compute)."""
     if args.duration is not None and not args.duration > 0:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
     if args.variations < 1:
         raise InvalidParameterError(f"--variations must be at least 1, got {args.variations}.")
     if args.seed is not None:
         check_seed(args.seed, args.variations)
-    out = check_output(Path(args.out), 0)  # an unwritable folder is found before minutes of compute
-    from core.engine import Engine, GenerationRequest, generate_variations
+    return check_output(Path(args.out), 0)
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any, dict]:
+    """(engine, model, {"melody", "continuation": AudioClip | None}); a bad audio file fails before the model loads."""
+    from core.engine import Engine
 
     device = parse_device(args.device)  # imports torch
     continuation = load_audio(args.continuation) if args.continuation else None
-    melody = load_audio(args.melody) if args.melody else None  # a bad file fails before the model loads
+    melody = load_audio(args.melody) if args.melody else None
     engine = Engine(device=device, precision=args.precision)
     model = engine.load(args.model)
     if args.verbose:
@@ -126,6 +160,11 @@ def run(args: argparse.Namespace) -> int:
     for clip in (melody, continuation):
         if clip is not None and clip.notice:
             print(f"note: {clip.notice}", file=sys.stderr)
+    return engine, model, {"melody": melody, "continuation": continuation}
+
+
+def _check_against_model(args: argparse.Namespace, model, out: Path) -> tuple[GenerationParams, int]:
+    """(params, first seed): options the model takes, its duration limit, room for the takes, long-work note."""
     check_options_apply(model, given_fields(args))
     params = _params(args, model.default_params)
     check_duration(model, params)
@@ -136,42 +175,34 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {count} take(s): {cost.sentence(count)}.", file=sys.stderr, flush=True)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     check_seed(seed, args.variations)
-    taken: list[str] = []
+    return params, seed
 
-    ranked: list[tuple[float, Path]] = []
 
-    def write(take) -> None:
-        """Write each take (all three files) as soon as it exists: a stop later loses only the unfinished one."""
-        stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(args.model)}_s{take.seed}")
-        if tempo:
-            take.extra.update(tempo.record())
-        score = _text_match(engine, take) if args.rank else None  # stored in the take's JSON as text_match
+class _TakeWriter:
+    """`on_take` for generate_variations: writes each take (all three files) as soon as it exists, so a stop later
+    loses only the unfinished one; prints its path (or, with --rank, keeps it to print best first at the end)."""
+
+    def __init__(self, args: argparse.Namespace, engine, model, out: Path, tempo: TempoRequest | None) -> None:
+        self.args, self.engine, self.model, self.out, self.tempo = args, engine, model, out, tempo
+        self.taken: list[str] = []
+        self.ranked: list[tuple[float, Path]] = []
+
+    def __call__(self, take) -> None:
+        stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(self.args.model)}_s{take.seed}")
+        if self.tempo:
+            take.extra.update(self.tempo.record())
+        score = _text_match(self.engine, take) if self.args.rank else None  # stored in the JSON as text_match
         with shielded():  # a stop arriving now waits until the take is written, counted and printed
-            files = save_new_take(take, out, stem, taken)
-            taken.append(files.wav.name[: -len(".wav")])
+            files = save_new_take(take, self.out, stem, self.taken)
+            self.taken.append(files.wav.name[: -len(".wav")])
             if score is None:
                 print(files.wav, flush=True)
             else:
-                ranked.append((score, files.wav))
+                self.ranked.append((score, files.wav))
 
-    try:
-        for prompt in args.prompts:
-            request = GenerationRequest(
-                tempo.prompt(prompt) if tempo else prompt,
-                params,
-                seed,
-                melody=melody,
-                separate_melody=not args.no_melody_separation,
-                continuation=continuation,
-            )
-            generate_variations(model, request, args.variations, progress_printer(args.verbose), on_take=write)
-    except (GenerationCancelled, KeyboardInterrupt) as exc:
-        print(f"cancelled: {len(taken)} finished take(s) kept, the unfinished one dropped.", file=sys.stderr)
-        return exit_code(exc)
-    finally:
-        for score, wav in sorted(ranked, key=lambda item: -item[0]):
+    def print_ranked(self) -> None:
+        for score, wav in sorted(self.ranked, key=lambda item: -item[0]):
             print(f"{score:.4f}\t{wav}", flush=True)
-    return 0
 
 
 def _text_match(engine, take) -> float:
