@@ -82,9 +82,9 @@ class ProcessBackend:
                 for job_id, reason in pool.reap():
                     remaining.discard(job_id)
                     deliver(TakeFailure(job_id, reason))
-                if remaining and not pool.alive():  # every replacement died too
+                if remaining and not pool.alive():  # every worker is gone: these takes were never reported
                     for job_id in sorted(remaining):
-                        deliver(TakeFailure(job_id, "No render worker process was left to render it."))
+                        deliver(TakeFailure(job_id, pool.why_lost()))
                     return
                 continue
             if kind == "start":
@@ -106,6 +106,7 @@ class _Pool:
         self.in_flight: dict[int, int] = {}
         self.exited: set[int] = set()
         self.restarts = 0
+        self.last_exit_code: int | None = None  # of the last worker that died without saying goodbye
 
     def start(self, index: int) -> None:
         proc = self.ctx.Process(target=worker_main, args=(index, *self.args), name=f"sounddesk-render-{index}")
@@ -123,15 +124,25 @@ class _Pool:
             if proc.is_alive() or index in self.exited:
                 continue
             job_id = self.in_flight.pop(index, None)
+            self.last_exit_code = proc.exitcode
             if job_id is not None:
-                failures.append(
-                    (job_id, f"The worker process rendering it stopped (exit code {proc.exitcode}; out of memory?).")
-                )
+                failures.append((job_id, self._stopped(proc.exitcode)))
             del self.procs[index]
             if self.restarts < MAX_RESTARTS:
                 self.restarts += 1
                 self.start(index)
         return failures
+
+    def why_lost(self) -> str:
+        """Why a take no worker reported is failed: a worker that died between taking it and saying so (it took
+        the take from the queue, then was killed before its "start" message), or no worker left at all."""
+        if self.last_exit_code is None:
+            return "No render worker process was left to render it."
+        return self._stopped(self.last_exit_code) + " It stopped before it said which take it was rendering."
+
+    @staticmethod
+    def _stopped(code: int | None) -> str:
+        return f"The worker process rendering it stopped (exit code {code}; out of memory?)."
 
     def stop(self) -> None:
         for proc in self.procs.values():

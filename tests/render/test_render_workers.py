@@ -34,7 +34,7 @@ def test_a_killed_worker_fails_its_take_and_the_others_are_rendered(manifest, re
     result = render_manifest(read_manifest(manifest), out, ProcessBackend(2), kill_a_worker)
     assert killed
     assert len(result.done) + len(result.failed) == 4 and len(result.done) >= 3
-    assert all("worker process rendering it stopped (exit code -9" in e["reason"] for e in result.failed)
+    assert all("worker process rendering it stopped (exit code -9" in e["reason"] for e in result.failed), result.failed
     for entry in result.failed:  # the failed take left nothing behind; a rerun renders it
         assert not list(out.glob(f"{entry['name']}.*")) and not list(out.glob(f".{entry['name']}.*"))
     result = render_manifest(read_manifest(manifest), out, ProcessBackend(2))
