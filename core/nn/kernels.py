@@ -78,18 +78,18 @@ def fbgemm_int8_linear(x: torch.Tensor, packed: torch.Tensor, wsum: torch.Tensor
     """x [R, K] (any float) times a packed int8 weight -> float32 [R, N]; `wsum` [N] = the weight's row sums.
 
     fbgemm quantizes its whole input with one scale and zero point (its min and max), which would make a row's
-    result depend on the rows beside it. So each row is first mapped onto [-1, 1] by its own midpoint and half
-    range (8-bit quantization per row, asymmetric), and an anchor row [1, -1, 0, ...] fixes the input's min and
-    max whatever the rows are; the map is undone on the output: W x = half * W x' + mid * rowsum(W).
-    `narrow` uses 7-bit activations (fbgemm's reduce_range), for CPUs whose 8-bit products saturate.
+    result depend on the rows beside it. So each row is first mapped onto [0, 1] by its own minimum and span
+    (8-bit quantization per row, asymmetric; the minimum maps to exactly 0 and the maximum to exactly 1), and an
+    anchor row [1, 0, ...] fixes the input's range whatever the rows are; the map is undone on the output:
+    W x = span * W x' + low * rowsum(W). `narrow` uses 7-bit activations (fbgemm's reduce_range), for CPUs whose
+    8-bit products saturate. Ten small ops around the GEMM: each costs more than its arithmetic at decode size.
     """
     x = x.float()
     low, high = torch.aminmax(x, dim=1, keepdim=True)
-    half = (high - low).mul_(0.5).clamp_min_(_TINY)
-    mid = high.sub_(half)
-    scaled = torch.cat([(x - mid).div_(half).clamp_(-1.0, 1.0), _anchor(x.shape[1], x.device)])
+    span = (high - low).clamp_min_(_TINY)
+    scaled = torch.cat([(x - low).div_(span), _anchor(x.shape[1], x.device)])
     out = torch.ops.quantized.linear_dynamic(scaled, packed, narrow)[:-1]
-    return torch.addcmul(mid * wsum, out, half)
+    return torch.addcmul(low * wsum, out, span)
 
 
 _TINY = torch.finfo(torch.float32).tiny
@@ -97,11 +97,11 @@ _anchors: dict[tuple[int, torch.device], torch.Tensor] = {}
 
 
 def _anchor(k: int, device: torch.device) -> torch.Tensor:
-    """The row [1, -1, 0, ...] of length k that pins fbgemm's input range to [-1, 1]."""
+    """The row [1, 0, ...] of length k that pins fbgemm's input range to [0, 1]."""
     key = (k, device)
     if key not in _anchors:
         anchor = torch.zeros(1, k, device=device)
-        anchor[0, 0], anchor[0, -1] = 1.0, -1.0
+        anchor[0, 0] = 1.0
         _anchors[key] = anchor
     return _anchors[key]
 
