@@ -77,7 +77,7 @@ class GenerationController(QObject):
     busy_changed = Signal(bool)
     queue_changed = Signal()
     preview_started = Signal(object)  # GenerationSpec of the job whose audio will arrive in chunks
-    preview_chunk = Signal(int, object, int)  # variation, samples [C, n], sample rate (queued from the worker)
+    preview_chunk = Signal(int, object, int, bool)  # variation, samples [C, n], rate, last (queued from the worker)
     preview_ended = Signal(bool)  # True: its takes were recorded; False: cancelled or failed, nothing kept
     _written = Signal(object, object)  # Job, Written: emitted on the worker thread, handled here (queued)
 

@@ -13,8 +13,9 @@ import numpy as np
 
 from core.codec.preview import ChunkDecoder
 
-PreviewSink = Callable[[int, np.ndarray, int], None]
-"""`sink(variation, samples [C, n], sample_rate)`: one more chunk of variation `variation` (0-based)."""
+PreviewSink = Callable[[int, np.ndarray, int, bool], None]
+"""`sink(variation, samples [C, n], sample_rate, last)`: one more chunk of variation `variation` (0-based);
+`last` marks its final chunk (possibly empty), sent when the take is complete."""
 
 
 class PreviewFeed:
@@ -28,13 +29,14 @@ class PreviewFeed:
         decoder = self._decoders.setdefault(variation, ChunkDecoder(self.codec))
         chunk = decoder.feed(codes)
         if chunk is not None:
-            self.sink(variation, chunk, int(self.codec.sample_rate))
+            self.sink(variation, chunk, int(self.codec.sample_rate), False)
 
     def finish(self, variation: int, codes) -> None:
         """The variation is complete: its last chunk (codes [1, K, F] of the whole take)."""
-        decoder = self._decoders.get(variation)
+        decoder = self._decoders.pop(variation, None)
         if decoder is None:
             return
         chunk = decoder.finish(codes)
-        if chunk is not None:
-            self.sink(variation, chunk, int(self.codec.sample_rate))
+        if chunk is None:
+            chunk = np.zeros((int(self.codec.channels), 0), np.float32)
+        self.sink(variation, chunk, int(self.codec.sample_rate), True)

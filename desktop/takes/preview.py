@@ -34,6 +34,7 @@ class LivePreview(QObject):
         self.wav: np.ndarray | None = None  # [C, N] of the variation being generated
         self.rate = 1
         self.chunks: list[list[np.ndarray]] = []  # per variation, as received (tests compare them)
+        self.complete: set[int] = set()  # variations whose last chunk arrived
         self.showing = False
         self.generating = False
         controller.preview_started.connect(self._started)
@@ -69,23 +70,31 @@ class LivePreview(QObject):
         self.showing = False
 
     def _started(self, spec: GenerationSpec) -> None:
-        self.spec, self.variation, self.wav, self.chunks = spec, 0, None, []
+        self.spec, self.variation, self.wav, self.chunks, self.complete = spec, 0, None, [], set()
         self.showing, self.generating = True, True
         self.active_changed.emit(True)
         self.changed.emit()
 
-    def _chunk(self, variation: int, samples: np.ndarray, rate: int) -> None:
+    def _chunk(self, variation: int, samples: np.ndarray, rate: int, last: bool = False) -> None:
+        """One more chunk. Variations decoded together grow side by side: the preview follows one until it is
+        complete, then the next one that grows (its chunks so far were kept)."""
         if self.spec is None:
             return
-        if variation != self.variation or self.wav is None:
-            if self.wav is not None:
-                self.player.end_growing(self.key)  # the previous variation plays to its end
-            self.variation, self.wav, self.rate = variation, np.zeros((samples.shape[0], 0), np.float32), rate
         while len(self.chunks) <= variation:
             self.chunks.append([])
         self.chunks[variation].append(samples)
-        self.wav = np.concatenate([self.wav, samples], axis=-1)
-        self.player.append(self.key, samples)
+        if last:
+            self.complete.add(variation)
+        if self.wav is None or (variation != self.variation and self.variation in self.complete):
+            if self.wav is not None:
+                self.player.end_growing(self.key)  # the previous variation plays to its end
+            self.variation, self.rate = variation, rate
+            self.wav = np.concatenate(self.chunks[variation], axis=-1)
+        elif variation == self.variation:
+            self.wav = np.concatenate([self.wav, samples], axis=-1)
+            self.player.append(self.key, samples)
+        else:
+            return  # another variation of the batch: kept for when the followed one is complete
         if self.showing:
             self._show()
         self.changed.emit()
