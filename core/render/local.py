@@ -1,9 +1,12 @@
-"""Local backends: render in this process, or in N worker processes that take jobs from one shared queue.
+"""Local backends: render in this process, or in N worker processes, each handed one job at a time.
 
 Each worker process (multiprocessing "spawn": no inherited torch state) keeps its own Engine, so it loads
 each model once, and runs torch with `cpus // N` threads so that N workers never oversubscribe the cores.
-Workers ignore Ctrl+C (the driver stops them), exit when the driver dies (even by SIGKILL), and report
-"start" / "outcome" / "exit" messages; a worker that dies mid-take fails that take and is replaced.
+Workers ignore Ctrl+C (the driver stops them) and exit when the driver dies (even by SIGKILL). Each has its
+own pipe to the driver: the driver sends it a job and gets its outcome back, then sends the next. So the driver
+always knows which take a worker holds, and a worker killed at any moment (the out-of-memory killer) breaks
+only its own pipe: never a lock that the others share, as a shared queue's would. Its take fails with the
+reason and a replacement takes its place.
 """
 
 from __future__ import annotations
@@ -11,17 +14,18 @@ from __future__ import annotations
 import multiprocessing as mp
 import multiprocessing.connection
 import os
-import queue
 import signal
 import threading
+from collections import deque
 
 from core.cancel import CancelToken, check_cancel
 from core.errors import GenerationCancelled
 from core.render.backend import Deliver
 from core.render.plan import TakeJob
-from core.render.worker import TakeFailure, TakeRenderer, share_cpus
+from core.render.worker import TakeFailure, TakeRenderer, TakeResult, share_cpus
 
 POLL_S = 0.2
+TakeOutcome = TakeResult | TakeFailure
 MAX_RESTARTS = 4  # replacement workers per render, so a take that kills its worker cannot loop forever
 STOP_WAIT_S = 10.0
 
@@ -49,7 +53,7 @@ class _EventToken(CancelToken):
 
 
 class ProcessBackend:
-    """`workers` spawned processes sharing one job queue; outcomes come back to the driver's thread."""
+    """`workers` spawned processes, each handed one job at a time; outcomes come back to the driver's thread."""
 
     def __init__(self, workers: int, device: str = "cpu") -> None:
         self.workers, self.device = workers, device
@@ -57,104 +61,119 @@ class ProcessBackend:
 
     def run(self, jobs: list[TakeJob], deliver: Deliver, cancel: CancelToken | None) -> None:
         ctx = mp.get_context("spawn")
-        tasks, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+        stop = ctx.Event()
         count = min(self.workers, len(jobs))
-        for job in jobs:
-            tasks.put(job)
-        for _ in range(count):
-            tasks.put(None)  # one "no more jobs" per worker; a replacement inherits the one its predecessor left
-        pool = _Pool(ctx, (tasks, results, stop, self.device, share_cpus(count)))
+        pool = _Pool(ctx, deque(jobs), (stop, self.device, share_cpus(count)))
         try:
             for index in range(count):
                 pool.start(index)
-            self._collect(pool, {job.id for job in jobs}, results, deliver, cancel)
+            while pool.busy():
+                check_cancel(cancel)
+                for outcome in pool.poll(POLL_S):
+                    deliver(outcome)
         finally:
             stop.set()
             pool.stop()
 
-    @staticmethod
-    def _collect(pool: _Pool, remaining: set[int], results, deliver: Deliver, cancel: CancelToken | None) -> None:
-        while remaining:
-            check_cancel(cancel)
-            try:
-                kind, index, payload = results.get(timeout=POLL_S)
-            except queue.Empty:
-                for job_id, reason in pool.reap():
-                    remaining.discard(job_id)
-                    deliver(TakeFailure(job_id, reason))
-                if remaining and not pool.alive():  # every worker is gone: these takes were never reported
-                    for job_id in sorted(remaining):
-                        deliver(TakeFailure(job_id, pool.why_lost()))
-                    return
-                continue
-            if kind == "start":
-                pool.in_flight[index] = payload
-            elif kind == "outcome":
-                pool.in_flight.pop(index, None)
-                remaining.discard(payload.job_id)
-                deliver(payload)
-            elif kind == "exit":
-                pool.exited.add(index)
-
 
 class _Pool:
-    """The worker processes by index, what each is rendering, and replacement of those that die."""
+    """The worker processes by index, their pipes, the job each holds, and replacement of those that die."""
 
-    def __init__(self, ctx, args: tuple) -> None:
-        self.ctx, self.args = ctx, args
+    def __init__(self, ctx, pending: deque[TakeJob], args: tuple) -> None:
+        self.ctx, self.pending, self.args = ctx, pending, args
         self.procs: dict[int, mp.process.BaseProcess] = {}
-        self.in_flight: dict[int, int] = {}
-        self.exited: set[int] = set()
+        self.conns: dict[int, multiprocessing.connection.Connection] = {}
+        self.in_flight: dict[int, TakeJob] = {}
         self.restarts = 0
-        self.last_exit_code: int | None = None  # of the last worker that died without saying goodbye
 
     def start(self, index: int) -> None:
-        proc = self.ctx.Process(target=worker_main, args=(index, *self.args), name=f"sounddesk-render-{index}")
-        proc.daemon = True
+        """Start worker `index` and hand it the next job (a worker with nothing to do is not started)."""
+        if not self.pending:
+            return
+        driver_end, worker_end = self.ctx.Pipe()
+        proc = self.ctx.Process(
+            target=worker_main, args=(index, worker_end, *self.args), name=f"sounddesk-render-{index}", daemon=True
+        )
         proc.start()
-        self.procs[index] = proc
+        worker_end.close()
+        self.procs[index], self.conns[index] = proc, driver_end
+        self._hand_next(index)
 
-    def alive(self) -> bool:
-        return any(proc.is_alive() for proc in self.procs.values())
+    def busy(self) -> bool:
+        return bool(self.in_flight)
 
-    def reap(self) -> list[tuple[int, str]]:
-        """Workers that died without saying goodbye: their take fails, a replacement takes their place."""
-        failures = []
-        for index, proc in list(self.procs.items()):
-            if proc.is_alive() or index in self.exited:
+    def poll(self, timeout: float) -> list[TakeOutcome]:
+        """Outcomes that arrived within `timeout`, and failures of workers that died; idle workers get new jobs."""
+        outcomes: list[TakeOutcome] = []
+        ready = multiprocessing.connection.wait(list(self.conns.values()), timeout)
+        for index, conn in list(self.conns.items()):
+            if conn not in ready:
                 continue
-            job_id = self.in_flight.pop(index, None)
-            self.last_exit_code = proc.exitcode
-            if job_id is not None:
-                failures.append((job_id, self._stopped(proc.exitcode)))
+            try:
+                outcome = conn.recv()
+            except (EOFError, OSError):  # it died: its sentinel says so below
+                continue
+            self.in_flight.pop(index, None)
+            outcomes.append(outcome)
+            self._hand_next(index)
+        return outcomes + self._reap()
+
+    def _hand_next(self, index: int) -> None:
+        job = self.pending.popleft() if self.pending else None
+        try:
+            self.conns[index].send(job)  # None: no more jobs, the worker exits
+        except (BrokenPipeError, OSError):  # it died already: the job goes back for the replacement
+            if job is not None:
+                self.pending.appendleft(job)
+            return
+        if job is not None:
+            self.in_flight[index] = job
+
+    def _reap(self) -> list[TakeOutcome]:
+        """Workers that died: the take each held fails with the reason, and a replacement takes the next one."""
+        failures: list[TakeOutcome] = []
+        for index, proc in list(self.procs.items()):
+            if proc.is_alive():
+                continue
+            job = self.in_flight.pop(index, None)
+            if job is not None and proc.exitcode != 0:
+                failures.append(TakeFailure(job.id, self._stopped(proc.exitcode)))
+            elif job is not None:  # it exited cleanly holding a job (a cancel): nothing to report
+                self.pending.appendleft(job)
+            self.conns.pop(index).close()
             del self.procs[index]
-            if self.restarts < MAX_RESTARTS:
+            if self.restarts < MAX_RESTARTS and self.pending:
                 self.restarts += 1
                 self.start(index)
+        if not self.procs and self.pending:  # every replacement died too
+            while self.pending:
+                failures.append(
+                    TakeFailure(self.pending.popleft().id, "No render worker process was left to render it.")
+                )
         return failures
-
-    def why_lost(self) -> str:
-        """Why a take no worker reported is failed: a worker that died between taking it and saying so (it took
-        the take from the queue, then was killed before its "start" message), or no worker left at all."""
-        if self.last_exit_code is None:
-            return "No render worker process was left to render it."
-        return self._stopped(self.last_exit_code) + " It stopped before it said which take it was rendering."
 
     @staticmethod
     def _stopped(code: int | None) -> str:
         return f"The worker process rendering it stopped (exit code {code}; out of memory?)."
 
     def stop(self) -> None:
+        for conn in self.conns.values():
+            try:
+                conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
         for proc in self.procs.values():
             proc.join(STOP_WAIT_S)
         for proc in self.procs.values():
             if proc.is_alive():  # stuck in a step that ignores the cancel flag (a checkpoint read)
                 proc.terminate()
                 proc.join()
+        for conn in self.conns.values():
+            conn.close()
 
 
-def worker_main(index: int, tasks, results, stop, device: str, threads: int) -> None:
-    """A worker process: take jobs until the "no more" marker or a cancel; one Engine for all of them."""
+def worker_main(index: int, conn, stop, device: str, threads: int) -> None:
+    """A worker process: render the jobs the driver hands it until it sends None or cancels; one Engine."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     import torch
@@ -163,16 +182,17 @@ def worker_main(index: int, tasks, results, stop, device: str, threads: int) -> 
     renderer = TakeRenderer(device, name=f"worker {index}")
     cancel = _EventToken(stop)
     while not stop.is_set():
-        job = tasks.get()
+        try:
+            job = conn.recv()
+        except EOFError:  # the driver is gone
+            break
         if job is None:
             break
-        results.put(("start", index, job.id))
         try:
             outcome = renderer.render(job, cancel=cancel)
         except GenerationCancelled:
             break
-        results.put(("outcome", index, outcome))
-    results.put(("exit", index, None))
+        conn.send(outcome)
 
 
 def _exit_with_parent() -> None:
