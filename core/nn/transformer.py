@@ -92,8 +92,8 @@ class SelfAttention(_Attention):
 
     def forward(self, x: torch.Tensor, start: int, attn_mask: torch.Tensor | None) -> torch.Tensor:
         B, T, D = x.shape
-        q, k, v = linear(x, self.in_proj_weight, self.in_proj_bias, self.packed.get("in")).chunk(3, dim=-1)
-        q, k, v = (_split_heads(t, self.heads) for t in (q, k, v))  # [B, H, T, Dh]
+        qkv = linear(x, self.in_proj_weight, self.in_proj_bias, self.packed.get("in"))  # [B, T, 3D]
+        q, k, v = qkv.view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4).unbind(0)  # [B, H, T, Dh]
         if self.cache is not None:
             k, v = self.cache.update(start, k, v)
         is_causal = False
@@ -115,9 +115,10 @@ class CrossAttention(_Attention):
     """Attention from the audio stream to the condition (text) sequence; no padding mask, as audiocraft."""
 
     def _proj(self, x: torch.Tensor, part: int) -> torch.Tensor:
-        d = self.dim
+        d, prepared = self.dim, self.packed.get(part)
         bias = None if self.in_proj_bias is None else self.in_proj_bias[part * d : (part + 1) * d]
-        return linear(x, self.in_proj_weight[part * d : (part + 1) * d], bias, self.packed.get(part))
+        weight = self.in_proj_weight if prepared is not None else self.in_proj_weight[part * d : (part + 1) * d]
+        return linear(x, weight, bias, prepared)  # a prepared part carries its own rows of the weight
 
     def project_kv(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values of the condition src [B, L, D] -> two [B, H, L, Dh]."""
@@ -154,7 +155,7 @@ class TransformerLayer(nn.Module):
         self.norm2 = nn.LayerNorm(cfg.dim, eps=1e-5)
         self.cross_attention = CrossAttention(cfg) if cfg.cross_attention else None
         self.norm_cross = nn.LayerNorm(cfg.dim, eps=1e-5) if cfg.cross_attention else None
-        scaled = cfg.layer_scale is not None
+        scaled = self.scaled = cfg.layer_scale is not None
         self.layer_scale_1 = LayerScale(cfg.dim) if scaled else nn.Identity()
         self.layer_scale_2 = LayerScale(cfg.dim) if scaled else nn.Identity()
         self.packed: dict[int, PreparedLinear] = {}
@@ -169,13 +170,16 @@ class TransformerLayer(nn.Module):
         cross_kv: tuple[torch.Tensor, torch.Tensor] | None,
         cross_weight_mask: torch.Tensor | None,
     ) -> torch.Tensor:
-        x = x + self.layer_scale_1(self.self_attn(self.norm1(x), start, attn_mask))
+        scaled = self.scaled  # without layer scale (MusicGen, AudioGen) the identity is not even called
+        attended = self.self_attn(self.norm1(x), start, attn_mask)
+        x = x + (self.layer_scale_1(attended) if scaled else attended)
         if self.cross_attention is not None:
             assert cross_kv is not None, "this LM needs a cross-attention condition"
             attended = self.cross_attention(self.norm_cross(x), cross_kv, cross_weight_mask)
-            x = x + self.layer_scale_cross(attended)
+            x = x + (self.layer_scale_cross(attended) if scaled else attended)
         hidden = F.gelu(linear(self.norm2(x), self.linear1.weight, self.linear1.bias, self.packed.get(1)))
-        return x + self.layer_scale_2(linear(hidden, self.linear2.weight, self.linear2.bias, self.packed.get(2)))
+        out = linear(hidden, self.linear2.weight, self.linear2.bias, self.packed.get(2))
+        return x + (self.layer_scale_2(out) if scaled else out)
 
 
 class Transformer(nn.Module):
