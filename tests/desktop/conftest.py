@@ -56,3 +56,30 @@ def tmp_settings(qapp, tmp_path):
     yield folder
     QCoreApplication.setOrganizationName(old[0])
     QCoreApplication.setApplicationName(old[1])
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_settings, tmp_path, no_dangling_threads):
+    """`make(size=(1100, 750))` opens a MainWindow with its settings and library in tmp_path, at `size` unless the
+    settings hold a geometry (a restart keeps the restored one); every window is closed (and joined) at the end."""
+    from desktop.main_window import MainWindow
+
+    windows: list[MainWindow] = []
+    library = tmp_path / "library"
+
+    def make(size: tuple[int, int] = (1100, 750)) -> MainWindow:
+        settings = QSettings()
+        if not settings.value("preferences/library_dir"):
+            settings.setValue("preferences/library_dir", str(library))
+        window = MainWindow(settings)
+        if not settings.contains("window/geometry"):
+            window.resize(*size)
+        window.show()
+        windows.append(window)
+        return window
+
+    make.library = library
+    yield make
+    for window in windows:
+        if window.isVisible() or window.compact.active:
+            window.close()

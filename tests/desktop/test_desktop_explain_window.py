@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from core.params import GenerationParams
@@ -18,15 +18,10 @@ PROMPT = "a dog barking in the rain"
 
 
 @pytest.fixture
-def window(qtbot, tmp_settings, tmp_path, no_dangling_threads):
-    settings = QSettings()
-    settings.setValue("preferences/library_dir", str(tmp_path / "library"))
-    window = MainWindow(settings)
-    window.resize(1100, 750)
-    window.show()
+def window(qtbot, make_window):
+    window = make_window()
     qtbot.waitExposed(window)
-    yield window
-    window.close()
+    return window
 
 
 def generate(qtbot, window: MainWindow, model_dir, prompt: str = PROMPT, seconds: float = 1.0):

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QSettings
 
 from core.codec.preview import CHUNK_FRAMES
 from core.takes.library import DB_NAME
@@ -17,27 +16,6 @@ from desktop.playback import output_devices
 GENERATION_TIMEOUT_MS = 180_000
 PREVIEW_BOUND = 1e-4
 """Largest |joined preview chunks - final take| allowed; measured 2.6e-6 on the fixtures (core.codec.preview)."""
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_settings, tmp_path, no_dangling_threads):
-    windows: list[MainWindow] = []
-    library = tmp_path / "library"
-
-    def make() -> MainWindow:
-        settings = QSettings()
-        if not settings.value("preferences/library_dir"):
-            settings.setValue("preferences/library_dir", str(library))
-        window = MainWindow(settings)
-        window.show()
-        windows.append(window)
-        return window
-
-    make.library = library
-    yield make
-    for window in windows:
-        if window.isVisible() or window.compact.active:
-            window.close()
 
 
 def prepare(window: MainWindow, model_dir: Path, seconds: float, count: int = 1) -> None:

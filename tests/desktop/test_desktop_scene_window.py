@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from core.params import GenerationParams
@@ -24,15 +24,10 @@ RATE = 32000
 
 
 @pytest.fixture
-def window(qtbot, tmp_settings, tmp_path, no_dangling_threads):
-    settings = QSettings()
-    settings.setValue("preferences/library_dir", str(tmp_path / "library"))
-    window = MainWindow(settings)
-    window.resize(1200, 900)
-    window.show()
+def window(qtbot, make_window):
+    window = make_window(size=(1200, 900))
     qtbot.waitExposed(window)
-    yield window
-    window.close()
+    return window
 
 
 def sine(seconds: float, freq: float, amplitude: float, rate: int = RATE) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtGui import QAction
 
 from core.takes.library import DB_NAME
@@ -22,30 +22,6 @@ GENERATION_TIMEOUT_MS = 120_000  # the first job of the session also imports tor
 
 def take_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name != DB_NAME)
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_settings, tmp_path, no_dangling_threads):
-    """Opens MainWindow with settings and library in tmp_path; every window is closed (and joined) at the end."""
-    windows: list[MainWindow] = []
-    library = tmp_path / "library"
-
-    def make() -> MainWindow:
-        settings = QSettings()
-        if not settings.value("preferences/library_dir"):
-            settings.setValue("preferences/library_dir", str(library))
-        window = MainWindow(settings)
-        if not settings.contains("window/geometry"):  # a restart keeps the restored geometry
-            window.resize(1100, 750)
-        window.show()
-        windows.append(window)
-        return window
-
-    make.library = library
-    yield make
-    for window in windows:
-        if window.isVisible():
-            window.close()
 
 
 @pytest.fixture

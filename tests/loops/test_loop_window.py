@@ -18,22 +18,17 @@ from core.takes.take import Take
 from desktop.loops.dialog import MakeLoopDialog
 from desktop.main_window import MainWindow
 from desktop.playback import _Cursor, _make_callback, output_devices
-from tests.desktop.conftest import no_dangling_threads, tmp_settings  # noqa: F401 (fixtures)
+from tests.desktop.conftest import make_window, no_dangling_threads, tmp_settings  # noqa: F401 (fixtures)
 from tests.loops.conftest import BPM, RATE, ambience, click_track
 
 TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_settings, tmp_path, no_dangling_threads):  # noqa: F811
-    settings = QSettings()
-    settings.setValue("preferences/library_dir", str(tmp_path / "library"))
-    window = MainWindow(settings)
-    window.resize(1100, 800)
-    window.show()
+def window(qtbot, make_window):  # noqa: F811
+    window = make_window(size=(1100, 800))
     qtbot.waitExposed(window)
-    yield window
-    window.close()
+    return window
 
 
 def add_take(window: MainWindow, prompt: str, wav: np.ndarray, extra: dict) -> object:
