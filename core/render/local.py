@@ -100,7 +100,8 @@ class _Pool:
         self._hand_next(index)
 
     def busy(self) -> bool:
-        return bool(self.in_flight)
+        """Takes still held by a worker, or waiting (one handed to a worker that had just died goes back there)."""
+        return bool(self.in_flight or self.pending)
 
     def poll(self, timeout: float) -> list[TakeOutcome]:
         """Outcomes that arrived within `timeout`, and failures of workers that died; idle workers get new jobs."""
