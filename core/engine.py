@@ -22,6 +22,7 @@ from core.models.loader import LMBundle, load_lm_bundle
 from core.models.memory import check_fits, return_large_blocks_to_the_os
 from core.models.pairing import check_codec_matches
 from core.models.precision import check_precision, float_dtype, resolve_precision
+from core.nn.fast_linear import packs_weights
 from core.nn.quantize import apply_precision, is_quantized
 from core.takes.take import Take
 
@@ -141,8 +142,9 @@ class LoadedModel:
             check_fits(ref, folder, precision)
             return_large_blocks_to_the_os()  # weights are converted and packed one at a time: free each for good
         shared = shared if shared is not None else SharedModels()
-        quantized = is_quantized if precision == "int8" else None  # quantized from the file's tensors, never copied
-        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders, quantized)
+        # quantized or packed straight from the file's tensors, never copied on the way
+        from_file = is_quantized if precision == "int8" or packs_weights(precision, device) else None
+        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders, from_file)
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
         int8 = int8_weights(bundle.lm, folder / "state_dict.bin") if precision == "int8" else None

@@ -3,10 +3,11 @@
 A decoding step multiplies 2 rows (the CFG pair) by each weight matrix: memory-bound, so what matters is how
 fast the weights are read. Each weight gets a `PreparedLinear` once per model (`prepare`):
 
-- `FloatLinear`: F.linear, except float32 decode steps (<= 4 rows, large weights) use `weight @ x.T`, which
-  reads weights 3-4x faster than F.linear at that shape with MKL; float32 is the reference mode.
-- `PackedBf16Linear`: oneDNN's linear on a weight packed once, where the CPU has the instructions
-  (`core.nn.kernels` probes it); else bfloat16 F.linear.
+- `PackedLinear`: oneDNN's linear on a float32 or bfloat16 weight packed once, where the CPU runs it correctly
+  (`core.nn.kernels` probes it). The packed copy is the only one kept (`apply_precision` releases the weight).
+- `FloatLinear`, the plain path: F.linear, except float32 decode steps (<= 4 rows, large weights) use
+  `weight @ x.T` on a contiguous x, which reads weights 3-4x faster than F.linear at that shape with MKL (a
+  transposed x takes MKL's slow path: half the speed).
 - `Int8Linear`: int8 weights [N, K] with a float32 scale per output channel through fbgemm (activations
   quantized per row, x86) or `_weight_int8pack_mm` (bfloat16 activations), whichever runs correctly here
   first, else the same int8 values dequantized per call.
@@ -14,7 +15,8 @@ fast the weights are read. Each weight gets a `PreparedLinear` once per model (`
 Batched variations put several takes' CFG pairs in one call. A kernel whose rows are computed independently of
 each other (probed) serves the whole batch at once, sharing each weight read; the others (MKL's float GEMM
 changes its blocking at 4 rows) are called once per take inside `rows_per_take(2)`, so a take's numbers never
-depend on the takes batched with it.
+depend on the takes batched with it. Float32 is the reference mode whichever float kernel runs it: each differs
+from audiocraft's F.linear by float32 rounding only.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class FloatLinear(PreparedLinear):
             return F.linear(x, w, bias)
         if x.device.type != "cpu":
             return F.linear(x, w, bias)
-        out = (w @ x.T).T
+        out = (w @ x.contiguous().T).T  # a transposed view (e.g. this method's own output) halves MKL's speed
         return out if bias is None else out + bias
 
     def nbytes(self) -> int:
@@ -82,26 +84,34 @@ class FloatLinear(PreparedLinear):
         return FloatLinear(self.weight[start:end])
 
 
-class PackedBf16Linear(PreparedLinear):
-    """bfloat16 through oneDNN on a packed copy (CPU); plain F.linear when gradients flow or not on the CPU."""
+class PackedLinear(PreparedLinear):
+    """float32 or bfloat16 through oneDNN on a packed copy (CPU), rows computed independently (probed).
+
+    Only the packed copy is kept; `weight` unpacks it (exactly) for the paths that need a plain tensor:
+    gradients (explanations) and inputs of another dtype.
+    """
 
     row_independent = True
 
     def __init__(self, weight: torch.Tensor) -> None:
-        self.weight = weight
+        self.dtype = weight.dtype
         self.out_features = weight.shape[0]
-        self.packed = kernels.onednn_bf16_pack(weight)
+        self.packed = kernels.onednn_pack(weight)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.packed.to_dense()
 
     def run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-        if x.requires_grad or x.dtype != torch.bfloat16:
+        if x.requires_grad or x.dtype != self.dtype:
             return F.linear(x, self.weight, bias)
-        return kernels.onednn_bf16_linear(x, self.packed, bias)
+        return kernels.onednn_linear(x, self.packed, bias)
 
     def nbytes(self) -> int:
-        return self.weight.numel() * self.weight.element_size()
+        return self.packed.numel() * self.packed.element_size()
 
     def part(self, start: int, end: int) -> PreparedLinear:
-        return PackedBf16Linear(self.weight[start:end])
+        return PackedLinear(self.weight[start:end])
 
 
 class Int8Linear(PreparedLinear):
@@ -170,14 +180,20 @@ class Int8Linear(PreparedLinear):
 
 
 def prepare(weight: torch.Tensor, precision: str) -> PreparedLinear:
-    """The decode-time form of a float weight for "fp32" or "bf16" (int8 ones come from `Int8Linear`)."""
-    use_packed = (
-        precision == "bf16"
-        and weight.dtype == torch.bfloat16
-        and weight.device.type == "cpu"
-        and kernels.available(kernels.ONEDNN_BF16)
-    )
-    return PackedBf16Linear(weight) if use_packed else FloatLinear(weight)
+    """The decode-time form of a weight for "fp32" or "bf16" (int8 ones come from `Int8Linear`).
+
+    A CPU weight is packed where the precision's oneDNN kernel runs (converted to the precision's dtype first: a
+    weight kept as the file stored it arrives in float32); otherwise it is used as it is.
+    """
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    if weight.device.type == "cpu" and kernels.packed_kernel(precision) is not None:
+        return PackedLinear(weight.to(dtype))
+    return FloatLinear(weight)
+
+
+def packs_weights(precision: str, device: torch.device) -> bool:
+    """Whether `prepare` packs this precision's weights on `device` (the float copies are then released)."""
+    return device.type == "cpu" and kernels.packed_kernel(precision) is not None
 
 
 def linear(

@@ -7,12 +7,11 @@ float64 result within its precision, and (c) give each row the same bits whateve
 variations rely on it). A kernel failing any of these is reported unavailable and its callers take the plain
 path. `forced()` sets a probe's answer, so tests exercise the fallback on any CPU.
 
-Measured choice (issue 11, 24 matrices 4096x1024, 2 rows, 2 threads; AVX2 EPYC / AVX-512 EPYC):
-fp32 `weight @ x.T` 47.7 / ~86 ms, bf16 F.linear 32.5 / 10.6 ms, bf16 oneDNN packed - / 8.9 ms,
-`_weight_int8pack_mm` with bf16 activations 15.6 / 7.0 ms (175 / 83 ms with fp32 ones). fbgemm's dynamic
-int8 Linear was faster still (8.7 / 3.9 ms) but needs the deprecated quantized-tensor functions and quantizes
-each call's activations with one scale for all rows, so a take's tokens would depend on the takes batched with
-it; `_weight_int8pack_mm` (weight-only, per output channel) keeps every row independent.
+Measured (issue 11, 24 matrices, 2 rows, 2 threads, AVX-512 EPYC): float32 4096x1024 `weight @ x.T` 10.9 ms
+at 2 rows but 42 ms at 8 (MKL reads the weight once per pair of rows), oneDNN packed float32 15.9 ms at 2 rows
+and 15.6 ms at 8; its rows are independent, so batched variations share each weight read in float32 too.
+fbgemm's int8 GEMM quantizes its whole input with one range: `fbgemm_int8_linear` maps each row onto [0, 1]
+first, so a row's result does not depend on the rows beside it.
 """
 
 from __future__ import annotations
@@ -28,22 +27,26 @@ import torch.nn.functional as F
 
 log = logging.getLogger(__name__)
 
+ONEDNN_F32 = "onednn_f32"  # oneDNN linear on a pre-packed float32 weight
 ONEDNN_BF16 = "onednn_bf16"  # oneDNN linear on a pre-packed bfloat16 weight
 FBGEMM_INT8 = "fbgemm_int8"  # fbgemm's int8 GEMM (x86): int8 weight per output channel, int8 activations per row
 INT8_MM = "int8_mm"  # aten._weight_int8pack_mm: int8 weight per output channel, bfloat16 activations
-KERNELS = (ONEDNN_BF16, FBGEMM_INT8, INT8_MM)
+KERNELS = (ONEDNN_F32, ONEDNN_BF16, FBGEMM_INT8, INT8_MM)
 
 _probed: dict[str, bool] = {}
 _forced: dict[str, bool] = {}
 
 
-def onednn_bf16_pack(weight: torch.Tensor) -> torch.Tensor:
-    """oneDNN's packed layout of a bfloat16 weight [N, K] (raises on CPUs without the bf16 ISA)."""
+def onednn_pack(weight: torch.Tensor) -> torch.Tensor:
+    """oneDNN's packed layout of a float32 or bfloat16 weight [N, K] (bfloat16 raises on CPUs without its ISA).
+
+    The packed tensor holds the weight's values exactly: `.to_dense()` gives the weight back.
+    """
     return torch.ops.mkldnn._reorder_linear_weight(weight.detach(), 2)
 
 
-def onednn_bf16_linear(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """x [R, K] bfloat16 -> [R, N] with a weight from `onednn_bf16_pack`."""
+def onednn_linear(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x [R, K] (the packed weight's dtype) -> [R, N] with a weight from `onednn_pack`."""
     return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
 
 
@@ -131,11 +134,12 @@ _narrow: bool | None = None
 
 def _probe_runner(name: str, weight: torch.Tensor) -> tuple[Callable[[torch.Tensor], torch.Tensor], float]:
     """A function of x [R, K] for the kernel on `weight`, and the tolerance it must meet."""
-    if name == ONEDNN_BF16:
+    if name in (ONEDNN_F32, ONEDNN_BF16):
         if not (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")):
             raise RuntimeError("oneDNN is not built in")
-        packed = onednn_bf16_pack(weight.bfloat16())
-        return (lambda x: onednn_bf16_linear(x.bfloat16(), packed, None).float()), 0.05
+        dtype, tol = (torch.float32, 1e-4) if name == ONEDNN_F32 else (torch.bfloat16, 0.05)
+        packed = onednn_pack(weight.to(dtype))
+        return (lambda x: onednn_linear(x.to(dtype), packed, None).float()), tol
     scale = weight.abs().amax(dim=1) / 127  # [N]
     q = torch.round(weight / scale[:, None]).to(torch.int8)
     if name == INT8_MM:
@@ -212,6 +216,12 @@ def int8_kernel() -> str | None:
     return next((name for name in (FBGEMM_INT8, INT8_MM) if available(name)), None)
 
 
+def packed_kernel(precision: str) -> str | None:
+    """The oneDNN packed kernel for "fp32" or "bf16" where this CPU runs it correctly, else None (plain path)."""
+    name = {"fp32": ONEDNN_F32, "bf16": ONEDNN_BF16}.get(precision)
+    return name if name is not None and available(name) else None
+
+
 def fastest_cpu_precision() -> str:
     """The CPU precision `auto` picks: the fastest of fp32, bf16 (packed) and int8 that runs correctly here.
 
@@ -231,9 +241,13 @@ def _measure_fastest(count: int = 24) -> str:
     generator = torch.Generator().manual_seed(0)
     weights = [torch.randn(2048, 1024, generator=generator) * 0.02 for _ in range(count)]
     x = torch.randn(2, 1024, generator=generator)
-    times = {"fp32": _best_time(lambda: [w @ x.T for w in weights])}
+    times = {"fp32": _best_time(lambda: [w @ x.T for w in weights])}  # the plain path, replaced where packed runs
     with torch.no_grad():
-        for precision, kernel in (("int8", int8_kernel()), ("bf16", ONEDNN_BF16 if available(ONEDNN_BF16) else None)):
+        for precision, kernel in (
+            ("fp32", packed_kernel("fp32")),
+            ("int8", int8_kernel()),
+            ("bf16", packed_kernel("bf16")),
+        ):
             if kernel is not None:
                 runs = [_probe_runner(kernel, w)[0] for w in weights]
                 times[precision] = _best_time(lambda runs=runs: [run(x) for run in runs])

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from core.nn.fast_linear import Int8Linear, prepare
+from core.nn.fast_linear import Int8Linear, PackedLinear, PreparedLinear, prepare
 from core.nn.lm import LMModel
+from core.nn.pages import drop_file_pages
 
 _LINEAR = re.compile(r"(in_proj_weight|out_proj\.weight|linear[12]\.weight|^linears\.\d+\.weight)$")
 
@@ -68,11 +69,13 @@ def matches(lm: LMModel, tensors: Mapping[str, torch.Tensor]) -> bool:
 def apply_precision(lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor] | None = None) -> None:
     """Give the LM's linears their decode-time form for `precision` ("fp32", "bf16" or "int8").
 
-    The LM must already hold its weights in the precision's float dtype (float32, or bfloat16 for "bf16"). For
-    "int8", `int8` holds `quantize_lm`'s tensors and the float copies of the quantized weights are released.
+    For "fp32" and "bf16" the LM holds its weights in the precision's float dtype, except those `prepare` packs
+    (they may still be the file's float32 tensors): each is released as soon as its packed copy exists, so the two
+    copies never coexist for the whole model. For "int8", `int8` holds `quantize_lm`'s tensors and the float
+    copies of the quantized weights are released.
     """
     if precision != "int8":
-        lm.prepare(lambda name, weight: prepare(weight, precision))
+        lm.prepare(lambda name, weight: _released_if_packed(lm, name, prepare(weight, precision)))
         return
     assert int8 is not None, "int8 precision needs the quantized tensors"
     device = lm.emb[0].weight.device
@@ -81,9 +84,23 @@ def apply_precision(lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor
         _release(lm, name)
 
 
+def _released_if_packed(lm: LMModel, name: str, prepared: PreparedLinear) -> PreparedLinear:
+    if isinstance(prepared, PackedLinear):
+        _release(lm, name)  # the packed copy is the one that runs (and unpacks exactly where needed)
+    return prepared
+
+
 def _release(lm: LMModel, name: str) -> None:
-    """Swap a float weight for a shape-only (meta) one: the int8 copy is what runs from now on."""
+    """Swap a float weight for a shape-only (meta) one: its prepared (int8 or packed) copy is what runs from now on."""
     path, _, attr = name.rpartition(".")
     module = lm.get_submodule(path)
     old = getattr(module, attr)
+    drop_file_pages(old)  # a file's tensor: its pages would stay resident as long as the file is mapped
     setattr(module, attr, nn.Parameter(torch.empty(old.shape, dtype=old.dtype, device="meta"), requires_grad=False))
+    if isinstance(module, nn.Linear) and not module._forward_pre_hooks:
+        module.register_forward_pre_hook(_refuse_released)
+
+
+def _refuse_released(module: nn.Module, args: tuple) -> None:
+    """Calling a released nn.Linear would read a meta weight (uninitialised memory on the CPU, no error)."""
+    raise RuntimeError("this linear's weight was released for its prepared form: call it through that form")

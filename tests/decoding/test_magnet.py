@@ -74,7 +74,7 @@ def test_stage_logits_match_audiocraft(engine, folder, stage):
     ctx = MaskedContext.build(lm, cond, seq.shape[-1], span_len=3, arrangement="nonoverlap")
     with torch.inference_mode():
         hidden = lm.hidden(torch.cat([seq, seq]), cond, attn_mask=ctx.local_mask if stage else None)
-        logits = lm.linears[stage](hidden)  # [6, 100, card]
+        logits = lm.head(stage, hidden)  # [6, 100, card]
     np.testing.assert_allclose(logits.numpy(), refs[f"lm.stage{stage}.logits"], atol=2e-5, rtol=0)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from core.engine import Engine, GenerationRequest, generate_variations
 from core.errors import GenerationCancelled, InsufficientMemoryError, InvalidParameterError
 from core.models.int8_cache import CACHE_ENV
 from core.models.memory import check_fits
+from core.nn import kernels
 from core.params import GenerationParams
 from core.takes.audio_io import load_audio
 
@@ -21,9 +24,17 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_batched_variations_equal_each_take_made_alone(fixtures_dir, precision):
-    model = Engine(precision=precision).load(fixtures_dir / "musicgen")
+@pytest.mark.parametrize(
+    "precision, plain", [("fp32", False), ("fp32", True), ("int8", False)], ids=["fp32", "fp32-plain", "int8"]
+)
+def test_batched_variations_equal_each_take_made_alone(fixtures_dir, precision, plain):
+    """Through the packed float32 kernel (rows independent: one call for the batch), the plain one (MKL, called
+    per take) and int8."""
+    with kernels.forced(kernels.ONEDNN_F32, False) if plain else nullcontext():
+        _check_batched_variations(Engine(precision=precision).load(fixtures_dir / "musicgen"), precision)
+
+
+def _check_batched_variations(model, precision: str) -> None:
     request = GenerationRequest("dog barking", SAMPLED, seed=40)
     delivered = []
     takes = generate_variations(model, request, 3, on_take=delivered.append, batch=2)  # batches [40, 41], [42]

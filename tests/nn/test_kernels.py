@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from core.nn import kernels
-from core.nn.fast_linear import FloatLinear, Int8Linear, PackedBf16Linear, linear, prepare, rows_per_take
+from core.nn.fast_linear import FloatLinear, Int8Linear, PackedLinear, linear, prepare, rows_per_take
 from core.nn.quantize import quantize_per_channel
 from tests.conftest import ROOT
 
@@ -40,6 +40,52 @@ def test_float32_decode_linear_equals_f_linear():
         )
 
 
+def test_float_linear_reads_a_transposed_input_as_a_contiguous_one():
+    """A transposed view (the previous linear's output) takes the same numbers as its contiguous copy."""
+    weight, bias, x = _weights()
+    transposed = x[:2, 0].T.contiguous().T  # [2, K] with strides (1, 2)
+    assert not transposed.is_contiguous()
+    prepared = FloatLinear(weight)
+    assert torch.equal(prepared.run(transposed, bias), prepared.run(transposed.contiguous(), bias))
+
+
+def test_float32_packed_kernel_where_the_cpu_has_it():
+    """oneDNN float32: close to F.linear, rows independent of each other (so batched variations share each weight
+    read), the packed copy gives the weight back exactly, and its q / k / v parts equal the whole's columns."""
+    if not kernels.available(kernels.ONEDNN_F32):
+        pytest.skip("oneDNN's float32 linear does not run correctly on this CPU")
+    weight, bias, x = _weights()
+    prepared = prepare(weight, "fp32")
+    assert isinstance(prepared, PackedLinear) and prepared.row_independent
+    assert torch.equal(prepared.weight, weight)
+    out = linear(x, weight, bias, prepared)
+    torch.testing.assert_close(out, F.linear(x, weight, bias), atol=1e-4, rtol=1e-5)
+    assert torch.equal(linear(x[:2], weight, bias, prepared), out[:2])
+    assert torch.equal(linear(x[5:6], weight, bias, prepared), out[5:6])
+    whole = prepared.run(x[:3, 0], None)
+    assert torch.equal(prepared.part(1024, 2048).run(x[:3, 0], None), whole[:, 1024:2048])
+
+
+def test_float32_gradients_flow_through_a_packed_weight():
+    """Explanations differentiate through the LM: a packed linear gives F.linear's gradient."""
+    weight, bias, x = _weights(64, 32)
+    x = x[:2, 0, :32].clone().requires_grad_(True)
+    prepared = prepare(weight, "fp32")
+    linear(x, weight, bias, prepared).square().sum().backward()
+    expected = x.detach().clone().requires_grad_(True)
+    F.linear(expected, weight, bias).square().sum().backward()
+    torch.testing.assert_close(x.grad, expected.grad)
+
+
+def test_float32_without_onednn_falls_back_to_float_linear():
+    weight, bias, x = _weights(512, 256)
+    with kernels.forced(kernels.ONEDNN_F32, False):
+        prepared = prepare(weight, "fp32")
+        assert isinstance(prepared, FloatLinear) and not prepared.row_independent
+        assert "onednn_f32 no" in kernels.cpu_capability()
+    torch.testing.assert_close(linear(x[..., :256], weight, bias, prepared), F.linear(x[..., :256], weight, bias))
+
+
 def test_bf16_without_onednn_packing_falls_back_to_f_linear():
     """What an AVX2-only CPU gets: the probe says no, so bf16 runs plain F.linear (no crash)."""
     weight, bias, x = _weights(512, 256)
@@ -58,7 +104,7 @@ def test_bf16_packed_kernel_where_the_cpu_has_it():
     weight, bias, x = _weights()
     wb, bb, xb = weight.bfloat16(), bias.bfloat16(), x.bfloat16()
     prepared = prepare(wb, "bf16")
-    assert isinstance(prepared, PackedBf16Linear)
+    assert isinstance(prepared, PackedLinear)
     for rows in (1, 2, 4, 9):
         out = linear(xb[:rows], wb, bb, prepared)
         torch.testing.assert_close(out, F.linear(xb[:rows], wb, bb), atol=0.05, rtol=0.02)
@@ -154,6 +200,8 @@ from core.nn.quantize import apply_precision, quantize_lm
 from core.nn.lm import Conditions
 lm = random_lm(dim=64, num_heads=4, num_layers=1, card=32, hidden_scale=4)
 tensors = quantize_lm(lm)
+fp32 = random_lm(dim=64, num_heads=4, num_layers=1, card=32, hidden_scale=4)
+apply_precision(fp32, "fp32")
 bf16 = random_lm(dim=64, num_heads=4, num_layers=1, card=32, hidden_scale=4).to(torch.bfloat16)
 apply_precision(bf16, "bf16")
 apply_precision(lm, "int8", tensors)
@@ -161,12 +209,14 @@ cond = Conditions(cross=torch.randn(2, 3, 64))
 with torch.no_grad():
     lm(torch.zeros(2, 4, 1, dtype=torch.long), cond)
     bf16(torch.zeros(2, 4, 1, dtype=torch.long), Conditions(cross=cond.cross.bfloat16()))
+    fp32(torch.zeros(2, 4, 1, dtype=torch.long), cond)
 print(torch.backends.cpu.get_cpu_capability(), kernels.available(kernels.ONEDNN_BF16))
 """
 
 
 def test_an_avx2_only_cpu_runs_bf16_and_int8():
-    """oneDNN limited to AVX2 (as on the issue's EPYC) raises on bf16 packing: the probe catches it."""
+    """oneDNN limited to AVX2 (as on the issue's EPYC) raises on bf16 packing: the probe catches it (float32
+    packing runs there)."""
     env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2", PYTHONPATH=str(ROOT))
     result = subprocess.run(
         [sys.executable, "-c", _AVX2_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300

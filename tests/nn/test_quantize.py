@@ -14,7 +14,7 @@ from core.engine import Engine
 from core.models.int8_cache import CACHE_ENV, FORMAT, cache_dir, content_hash, int8_weights
 from core.nn import kernels
 from core.nn.lm import Conditions
-from core.nn.quantize import linear_weight_names, quantize_lm, quantize_per_channel
+from core.nn.quantize import apply_precision, linear_weight_names, quantize_lm, quantize_per_channel
 
 
 @pytest.fixture
@@ -127,3 +127,22 @@ def test_a_truncated_cache_entry_is_quantized_again(cache):
     expected = quantize_lm(lm)
     assert all(torch.equal(tensors[name], expected[name]) for name in expected)
     assert entry.read_bytes() == whole  # written again, whole
+
+
+def test_packed_float32_weights_are_held_once():
+    """fp32 packs each linear for oneDNN and releases the float copy: the model's numbers stay float32's, and a
+    released linear called directly raises instead of reading a meta tensor's uninitialised memory."""
+    if not kernels.available(kernels.ONEDNN_F32):
+        pytest.skip("oneDNN's float32 linear does not run correctly on this CPU")
+    lm, plain = (random_lm(dim=32, num_heads=2, num_layers=2, card=16) for _ in range(2))
+    plain.load_state_dict(lm.state_dict())
+    with kernels.forced(kernels.ONEDNN_F32, False):
+        apply_precision(plain, "fp32")
+    apply_precision(lm, "fp32")
+    assert not plain.linears[0].weight.is_meta
+    assert all(dict(lm.named_parameters())[name].is_meta for name in linear_weight_names(lm))
+    sequence, cond = torch.randint(0, 16, (2, 4, 3)), Conditions(cross=torch.randn(2, 5, 32))
+    with torch.no_grad():
+        torch.testing.assert_close(lm(sequence, cond), plain(sequence, cond), atol=1e-5, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="released"):
+        lm.linears[0](torch.randn(1, 32))
