@@ -88,7 +88,7 @@ def fbgemm_int8_linear(x: torch.Tensor, packed: torch.Tensor, wsum: torch.Tensor
     8-bit products saturate. Ten small ops around the GEMM: each costs more than its arithmetic at decode size.
     """
     x = x.float()
-    low, high = torch.aminmax(x, dim=1, keepdim=True)
+    low, high = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)  # 2-4x faster than aminmax, same values
     span = (high - low).clamp_min_(_TINY)
     scaled = torch.cat([(x - low).div_(span), _anchor(x.shape[1], x.device)])
     out = torch.ops.quantized.linear_dynamic(scaled, packed, narrow)[:-1]
