@@ -127,6 +127,7 @@ class Int8Linear(PreparedLinear):
         self.kernel = (kernels.int8_kernel() if kernel == "best" else kernel) if q.device.type == "cpu" else None
         self._q: torch.Tensor | None = None
         if self.kernel == kernels.FBGEMM_INT8 and self._packs(q):
+            self.row_independent = True
             return
         self.kernel = kernels.INT8_MM if self.kernel is not None and kernels.available(kernels.INT8_MM) else None
         # an int8 tensor at an odd address (e.g. read from a file by mmap) crashes the kernel: copy it aligned
@@ -134,10 +135,7 @@ class Int8Linear(PreparedLinear):
         self.ones = torch.ones(q.shape[0], dtype=torch.bfloat16, device=q.device)
         if self.kernel is not None and not self._kernel_runs():
             self.kernel = None
-
-    @property
-    def row_independent(self) -> bool:
-        return self.kernel is not None
+        self.row_independent = self.kernel is not None
 
     @property
     def q(self) -> torch.Tensor:
@@ -167,9 +165,10 @@ class Int8Linear(PreparedLinear):
         if x.requires_grad or self.kernel is None:
             return F.linear(x, self.dequantized(x.dtype), bias)
         if self.kernel == kernels.FBGEMM_INT8:
-            out = kernels.fbgemm_int8_linear(x, self.packed, self.wsum, self.narrow).to(x.dtype)
+            out = kernels.fbgemm_int8_linear(x, self.packed, self.wsum, self.narrow)
         else:
-            out = kernels.int8_mm(x, self._q, self.ones, self.scale).to(x.dtype)
+            out = kernels.int8_mm(x, self._q, self.ones, self.scale)
+        out = out if x.dtype == torch.float32 else out.to(x.dtype)
         return out if bias is None else out + bias
 
     def nbytes(self) -> int:
@@ -208,7 +207,7 @@ def linear(
             raise RuntimeError("this weight was released for its int8 form: call the linear through its prepared form")
         prepared = FloatLinear(weight)
     group = _rows_per_take.get()
-    if group and not prepared.row_independent and x.dim() > 2 and x.shape[0] > group:
+    if group and x.shape[0] > group and not prepared.row_independent and x.dim() > 2:
         return torch.cat([_apply(prepared, chunk, bias) for chunk in x.split(group)])
     return _apply(prepared, x, bias)
 

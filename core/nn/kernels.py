@@ -87,26 +87,25 @@ def fbgemm_int8_linear(x: torch.Tensor, packed: torch.Tensor, wsum: torch.Tensor
     W x = span * W x' + low * rowsum(W). `narrow` uses 7-bit activations (fbgemm's reduce_range), for CPUs whose
     8-bit products saturate. Ten small ops around the GEMM: each costs more than its arithmetic at decode size.
     """
-    x = x.float()
+    x = x if x.dtype == torch.float32 else x.float()
     low, high = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)  # 2-4x faster than aminmax, same values
     span = (high - low).clamp_min_(_TINY)
-    scaled = torch.cat([(x - low).div_(span), _anchor(x.shape[1], x.device)])
+    anchor = _anchors.get(x.shape[1])
+    scaled = torch.cat([(x - low).div_(span), anchor if anchor is not None else _anchor(x.shape[1])])
     out = torch.ops.quantized.linear_dynamic(scaled, packed, narrow)[:-1]
     return torch.addcmul(low * wsum, out, span)
 
 
 _TINY = torch.finfo(torch.float32).tiny
-_anchors: dict[tuple[int, torch.device], torch.Tensor] = {}
+_anchors: dict[int, torch.Tensor] = {}  # fbgemm runs on the CPU only
 
 
-def _anchor(k: int, device: torch.device) -> torch.Tensor:
+def _anchor(k: int) -> torch.Tensor:
     """The row [1, 0, ...] of length k that pins fbgemm's input range to [0, 1]."""
-    key = (k, device)
-    if key not in _anchors:
-        anchor = torch.zeros(1, k, device=device)
-        anchor[0, 0] = 1.0
-        _anchors[key] = anchor
-    return _anchors[key]
+    anchor = torch.zeros(1, k)
+    anchor[0, 0] = 1.0
+    _anchors[k] = anchor
+    return anchor
 
 
 def fbgemm_narrow() -> bool:
