@@ -34,6 +34,7 @@ from core.engine import Engine, GenerationRequest, generate_variations  # noqa: 
 from core.models.precision import resolve_precision  # noqa: E402
 from core.nn.fast_linear import PreparedLinear  # noqa: E402
 from core.nn.kernels import cpu_capability  # noqa: E402
+from core.nn.transformer import CrossAttention  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
 FRAME_RATE = 50
@@ -53,11 +54,17 @@ def read_bandwidth(megabytes: int = 512) -> float:
 
 
 def weight_bytes(lm) -> int:
-    """Bytes of LM linear weights read in one decoding step (each prepared linear once)."""
+    """Bytes of LM linear weights read in one decoding step (each prepared linear once).
+
+    The cross-attention's key and value projections (parts 1 and 2) are not counted: they project the text once
+    per take, not once per step.
+    """
     seen: dict[int, int] = {}
     for module in lm.modules():
-        for prepared in getattr(module, "packed", {}).values():
-            seen[id(prepared)] = prepared.nbytes()
+        once_per_take = (1, 2) if isinstance(module, CrossAttention) else ()
+        for part, prepared in getattr(module, "packed", {}).items():
+            if part not in once_per_take:
+                seen[id(prepared)] = prepared.nbytes()
     for prepared in lm.packed_heads:
         if isinstance(prepared, PreparedLinear):
             seen[id(prepared)] = prepared.nbytes()
