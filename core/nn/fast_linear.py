@@ -1,4 +1,4 @@
-"""The LM's linear layers in each precision: float (exact reference), packed bfloat16 and int8 per channel.
+"""The LM's linear layers in each precision: float32 (the reference), bfloat16 and int8 per channel.
 
 A decoding step multiplies 2 rows (the CFG pair) by each weight matrix: memory-bound, so what matters is how
 fast the weights are read. Each weight gets a `PreparedLinear` once per model (`prepare`):

@@ -47,6 +47,7 @@ def quantize_lm(lm: LMModel) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for name in linear_weight_names(lm):
         out[f"{name}.q"], out[f"{name}.scale"] = quantize_per_channel(params[name])
+        drop_file_pages(params[name])  # a file's tensor: read once; its pages come back from the file if read again
     return out
 
 
