@@ -23,6 +23,25 @@ def test_cached_step_by_step_equals_one_causal_pass():
     torch.testing.assert_close(torch.cat(steps, dim=2), full, atol=1e-5, rtol=1e-5)
 
 
+def test_a_bfloat16_model_attends_in_float32_on_the_cpu():
+    """Its cached keys / values and the text's are float32 (exactly widened), its outputs stay bfloat16, and the
+    cached steps agree with a full bfloat16 pass as closely as bfloat16 allows."""
+    lm = random_lm(dim=64, num_heads=4, num_layers=2, card=32).to(torch.bfloat16)
+    cond = Conditions(cross=torch.randn(2, 5, 64, dtype=torch.bfloat16))
+    sequence = torch.randint(0, 32, (2, 4, 7))
+    kv = lm.transformer.cross_kv(cond.cross)
+    assert kv[0][0].dtype == torch.float32
+    assert torch.equal(kv[0][0].bfloat16().float(), kv[0][0])  # bfloat16 values, widened
+    with torch.no_grad():
+        full = lm(sequence, cond).float()
+        lm.transformer.setup_caches(2, 7, torch.bfloat16, torch.device("cpu"))
+        assert lm.transformer.layers[0].self_attn.cache.k.dtype == torch.float32
+        steps = [lm(sequence[..., :3], cond, start=0)] + [lm(sequence[..., t : t + 1], cond, start=t) for t in (3, 4)]
+        lm.transformer.clear_caches()
+    assert all(step.dtype == torch.bfloat16 for step in steps)
+    torch.testing.assert_close(torch.cat(steps, dim=2).float(), full[:, :, :5], atol=0.05, rtol=0.05)
+
+
 def test_delay_pattern_round_trip_and_worked_example():
     pattern = DelayPattern((0, 1, 2, 3))
     codes = torch.arange(12).view(1, 4, 3)
