@@ -204,7 +204,7 @@ def linear(
     """`F.linear(x, weight, bias)` through the weight's prepared form (x [B, ..., K] -> [B, ..., N])."""
     if prepared is None:
         if weight.is_meta:  # F.linear would read uninitialised memory without an error
-            raise RuntimeError("this weight was released for its int8 form: call the linear through its prepared form")
+            raise RuntimeError("this weight was released for its prepared form: call the linear through that form")
         prepared = FloatLinear(weight)
     group = _rows_per_take.get()
     if group and x.shape[0] > group and not prepared.row_independent and x.dim() > 2:
