@@ -19,6 +19,7 @@ import torch
 
 from core.errors import InvalidParameterError
 from core.nn.delay_pattern import DelayPattern
+from core.nn.fast_linear import int8_values_kept
 from core.nn.lm import Conditions, LMModel
 
 
@@ -71,12 +72,13 @@ def input_steps(lm: LMModel, pattern: DelayPattern, codes: torch.Tensor) -> torc
 
 @contextmanager
 def frozen(lm: LMModel) -> Iterator[None]:
-    """Gradients flow through the LM to the mask, never into the LM: its parameters are frozen meanwhile."""
+    """Gradients flow through the LM to the mask, never into the LM: its parameters are frozen meanwhile (and
+    int8 weights keep their values at hand for the backward passes)."""
     flags = [(p, p.requires_grad) for p in lm.parameters()]
     try:
         for p, _ in flags:
             p.requires_grad_(False)
-        with torch.inference_mode(False), torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad(), int8_values_kept(lm.prepared_linears()):
             yield
     finally:
         for p, flag in flags:

@@ -76,6 +76,12 @@ class LMModel(nn.Module):
         head = self.linears[k]
         return linear(hidden, head.weight, head.bias, self.packed_heads[k] if self.packed_heads else None)
 
+    def prepared_linears(self) -> list[PreparedLinear]:
+        """Every prepared form of the LM's linears, each once (none before `prepare`)."""
+        forms = {id(form): form for module in self.modules() for form in getattr(module, "packed", {}).values()}
+        forms.update((id(form), form) for form in self.packed_heads)
+        return list(forms.values())
+
     def prepare(self, make: Callable[[str, torch.Tensor], PreparedLinear]) -> None:
         """Decode-time forms of every linear: `make(state-dict name, weight)` (see core.models.precision)."""
         self.transformer.prepare(make, "transformer.")

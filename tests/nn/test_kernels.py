@@ -11,7 +11,15 @@ import torch
 import torch.nn.functional as F
 
 from core.nn import kernels
-from core.nn.fast_linear import FloatLinear, Int8Linear, PackedLinear, linear, prepare, rows_per_take
+from core.nn.fast_linear import (
+    FloatLinear,
+    Int8Linear,
+    PackedLinear,
+    int8_values_kept,
+    linear,
+    prepare,
+    rows_per_take,
+)
 from core.nn.quantize import quantize_per_channel
 from tests.conftest import ROOT
 
@@ -75,6 +83,26 @@ def test_float32_gradients_flow_through_a_packed_weight():
     expected = x.detach().clone().requires_grad_(True)
     F.linear(expected, weight, bias).square().sum().backward()
     torch.testing.assert_close(x.grad, expected.grad)
+
+
+def test_int8_gradients_run_the_kernel_forward_and_the_dequantized_weight_backward():
+    """An explanation's forward gives the numbers the take was made with (the int8 kernel's); its backward is the
+    plain linear's gradient with the dequantized weight, whose int8 values `int8_values_kept` holds meanwhile."""
+    weight, bias, x = _weights(256, 128)
+    q, scale = quantize_per_channel(weight)
+    prepared = Int8Linear(q, scale)
+    if prepared.kernel is None:
+        pytest.skip("no int8 kernel runs on this CPU: gradients take the dequantized path")
+    x = x[:3, 0, :128].clone().requires_grad_(True)
+    with int8_values_kept([prepared]):
+        assert prepared._q is not None and torch.equal(prepared._q, q)
+        out = linear(x, weight, bias, prepared)
+        out.square().sum().backward()
+    assert torch.equal(out.detach(), linear(x.detach(), weight, bias, prepared))
+    dequantized = q.float() * scale[:, None]
+    torch.testing.assert_close(x.grad, (2 * out.detach()) @ dequantized)
+    if prepared.kernel == kernels.FBGEMM_INT8:
+        assert prepared._q is None  # the held values are let go after the block
 
 
 def test_float32_without_onednn_falls_back_to_float_linear():

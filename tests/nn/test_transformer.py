@@ -7,6 +7,7 @@ import torch
 from benchmarks.common import random_lm
 from core.nn.delay_pattern import DelayPattern
 from core.nn.lm import Conditions
+from core.nn.quantize import apply_precision
 
 
 def test_cached_step_by_step_equals_one_causal_pass():
@@ -40,6 +41,15 @@ def test_a_bfloat16_model_attends_in_float32_on_the_cpu():
         lm.transformer.clear_caches()
     assert all(step.dtype == torch.bfloat16 for step in steps)
     torch.testing.assert_close(torch.cat(steps, dim=2).float(), full[:, :, :5], atol=0.05, rtol=0.05)
+
+
+def test_prepared_linears_lists_each_form_once():
+    """Per layer: self-attention in / out, cross-attention q / k / v / out, feed-forward 1 / 2; and one per head."""
+    lm = random_lm(dim=32, num_heads=2, num_layers=2, card=16)
+    assert lm.prepared_linears() == []
+    apply_precision(lm, "fp32")
+    forms = lm.prepared_linears()
+    assert len(forms) == 2 * 8 + 4 and len({id(f) for f in forms}) == len(forms)
 
 
 def test_delay_pattern_round_trip_and_worked_example():
