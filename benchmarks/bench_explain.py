@@ -5,7 +5,10 @@ random codes of `--seconds` at 50 Hz. One epoch = the explainer (one MLP per dec
 factual and a counterfactual teacher-forced replay (2 rows, all steps at once) and their backward pass.
 Prints the machine, the explainer's parameters and the seconds per epoch (the repository's default is 50).
 
-    python benchmarks/bench_explain.py [--seconds 1 5] [--epochs 3] [--threads N] [--device cpu]
+The LM is put in `--precision` as the Engine would (packed float32 / bf16, int8), since explanations replay a take
+in the precision it was made in.
+
+    python benchmarks/bench_explain.py [--seconds 1 5] [--epochs 3] [--threads N] [--device cpu] [--precision auto]
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from benchmarks.common import MUSICGEN_SMALL, machine, random_lm  # noqa: E402
 from core.explain.explainer import ExplainSettings, explain_codes  # noqa: E402
 from core.explain.mask import StepMaskExplainer  # noqa: E402
 from core.explain.words import PromptPieces  # noqa: E402
+from core.models.precision import PRECISIONS, float_dtype, resolve_precision  # noqa: E402
 from core.nn.delay_pattern import DelayPattern  # noqa: E402
+from core.nn.quantize import apply_precision, quantize_lm  # noqa: E402
 
 FRAME_RATE = 50
 WORDS = "a dog barks twice while rain falls on a tin roof".split()
@@ -57,11 +62,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS, help="the take's precision (default auto)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(machine(), "| device", args.device)
+    precision = resolve_precision(args.precision, args.device)
+    print(machine(), "| device", args.device, "| precision", precision)
     lm = random_lm().to(args.device)
+    apply_precision(lm.to(float_dtype(precision)), precision, quantize_lm(lm) if precision == "int8" else None)
     for seconds in args.seconds:
         per_epoch, params = one(lm, seconds, args.epochs, args.device)
         print(
