@@ -132,7 +132,6 @@ class Int8Linear(PreparedLinear):
         self.kernel = (kernels.int8_kernel() if kernel == "best" else kernel) if q.device.type == "cpu" else None
         self._q: torch.Tensor | None = None
         if self.kernel == kernels.FBGEMM_INT8 and self._packs(q):
-            self.row_independent = True
             return
         self.kernel = kernels.INT8_MM if self.kernel is not None and kernels.available(kernels.INT8_MM) else None
         # an int8 tensor at an odd address (e.g. read from a file by mmap) crashes the kernel: copy it aligned
@@ -140,7 +139,10 @@ class Int8Linear(PreparedLinear):
         self.ones = torch.ones(q.shape[0], dtype=torch.bfloat16, device=q.device)
         if self.kernel is not None and not self._kernel_runs():
             self.kernel = None
-        self.row_independent = self.kernel is not None
+
+    @property
+    def row_independent(self) -> bool:
+        return self.kernel is not None
 
     @property
     def q(self) -> torch.Tensor:
@@ -235,9 +237,8 @@ def prepare(weight: torch.Tensor, precision: str) -> PreparedLinear:
     A CPU weight is packed where the precision's oneDNN kernel runs (converted to the precision's dtype first: a
     weight kept as the file stored it arrives in float32); otherwise it is used as it is.
     """
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    if weight.device.type == "cpu" and kernels.packed_kernel(precision) is not None:
-        return PackedLinear(weight.to(dtype))
+    if packs_weights(precision, weight.device):
+        return PackedLinear(weight.to(torch.bfloat16 if precision == "bf16" else torch.float32))
     return FloatLinear(weight)
 
 
