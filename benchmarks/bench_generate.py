@@ -32,7 +32,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchmarks.common import MUSICGEN_SMALL, machine  # noqa: E402
 from core.engine import Engine, GenerationRequest, generate_variations  # noqa: E402
 from core.models.precision import resolve_precision  # noqa: E402
-from core.nn.fast_linear import PreparedLinear  # noqa: E402
 from core.nn.kernels import cpu_capability  # noqa: E402
 from core.nn.transformer import CrossAttention  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
@@ -59,16 +58,10 @@ def weight_bytes(lm) -> int:
     The cross-attention's key and value projections (parts 1 and 2) are not counted: they project the text once
     per take, not once per step.
     """
-    seen: dict[int, int] = {}
-    for module in lm.modules():
-        once_per_take = (1, 2) if isinstance(module, CrossAttention) else ()
-        for part, prepared in getattr(module, "packed", {}).items():
-            if part not in once_per_take:
-                seen[id(prepared)] = prepared.nbytes()
-    for prepared in lm.packed_heads:
-        if isinstance(prepared, PreparedLinear):
-            seen[id(prepared)] = prepared.nbytes()
-    return sum(seen.values())
+    once_per_take = {
+        id(module.packed[part]) for module in lm.modules() if isinstance(module, CrossAttention) for part in (1, 2)
+    }
+    return sum(form.nbytes() for form in lm.prepared_linears() if id(form) not in once_per_take)
 
 
 def time_take(model, seconds: float) -> tuple[float, float]:
