@@ -13,7 +13,7 @@ and 15.6 ms at 8; its rows are independent, so batched variations share each wei
 the whole model (musicgen-small size) packed float32 steps take 72 ms against 63 ms through `weight @ x.T`, and
 4 variations 1.03x one take against 3.4x: float32 runs packed wherever the probe accepts it.
 fbgemm's int8 GEMM quantizes its whole input with one range: `fbgemm_int8_linear` maps each row onto [0, 1]
-first, so a row's result does not depend on the rows beside it.
+first and quantizes with the fixed range [0, 1], so a row's result does not depend on the rows beside it.
 """
 
 from __future__ import annotations
@@ -82,32 +82,24 @@ def fbgemm_int8_unpack(packed: torch.Tensor) -> torch.Tensor:
 def fbgemm_int8_linear(x: torch.Tensor, packed: torch.Tensor, wsum: torch.Tensor, narrow: bool) -> torch.Tensor:
     """x [R, K] (any float) times a packed int8 weight -> float32 [R, N]; `wsum` [N] = the weight's row sums.
 
-    fbgemm quantizes its whole input with one scale and zero point (its min and max), which would make a row's
-    result depend on the rows beside it. So each row is first mapped onto [0, 1] by its own minimum and span
-    (8-bit quantization per row, asymmetric; the minimum maps to exactly 0 and the maximum to exactly 1), and an
-    anchor row [1, 0, ...] fixes the input's range whatever the rows are; the map is undone on the output:
-    W x = span * W x' + low * rowsum(W). `narrow` uses 7-bit activations (fbgemm's reduce_range), for CPUs whose
-    8-bit products saturate. Ten small ops around the GEMM: each costs more than its arithmetic at decode size.
+    fbgemm quantizes its input with one scale and zero point for all rows. So each row is first mapped onto [0, 1]
+    by its own minimum and span (8-bit quantization per row, asymmetric), and every input is quantized with the
+    fixed parameters of [0, 1] (scale 1/255, zero point 0), never with a range read from the batch: a row's result
+    does not depend on the rows beside it, by construction. The map is undone on the output:
+    W x = span * W x' + low * rowsum(W). `narrow` uses 7-bit activations (scale 1/127, as fbgemm's reduce_range),
+    for CPUs whose 8-bit products saturate. Small ops around the GEMM cost more than their arithmetic at decode
+    size, so there are as few as the map allows (an earlier version pinned the range with an extra input row).
     """
     x = x if x.dtype == torch.float32 else x.float()
     low, high = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)  # 2-4x faster than aminmax, same values
     span = (high - low).clamp_min_(_TINY)
-    anchor = _anchors.get(x.shape[1])
-    scaled = torch.cat([(x - low).div_(span), anchor if anchor is not None else _anchor(x.shape[1])])
-    out = torch.ops.quantized.linear_dynamic(scaled, packed, narrow)[:-1]
+    mapped = (x - low).div_(span)  # [R, K] in [0, 1]
+    out = torch.ops.quantized.linear_with_input_q_dq_qweight_dq_output_fp32(mapped, _SCALES[narrow], 0, packed)
     return torch.addcmul(low * wsum, out, span)
 
 
 _TINY = torch.finfo(torch.float32).tiny
-_anchors: dict[int, torch.Tensor] = {}  # fbgemm runs on the CPU only
-
-
-def _anchor(k: int) -> torch.Tensor:
-    """The row [1, 0, ...] of length k that pins fbgemm's input range to [0, 1]."""
-    anchor = torch.zeros(1, k)
-    anchor[0, 0] = 1.0
-    _anchors[k] = anchor
-    return anchor
+_SCALES = {False: 1 / 255, True: 1 / 127}  # quantization step of [0, 1] in 8 and 7 bits
 
 
 def fbgemm_narrow() -> bool:

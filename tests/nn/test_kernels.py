@@ -173,7 +173,7 @@ def test_int8_kernel_where_the_cpu_has_it(kernel):
 
 def test_fbgemm_rows_do_not_share_a_scale():
     """fbgemm quantizes its whole input with one range; a row with a huge value beside a small one must not
-    coarsen the small one's quantization (each row is mapped onto [-1, 1] by itself, an anchor row pins the range).
+    coarsen the small one's quantization (each row is mapped onto [0, 1] by itself and quantized with that fixed range).
     """
     if not kernels.available(kernels.FBGEMM_INT8):
         pytest.skip("fbgemm's int8 GEMM does not run on this CPU")
@@ -185,6 +185,38 @@ def test_fbgemm_rows_do_not_share_a_scale():
     exact = small @ (q.float() * scale[:, None]).T
     assert torch.equal(together[:1], prepared.run(small, None))
     assert (together[:1] - exact).abs().max() <= 0.02 * exact.abs().max()
+
+
+def test_fbgemm_constant_and_tiny_rows_stay_independent():
+    """Rows whose span is zero or below float32's smallest normal number still give the bits they give alone."""
+    if not kernels.available(kernels.FBGEMM_INT8):
+        pytest.skip("fbgemm's int8 GEMM does not run on this CPU")
+    weight, _, _ = _weights(512, 256)
+    prepared = Int8Linear(*quantize_per_channel(weight))
+    rows = torch.stack([torch.full((256,), 3.0), torch.randn(256) * 1e-39, torch.randn(256), torch.zeros(256)])
+    together = prepared.run(rows, None)
+    for i in range(len(rows)):
+        assert torch.equal(prepared.run(rows[i : i + 1], None), together[i : i + 1])
+    torch.testing.assert_close(together[0], rows[0] @ prepared.weight.T)  # a constant row is exact: low * rowsum
+
+
+def test_fbgemm_gives_the_bits_of_its_anchored_form():
+    """Takes made before the fixed range replaced an anchor row (which pinned fbgemm's dynamic range to [0, 1])
+    replay bit for bit: both quantize each mapped row with the same parameters."""
+    if not kernels.available(kernels.FBGEMM_INT8):
+        pytest.skip("fbgemm's int8 GEMM does not run on this CPU")
+    weight, _, x = _weights(512, 256)
+    q, scale = quantize_per_channel(weight)
+    packed, wsum = kernels.fbgemm_int8_pack(q, scale), (q.double().sum(1) * scale.double()).float()
+    x = x.reshape(-1, 256)
+    for narrow in (False, True):
+        low, high = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)
+        anchor = torch.zeros(1, 256)
+        anchor[0, 0] = 1.0
+        mapped = torch.cat([(x - low) / (high - low), anchor])
+        dynamic = torch.ops.quantized.linear_dynamic(mapped, packed, narrow)[:-1]  # the range read from the input
+        anchored = torch.addcmul(low * wsum, dynamic, high - low)
+        assert torch.equal(kernels.fbgemm_int8_linear(x, packed, wsum, narrow), anchored)
 
 
 def test_fbgemm_activation_width_is_chosen_by_a_worst_case():
