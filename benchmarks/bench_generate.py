@@ -8,7 +8,7 @@ same run, and efficiency = bandwidth floor (bytes / bandwidth) / measured step t
 MusicgenForConditionalGeneration (random weights, same sizes) in fp32 and bf16, and the wall time of 4
 variations (decoded together) over one take in fp32 and int8.
 
-    python benchmarks/bench_generate.py [--model DIR] [--seconds 5] [--threads 2] [--skip-transformers]
+    python benchmarks/bench_generate.py [--model DIR] [--seconds 5] [--threads 2] [--repeats 3] [--skip-transformers]
 
 Without --model a musicgen-small-size release is written to a temporary folder first (about 1.7 GB).
 """
@@ -16,7 +16,9 @@ Without --model a musicgen-small-size release is written to a temporary folder f
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -65,7 +67,12 @@ def weight_bytes(lm) -> int:
 
 
 def time_take(model, seconds: float) -> tuple[float, float]:
-    """(seconds per audio second of the whole take, ms per decoding step after the first)."""
+    """(seconds per audio second of the whole take, median ms per decoding step after the first).
+
+    The median step, not the mean: on a shared host another tenant's burst slows a few steps by 2-5x, which moves a
+    mean by 10-20 % from run to run. The attention's cost grows evenly with the position, so in a quiet run the
+    two agree.
+    """
     stamps: list[float] = []
     params = GenerationParams(duration=seconds, top_k=250, cfg_coef=3.0)
     start = time.perf_counter()
@@ -73,16 +80,18 @@ def time_take(model, seconds: float) -> tuple[float, float]:
         GenerationRequest(PROMPT, params, 0), progress=lambda step, total: stamps.append(time.perf_counter())
     )
     wall = time.perf_counter() - start
-    return wall / seconds, (stamps[-1] - stamps[0]) / (len(stamps) - 1) * 1e3
+    return wall / seconds, statistics.median(b - a for a, b in itertools.pairwise(stamps)) * 1e3
 
 
 def time_variations(model, seconds: float, count: int = 4, repeats: int = 2) -> tuple[float, float]:
-    """Wall time of one take and of `count` variations decoded together, each the best of `repeats` runs."""
-    params = GenerationParams(duration=seconds, top_k=250, cfg_coef=3.0)
-    request = GenerationRequest(PROMPT, params, 0)
-    one = min(_wall(lambda: model.generate(request)) for _ in range(repeats))
-    together = min(_wall(lambda: generate_variations(model, request, count)) for _ in range(repeats))
-    return one, together
+    """Wall time of one take and of `count` variations decoded together, each the best of `repeats` runs taken in
+    turns (one, together, one, together, ...), so a slow spell on the host costs both alike."""
+    request = GenerationRequest(PROMPT, GenerationParams(duration=seconds, top_k=250, cfg_coef=3.0), 0)
+    walls = [
+        (_wall(lambda: model.generate(request)), _wall(lambda: generate_variations(model, request, count)))
+        for _ in range(repeats)
+    ]
+    return min(one for one, _ in walls), min(together for _, together in walls)
 
 
 def _wall(run) -> float:
@@ -137,12 +146,32 @@ def transformers_musicgen(seconds: float, dtype: torch.dtype) -> float:
     return (time.perf_counter() - start) / seconds
 
 
+def print_table(models: dict, seconds: float, repeats: int, bandwidth: float) -> None:
+    """Per precision: the best of `repeats` rounds, each round timing every precision once in turn (a slow spell
+    on a shared host then slows one round of every mode, not one mode)."""
+    rounds = [{precision: time_take(model, seconds) for precision, model in models.items()} for _ in range(repeats)]
+    header = ("s/audio s", "ms/step", "MB/step", "floor ms", "efficiency", "vs fp32")
+    print(f"{'mode':8s}", " ".join(f"{name:>10s}" for name in header))
+    best = {p: (min(r[p][0] for r in rounds), min(r[p][1] for r in rounds)) for p in models}
+    for precision, (per_second, step_ms) in best.items():
+        nbytes = weight_bytes(models[precision].bundle.lm)
+        floor = nbytes / bandwidth / 1e6
+        figures = (
+            f"{per_second:10.2f} {step_ms:10.1f} {nbytes / 1e6:10.0f} {floor:10.1f} {floor / step_ms:10.0%} "
+            f"{best['fp32'][1] / step_ms:9.2f}x"
+        )
+        print(f"{precision:8s} {figures}", flush=True)
+    spread = {p: max(r[p][1] for r in rounds) / best[p][1] for p in models}
+    print("slowest round / best, ms per step:", ", ".join(f"{p} {v:.2f}" for p, v in spread.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a musicgen-small-size release folder (random_release.py)")
     parser.add_argument("--seconds", type=float, default=5.0, help="audio seconds per timed take")
     parser.add_argument("--variation-seconds", type=float, default=2.0, help="audio seconds per variation")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds over the precisions; the best round is shown")
     parser.add_argument("--skip-transformers", action="store_true")
     parser.add_argument("--skip-table", action="store_true", help="skip the per-precision table")
     parser.add_argument("--skip-variations", action="store_true")
@@ -158,23 +187,14 @@ def main() -> None:
     bandwidth = read_bandwidth()
     print(f"memory read bandwidth: {bandwidth:.1f} GB/s (2^29-byte sum, best of 5)")
     print(f"musicgen-small size, {args.seconds} s take, batch 1 + CFG 3, top-k 250, {args.threads} threads")
-    print(f"{'mode':8s} {'s/audio s':>10s} {'ms/step':>9s} {'MB/step':>9s} {'floor ms':>9s} {'efficiency':>11s}")
-    models = {}
-    for precision in ("fp32", "bf16", "int8"):
-        if args.skip_table and (precision == "bf16" or args.skip_variations):
-            continue
-        model = Engine(precision=precision).load(folder)
-        models[precision] = model
+    precisions = [p for p in ("fp32", "bf16", "int8") if not (args.skip_table and p == "bf16")]
+    precisions = [] if args.skip_table and args.skip_variations else precisions
+    models = {precision: Engine(precision=precision).load(folder) for precision in precisions}
+    for model in models.values():
         time_take(model, 0.2)  # warm-up (and the int8 cache)
-        if args.skip_table:
-            continue
-        per_second, step_ms = time_take(model, args.seconds)
-        nbytes = weight_bytes(model.bundle.lm)
-        floor = nbytes / bandwidth / 1e6
-        figures = f"{per_second:10.2f} {step_ms:9.1f} {nbytes / 1e6:9.0f} {floor:9.1f} {floor / step_ms:11.0%}"
-        print(f"{precision:8s} {figures}", flush=True)
-        if precision == "bf16":
-            del models[precision]  # variations are timed in fp32 and int8
+    if not args.skip_table:
+        print_table(models, args.seconds, args.repeats, bandwidth)
+    models.pop("bf16", None)  # variations are timed in fp32 and int8
     if not args.skip_transformers:
         for dtype in (torch.float32, torch.bfloat16):
             print(
@@ -183,9 +203,9 @@ def main() -> None:
             )
     if args.skip_variations:
         return
-    print(f"4 variations decoded together vs one take, {args.variation_seconds} s each (best of 2):")
+    print(f"4 variations decoded together vs one take, {args.variation_seconds} s each (best of {args.repeats}):")
     for precision, model in models.items():
-        one, four = time_variations(model, args.variation_seconds)
+        one, four = time_variations(model, args.variation_seconds, repeats=args.repeats)
         print(f"  {precision:5s} one take {one:6.1f} s, 4 variations {four:6.1f} s: {four / one:.2f}x", flush=True)
 
 
