@@ -184,14 +184,19 @@ class Int8Linear(PreparedLinear):
             out = kernels.fbgemm_int8_linear(x, self.packed, self.wsum, self.narrow)
         else:
             out = kernels.int8_mm(x, self._q, self.ones, self.scale)
-        out = out if x.dtype == torch.float32 else out.to(x.dtype)
-        return out if bias is None else out + bias
+        return int8_output(out, x, bias)
 
     def nbytes(self) -> int:
         return self.out_features * self.in_features + self.scale.numel() * 4
 
     def part(self, start: int, end: int) -> PreparedLinear:
         return Int8Linear(self.q[start:end], self.scale[start:end], self.kernel)
+
+
+def int8_output(out: torch.Tensor, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:  # scriptable
+    """An int8 kernel's float32 output [R, N] in the input's dtype, with the bias added."""
+    out = out if x.dtype == torch.float32 else out.to(x.dtype)
+    return out if bias is None else out + bias
 
 
 @contextmanager

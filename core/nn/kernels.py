@@ -52,7 +52,7 @@ def onednn_linear(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | No
     return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
 
 
-def int8_mm(x: torch.Tensor, q: torch.Tensor, ones: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+def int8_mm(x: torch.Tensor, q: torch.Tensor, ones: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:  # scriptable
     """x [R, K] (any float) times int8 q [N, K] with float32 per-row scales [N] -> float32 [R, N].
 
     The kernel's own scale argument is all ones (bfloat16 would round the scales); the float32 scale is
@@ -79,7 +79,9 @@ def fbgemm_int8_unpack(packed: torch.Tensor) -> torch.Tensor:
     return torch.ops.quantized.linear_unpack(packed)[0].int_repr()
 
 
-def fbgemm_int8_linear(x: torch.Tensor, packed: torch.Tensor, wsum: torch.Tensor, narrow: bool) -> torch.Tensor:
+def fbgemm_int8_linear(
+    x: torch.Tensor, packed: torch.classes.quantized.LinearPackedParamsBase, wsum: torch.Tensor, narrow: bool
+) -> torch.Tensor:  # scriptable: the decoding step (core.nn.decode_step) compiles this function
     """x [R, K] (any float) times a packed int8 weight -> float32 [R, N]; `wsum` [N] = the weight's row sums.
 
     fbgemm quantizes its input with one scale and zero point for all rows. So each row is first mapped onto [0, 1]
@@ -92,14 +94,17 @@ def fbgemm_int8_linear(x: torch.Tensor, packed: torch.Tensor, wsum: torch.Tensor
     """
     x = x if x.dtype == torch.float32 else x.float()
     low, high = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)  # 2-4x faster than aminmax, same values
-    span = (high - low).clamp_min_(_TINY)
+    span = (high - low).clamp_min_(1.1754943508222875e-38)  # float32's smallest normal: an all-equal row
     mapped = (x - low).div_(span)  # [R, K] in [0, 1]
-    out = torch.ops.quantized.linear_with_input_q_dq_qweight_dq_output_fp32(mapped, _SCALES[narrow], 0, packed)
+    out = torch.ops.quantized.linear_with_input_q_dq_qweight_dq_output_fp32(
+        mapped, fbgemm_input_step(narrow), 0, packed
+    )
     return torch.addcmul(low * wsum, out, span)
 
 
-_TINY = torch.finfo(torch.float32).tiny
-_SCALES = {False: 1 / 255, True: 1 / 127}  # quantization step of [0, 1] in 8 and 7 bits
+def fbgemm_input_step(narrow: bool) -> float:
+    """The quantization step of [0, 1] that `fbgemm_int8_linear` uses: 8 bits, or 7 where `narrow`."""
+    return 1 / 127 if narrow else 1 / 255
 
 
 def fbgemm_narrow() -> bool:

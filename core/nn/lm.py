@@ -53,6 +53,7 @@ class LMModel(nn.Module):
         self.out_norm = nn.LayerNorm(dim, eps=1e-5) if cfg.norm_first else None
         self.linears = nn.ModuleList(nn.Linear(dim, cfg.card, bias=cfg.bias_proj) for _ in range(cfg.n_q))
         self.packed_heads: list[PreparedLinear] = []
+        self.decode_step: Any = None  # core.nn.decode_step.DecodeStep, set with the precision (apply_precision)
 
     @property
     def special_token(self) -> int:
@@ -113,5 +114,11 @@ class LMModel(nn.Module):
         return out[:, -S:]
 
     def forward(self, sequence: torch.Tensor, cond: Conditions, **options: Any) -> torch.Tensor:
-        """Logits [B, K, S, card] for the sequence [B, K, S]; `options` are `hidden`'s (start, masks, cross_kv)."""
+        """Logits [B, K, S, card] for the sequence [B, K, S]; `options` are `hidden`'s (start, masks, cross_kv).
+
+        The decoding loop's one-position calls go through the scripted step where the LM has one (same logits).
+        """
+        step = self.decode_step
+        if step is not None and step.serves(self, sequence, cond, options):
+            return step(self, sequence, options)
         return self.heads(self.hidden(sequence, cond, **options))

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from core.nn.decode_step import build_decode_step
 from core.nn.fast_linear import Int8Linear, PackedLinear, PreparedLinear, prepare
 from core.nn.lm import LMModel
 from core.nn.pages import drop_file_pages
@@ -73,16 +74,18 @@ def apply_precision(lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor
     For "fp32" and "bf16" the LM holds its weights in the precision's float dtype, except those `prepare` packs
     (they may still be the file's float32 tensors): each is released as soon as its packed copy exists, so the two
     copies never coexist for the whole model. For "int8", `int8` holds `quantize_lm`'s tensors and the float
-    copies of the quantized weights are released.
+    copies of the quantized weights are released. The decoding loop's steps then run scripted where the kernels
+    allow it (`core.nn.decode_step`).
     """
     if precision != "int8":
         lm.prepare(lambda name, weight: _released_if_packed(lm, name, prepare(weight, precision)))
-        return
-    assert int8 is not None, "int8 precision needs the quantized tensors"
-    device = lm.emb[0].weight.device
-    lm.prepare(lambda name, weight: Int8Linear(int8[f"{name}.q"].to(device), int8[f"{name}.scale"].to(device)))
-    for name in linear_weight_names(lm):
-        _release(lm, name)
+    else:
+        assert int8 is not None, "int8 precision needs the quantized tensors"
+        device = lm.emb[0].weight.device
+        lm.prepare(lambda name, weight: Int8Linear(int8[f"{name}.q"].to(device), int8[f"{name}.scale"].to(device)))
+        for name in linear_weight_names(lm):
+            _release(lm, name)
+    lm.decode_step = build_decode_step(lm)
 
 
 def _released_if_packed(lm: LMModel, name: str, prepared: PreparedLinear) -> PreparedLinear:

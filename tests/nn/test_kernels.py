@@ -270,16 +270,24 @@ with torch.no_grad():
     lm(torch.zeros(2, 4, 1, dtype=torch.long), cond)
     bf16(torch.zeros(2, 4, 1, dtype=torch.long), Conditions(cross=cond.cross.bfloat16()))
     fp32(torch.zeros(2, 4, 1, dtype=torch.long), cond)
-print(torch.backends.cpu.get_cpu_capability(), kernels.available(kernels.ONEDNN_BF16))
+for model in (lm, fp32, bf16):  # a decoding step with a cache: the scripted step where one was built
+    dtype = model.emb[0].weight.dtype
+    model.transformer.setup_caches(2, 1, dtype, "cpu")
+    with torch.inference_mode():
+        text = Conditions(cross=cond.cross.to(dtype))
+        model(torch.zeros(2, 4, 1, dtype=torch.long), text, start=0, cross_kv=model.transformer.cross_kv(text.cross))
+    model.transformer.clear_caches()
+steps = [model.decode_step is not None for model in (lm, fp32, bf16)]
+print(torch.backends.cpu.get_cpu_capability(), kernels.available(kernels.ONEDNN_BF16), *steps)
 """
 
 
 def test_an_avx2_only_cpu_runs_bf16_and_int8():
     """oneDNN limited to AVX2 (as on the issue's EPYC) raises on bf16 packing: the probe catches it (float32
-    packing runs there)."""
+    packing runs there). int8 and fp32 decode through their scripted steps; bf16's plain path has none."""
     env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2", PYTHONPATH=str(ROOT))
     result = subprocess.run(
         [sys.executable, "-c", _AVX2_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["AVX2", "False"]
+    assert result.stdout.split() == ["AVX2", "False", "True", "True", "False"]  # bf16 runs the plain path there
