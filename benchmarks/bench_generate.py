@@ -9,6 +9,7 @@ MusicgenForConditionalGeneration (random weights, same sizes) in fp32 and bf16, 
 variations (decoded together) over one take in fp32 and int8.
 
     python benchmarks/bench_generate.py [--model DIR] [--seconds 5] [--threads 2] [--repeats 3] [--skip-transformers]
+                                        [--eager]
 
 Without --model a musicgen-small-size release is written to a temporary folder first (about 1.7 GB).
 """
@@ -175,6 +176,7 @@ def main() -> None:
     parser.add_argument("--skip-transformers", action="store_true")
     parser.add_argument("--skip-table", action="store_true", help="skip the per-precision table")
     parser.add_argument("--skip-variations", action="store_true")
+    parser.add_argument("--eager", action="store_true", help="decode without the scripted step (for comparison)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(machine())
@@ -190,6 +192,10 @@ def main() -> None:
     precisions = [p for p in ("fp32", "bf16", "int8") if not (args.skip_table and p == "bf16")]
     precisions = [] if args.skip_table and args.skip_variations else precisions
     models = {precision: Engine(precision=precision).load(folder) for precision in precisions}
+    for model in models.values() if args.eager else ():
+        model.bundle.lm.decode_step = None
+    scripted = ", ".join(f"{p} {'yes' if m.bundle.lm.decode_step else 'no'}" for p, m in models.items())
+    print(f"scripted decoding step (core/nn/decode_step.py): {scripted}")
     for model in models.values():
         time_take(model, 0.2)  # warm-up (and the int8 cache)
     if not args.skip_table:
