@@ -147,23 +147,41 @@ def transformers_musicgen(seconds: float, dtype: torch.dtype) -> float:
     return (time.perf_counter() - start) / seconds
 
 
-def print_table(models: dict, seconds: float, repeats: int, bandwidth: float) -> None:
+def print_table(models: dict, seconds: float, repeats: int, bandwidth: float, eager: bool) -> None:
     """Per precision: the best of `repeats` rounds, each round timing every precision once in turn (a slow spell
-    on a shared host then slows one round of every mode, not one mode)."""
-    rounds = [{precision: time_take(model, seconds) for precision, model in models.items()} for _ in range(repeats)]
+    on a shared host then slows one round of every mode, not one mode). With `eager`, each round also times every
+    precision without its scripted decoding step, right after the scripted take."""
+    modes = {p: (m, True) for p, m in models.items()}
+    modes.update({f"{p} eager": (m, False) for p, m in models.items() if eager and m.bundle.lm.decode_step})
+    order = sorted(modes, key=lambda name: (list(models).index(name.split()[0]), name))
+    rounds = [{name: _time_mode(*modes[name], seconds) for name in order} for _ in range(repeats)]
     header = ("s/audio s", "ms/step", "MB/step", "floor ms", "efficiency", "vs fp32")
-    print(f"{'mode':8s}", " ".join(f"{name:>10s}" for name in header))
-    best = {p: (min(r[p][0] for r in rounds), min(r[p][1] for r in rounds)) for p in models}
-    for precision, (per_second, step_ms) in best.items():
-        nbytes = weight_bytes(models[precision].bundle.lm)
+    print(f"{'mode':11s}", " ".join(f"{name:>10s}" for name in header))
+    best = {name: (min(r[name][0] for r in rounds), min(r[name][1] for r in rounds)) for name in order}
+    for name, (per_second, step_ms) in best.items():
+        nbytes = weight_bytes(modes[name][0].bundle.lm)
         floor = nbytes / bandwidth / 1e6
         figures = (
             f"{per_second:10.2f} {step_ms:10.1f} {nbytes / 1e6:10.0f} {floor:10.1f} {floor / step_ms:10.0%} "
             f"{best['fp32'][1] / step_ms:9.2f}x"
         )
-        print(f"{precision:8s} {figures}", flush=True)
-    spread = {p: max(r[p][1] for r in rounds) / best[p][1] for p in models}
+        print(f"{name:11s} {figures}", flush=True)
+    spread = {name: max(r[name][1] for r in rounds) / best[name][1] for name in order}
     print("slowest round / best, ms per step:", ", ".join(f"{p} {v:.2f}" for p, v in spread.items()))
+    paired = {p: [r[f"{p} eager"][1] / r[p][1] for r in rounds] for p in models if f"{p} eager" in modes}
+    if paired:  # each round's eager take ran right after its scripted one: their ratio survives a slow spell
+        ratios = ", ".join(f"{p} {statistics.median(v):.2f}x ({min(v):.2f}-{max(v):.2f})" for p, v in paired.items())
+        print(f"scripted step against eager, ms per step, median of the rounds' ratios: {ratios}")
+
+
+def _time_mode(model, scripted: bool, seconds: float) -> tuple[float, float]:
+    """`time_take`, without the LM's scripted decoding step unless `scripted`."""
+    lm = model.bundle.lm
+    step, lm.decode_step = lm.decode_step, lm.decode_step if scripted else None
+    try:
+        return time_take(model, seconds)
+    finally:
+        lm.decode_step = step
 
 
 def main() -> None:
@@ -176,7 +194,7 @@ def main() -> None:
     parser.add_argument("--skip-transformers", action="store_true")
     parser.add_argument("--skip-table", action="store_true", help="skip the per-precision table")
     parser.add_argument("--skip-variations", action="store_true")
-    parser.add_argument("--eager", action="store_true", help="decode without the scripted step (for comparison)")
+    parser.add_argument("--eager", action="store_true", help="also time each precision without its scripted step")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(machine())
@@ -192,14 +210,12 @@ def main() -> None:
     precisions = [p for p in ("fp32", "bf16", "int8") if not (args.skip_table and p == "bf16")]
     precisions = [] if args.skip_table and args.skip_variations else precisions
     models = {precision: Engine(precision=precision).load(folder) for precision in precisions}
-    for model in models.values() if args.eager else ():
-        model.bundle.lm.decode_step = None
     scripted = ", ".join(f"{p} {'yes' if m.bundle.lm.decode_step else 'no'}" for p, m in models.items())
     print(f"scripted decoding step (core/nn/decode_step.py): {scripted}")
     for model in models.values():
         time_take(model, 0.2)  # warm-up (and the int8 cache)
     if not args.skip_table:
-        print_table(models, args.seconds, args.repeats, bandwidth)
+        print_table(models, args.seconds, args.repeats, bandwidth, args.eager)
     models.pop("bf16", None)  # variations are timed in fp32 and int8
     if not args.skip_transformers:
         for dtype in (torch.float32, torch.bfloat16):
