@@ -24,6 +24,7 @@ from torch import nn
 
 from core.nn import kernels
 from core.nn.fast_linear import Int8Linear, PackedLinear, PreparedLinear, int8_output
+from core.nn.kv_cache import write_cache
 from core.nn.lm import Conditions, LMModel
 from core.nn.transformer import LayerScale, TransformerLayer, sin_embedding
 
@@ -71,7 +72,7 @@ class _OneDNN(_Kernel):
         self.bias = bias
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+        return kernels.onednn_linear(x, self.packed, self.bias)
 
 
 def _kernel(form: PreparedLinear | None, bias: torch.Tensor | None) -> nn.Module:
@@ -90,8 +91,8 @@ class _Unknown(Exception):
     """A prepared linear the scripted step has no form for (the eager path serves that model)."""
 
 
-def _norm(norm: nn.LayerNorm | None) -> tuple[torch.Tensor, torch.Tensor] | None:
-    return None if norm is None else (norm.weight.detach(), norm.bias.detach())
+def _norm(norm: nn.LayerNorm | None) -> tuple[torch.Tensor, torch.Tensor, float] | None:
+    return None if norm is None else (norm.weight.detach(), norm.bias.detach(), float(norm.eps))
 
 
 def _scale(module: nn.Module) -> torch.Tensor | None:
@@ -104,7 +105,7 @@ class _Layer(nn.Module):
     def __init__(self, layer: TransformerLayer) -> None:
         super().__init__()
         attn, cross = layer.self_attn, layer.cross_attention
-        self.heads, self.dim = attn.heads, attn.dim
+        self.heads = attn.heads
         self.norm1, self.norm2 = _norm(layer.norm1), _norm(layer.norm2)
         self.in_proj = _kernel(attn.packed.get("in"), attn.in_proj_bias)
         self.out_proj = _kernel(attn.packed.get("out"), attn.out_proj.bias)
@@ -126,14 +127,9 @@ class _Layer(nn.Module):
         heads = self.heads
         norm1 = self.norm1
         assert norm1 is not None
-        qkv = self.in_proj(F.layer_norm(x, [D], norm1[0], norm1[1], 1e-5))  # [B, T, 3D]
+        qkv = self.in_proj(F.layer_norm(x, [D], norm1[0], norm1[1], norm1[2]))  # [B, T, 3D]
         q, k, v = qkv.view(B, T, 3, heads, D // heads).permute(2, 0, 3, 1, 4).unbind(0)  # [B, H, T, Dh]
-        end = start + T
-        if end > k_cache.shape[2]:
-            raise RuntimeError(f"KV cache overflow: {end} > {k_cache.shape[2]} positions")
-        k_cache[:, :, start:end] = k
-        v_cache[:, :, start:end] = v
-        k, v = k_cache[:, :, :end], v_cache[:, :, :end]
+        k, v = write_cache(k_cache, v_cache, start, k, v)
         q = q if q.dtype == k.dtype else q.to(k.dtype)
         out = F.scaled_dot_product_attention(q, k, v).to(x.dtype)
         attended = self.out_proj(out.transpose(1, 2).reshape(B, T, D))
@@ -142,7 +138,7 @@ class _Layer(nn.Module):
         norm_cross = self.norm_cross
         if self.cross_q is not None and self.cross_out is not None and norm_cross is not None:
             ck, cv = cross_kv[0], cross_kv[1]
-            q = self.cross_q(F.layer_norm(x, [D], norm_cross[0], norm_cross[1], 1e-5))
+            q = self.cross_q(F.layer_norm(x, [D], norm_cross[0], norm_cross[1], norm_cross[2]))
             q = q.view(B, T, heads, D // heads).transpose(1, 2).to(ck.dtype)  # [B, H, T, Dh]
             out = F.scaled_dot_product_attention(q, ck, cv)
             attended = self.cross_out(out.to(x.dtype).transpose(1, 2).reshape(B, T, D))
@@ -150,7 +146,7 @@ class _Layer(nn.Module):
             x = x + (attended if scale_cross is None else scale_cross * attended)
         norm2 = self.norm2
         assert norm2 is not None
-        hidden = F.gelu(self.linear1(F.layer_norm(x, [D], norm2[0], norm2[1], 1e-5)))
+        hidden = F.gelu(self.linear1(F.layer_norm(x, [D], norm2[0], norm2[1], norm2[2])))
         out = self.linear2(hidden)
         scale2 = self.scale2
         return x + (out if scale2 is None else scale2 * out)
@@ -183,7 +179,7 @@ class _Step(nn.Module):
             x = layer(x, start, caches[2 * i], caches[2 * i + 1], cross_kv[2 * i : 2 * i + 2])
         out_norm = self.out_norm
         if out_norm is not None:
-            x = F.layer_norm(x, [C], out_norm[0], out_norm[1], 1e-5)
+            x = F.layer_norm(x, [C], out_norm[0], out_norm[1], out_norm[2])
         logits: list[torch.Tensor] = []
         for head in self.heads:
             logits.append(head(x))

@@ -47,7 +47,7 @@ def onednn_pack(weight: torch.Tensor) -> torch.Tensor:
     return torch.ops.mkldnn._reorder_linear_weight(weight.detach(), 2)
 
 
-def onednn_linear(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def onednn_linear(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:  # scriptable
     """x [R, K] (the packed weight's dtype) -> [R, N] with a weight from `onednn_pack`."""
     return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
 

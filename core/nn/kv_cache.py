@@ -29,9 +29,16 @@ class KVCache(nn.Module):
 
     def update(self, start: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Store k, v [B, H, T, Dh] at positions start..start+T; return all keys/values so far."""
-        end = start + k.shape[2]
-        if end > self.max_len:
-            raise RuntimeError(f"KV cache overflow: {end} > {self.max_len} positions")
-        self.k[:, :, start:end] = k
-        self.v[:, :, start:end] = v
-        return self.k[:, :, :end], self.v[:, :, :end]
+        return write_cache(self.k, self.v, start, k, v)
+
+
+def write_cache(
+    k_cache: torch.Tensor, v_cache: torch.Tensor, start: int, k: torch.Tensor, v: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:  # scriptable: the decoding step (core.nn.decode_step) compiles it
+    """`KVCache.update` on the cache's tensors [B, H, max_len, Dh]."""
+    end = start + k.shape[2]
+    if end > k_cache.shape[2]:
+        raise RuntimeError(f"KV cache overflow: {end} > {k_cache.shape[2]} positions")
+    k_cache[:, :, start:end] = k
+    v_cache[:, :, start:end] = v
+    return k_cache[:, :, :end], v_cache[:, :, :end]
