@@ -151,13 +151,15 @@ def print_table(models: dict, seconds: float, repeats: int, bandwidth: float, ea
     """Per precision: the best of `repeats` rounds, each round timing every precision once in turn (a slow spell
     on a shared host then slows one round of every mode, not one mode). With `eager`, each round also times every
     precision without its scripted decoding step, right after the scripted take."""
-    modes = {p: (m, True) for p, m in models.items()}
-    modes.update({f"{p} eager": (m, False) for p, m in models.items() if eager and m.bundle.lm.decode_step})
-    order = sorted(modes, key=lambda name: (list(models).index(name.split()[0]), name))
-    rounds = [{name: _time_mode(*modes[name], seconds) for name in order} for _ in range(repeats)]
+    modes = {}
+    for p, m in models.items():  # each precision, then (with `eager`) the same model without its step
+        modes[p] = (m, True)
+        if eager and m.bundle.lm.decode_step:
+            modes[f"{p} eager"] = (m, False)
+    rounds = [{name: _time_mode(*modes[name], seconds) for name in modes} for _ in range(repeats)]
     header = ("s/audio s", "ms/step", "MB/step", "floor ms", "efficiency", "vs fp32")
     print(f"{'mode':11s}", " ".join(f"{name:>10s}" for name in header))
-    best = {name: (min(r[name][0] for r in rounds), min(r[name][1] for r in rounds)) for name in order}
+    best = {name: (min(r[name][0] for r in rounds), min(r[name][1] for r in rounds)) for name in modes}
     for name, (per_second, step_ms) in best.items():
         nbytes = weight_bytes(modes[name][0].bundle.lm)
         floor = nbytes / bandwidth / 1e6
@@ -166,7 +168,7 @@ def print_table(models: dict, seconds: float, repeats: int, bandwidth: float, ea
             f"{best['fp32'][1] / step_ms:9.2f}x"
         )
         print(f"{name:11s} {figures}", flush=True)
-    spread = {name: max(r[name][1] for r in rounds) / best[name][1] for name in order}
+    spread = {name: max(r[name][1] for r in rounds) / best[name][1] for name in modes}
     print("slowest round / best, ms per step:", ", ".join(f"{p} {v:.2f}" for p, v in spread.items()))
     paired = {p: [r[f"{p} eager"][1] / r[p][1] for r in rounds] for p in models if f"{p} eager" in modes}
     if paired:  # each round's eager take ran right after its scripted one: their ratio survives a slow spell
