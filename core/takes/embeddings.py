@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.takes import history_db
 from core.takes.embedding_snapshot import EmbeddingMatrix, read_snapshot, write_snapshot
 
 EMBEDDINGS_VERSION = 1
@@ -63,15 +64,15 @@ class EmbeddingStore:
         for take_id, vector in items:
             vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)  # [D]
             rows.append((int(take_id), clap, int(vector.size), vector.tobytes()))
-        try:
-            self._db.executemany(f"INSERT OR REPLACE INTO {TABLE} (take_id, clap, dim, vector) VALUES (?,?,?,?)", rows)
-            self._db.execute(_BUMP, (clap,))
-            if commit:
-                self._db.commit()
-        except BaseException:
-            if commit:
-                self._db.rollback()
-            raise
+        if not commit:
+            self._write_rows(rows, clap)
+            return
+        with history_db.transaction(self._db):  # a busy COMMIT is rolled back, so a retry starts clean
+            self._write_rows(rows, clap)
+
+    def _write_rows(self, rows: list[tuple[int, str, int, bytes]], clap: str) -> None:
+        self._db.executemany(f"INSERT OR REPLACE INTO {TABLE} (take_id, clap, dim, vector) VALUES (?,?,?,?)", rows)
+        self._db.execute(_BUMP, (clap,))
 
     def get(self, take_id: int, clap: str) -> np.ndarray | None:
         row = self._db.execute(

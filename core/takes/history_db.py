@@ -61,14 +61,24 @@ def with_retry(action: Callable[[], T], folder: Path, timeout_s: float, what: st
 
 @contextmanager
 def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE (take the write lock now, so a check-then-insert cannot race), COMMIT or ROLLBACK."""
+    """BEGIN IMMEDIATE (take the write lock now, so a check-then-insert cannot race), COMMIT or ROLLBACK.
+
+    A COMMIT that meets another process's read lock fails as busy and SQLite keeps the transaction open (with
+    its locks); it is rolled back here too, so `with_retry` starts the whole change again from a clean state
+    and the connection never keeps other processes out while it waits."""
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        rollback(db)
         raise
-    db.execute("COMMIT")
+
+
+def rollback(db: sqlite3.Connection) -> None:
+    """End the connection's open transaction, if any (a failed COMMIT leaves one open)."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def insert_once(db: sqlite3.Connection, row: dict[str, Any], replace: bool = False) -> int:
