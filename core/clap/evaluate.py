@@ -78,15 +78,20 @@ def evaluate(
     clap: str | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    overwrite: bool = False,
 ) -> EvaluationReport:
-    """Generate one take per prompt (seed, seed+1, ...), score them, and compare with the reference set."""
+    """Generate one take per prompt (seed, seed+1, ...), score them, and compare with the reference set.
+
+    An `out_dir` that already holds this run's files (an earlier evaluation) is refused before any work unless
+    `overwrite`."""
     from core.generation.generate import GenerationRequest
-    from core.takes.library import slugify
     from core.takes.take import save_take
 
     references = reference_files(reference_dir) if reference_dir is not None else []
     if references and len(prompts) < 2:
         raise InvalidParameterError("The Fréchet distance needs at least 2 prompts (one take each).")
+    if out_dir is not None and not overwrite:
+        refuse_earlier_run(Path(out_dir), prompts, seed)
     model = engine.load(model_ref)
     scorer = engine.clap(clap or clap_for_model(model_ref, model.sample_rate, model.capabilities.task))
     params = params or model.default_params
@@ -99,7 +104,7 @@ def evaluate(
         take.extra["text_match"] = round(score, 6)
         wav = None
         if out_dir is not None:
-            wav = str(save_take(take, ensure_folder(Path(out_dir)), f"{i + 1:03d}-{slugify(prompt)}-s{take.seed}").wav)
+            wav = str(save_take(take, ensure_folder(Path(out_dir)), take_name(i, prompt, take.seed), overwrite).wav)
         results.append(PromptResult(prompt, take.seed, score, wav))
         generated.append(embedding)
         report(progress, i + 1, total)
@@ -122,8 +127,27 @@ def evaluate(
         reference_clips=len(references),
     )
     if out_dir is not None:
-        write_report(result, Path(out_dir) / REPORT_NAME)
+        write_report(result, Path(out_dir) / REPORT_NAME, overwrite)
     return result
+
+
+def take_name(index: int, prompt: str, seed: int) -> str:
+    """`001-dog-barking-s0`: the file stem of the take of prompt number `index` (from 0)."""
+    from core.takes.library import slugify
+
+    return f"{index + 1:03d}-{slugify(prompt)}-s{seed}"
+
+
+def refuse_earlier_run(folder: Path, prompts: list[str], seed: int) -> None:
+    """Raise InvalidParameterError naming the first file of this run that `folder` already holds."""
+    stems = [take_name(i, prompt, seed + i) for i, prompt in enumerate(prompts)]
+    names = [REPORT_NAME] + [f"{stem}{suffix}" for stem in stems for suffix in (".wav", ".codes.npy", ".json")]
+    found = [name for name in names if (folder / name).exists()]
+    if found:
+        raise InvalidParameterError(
+            f"{folder} already holds an evaluation ({found[0]}{' and more' if len(found) > 1 else ''}): "
+            "choose another --out folder, or pass --overwrite to replace its files."
+        )
 
 
 def _load_reference(path: Path):
@@ -133,10 +157,11 @@ def _load_reference(path: Path):
         raise AudioFileError(f"A reference clip cannot be used: {exc}") from exc
 
 
-def write_report(result: EvaluationReport, path: Path) -> Path:
-    """The report as JSON, written atomically."""
+def write_report(result: EvaluationReport, path: Path, overwrite: bool = False) -> Path:
+    """The report as JSON, written atomically (an existing file only replaced with `overwrite`)."""
     ensure_folder(path.parent)
-    write_files([(path, json.dumps(result.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))], overwrite=True)
+    text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False).encode("utf-8")
+    write_files([(path, text)], overwrite=overwrite)
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.cli.main import progress_printer
 from core.cli.rank import add_clap_argument
@@ -15,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="catalog/hub id or local model folder")
     p.add_argument("--reference", metavar="DIR", help="folder of real audio to compare with (Fréchet distance)")
     p.add_argument("--out", metavar="DIR", help="folder for the takes and evaluation.json")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation's files in --out")
     p.add_argument("--duration", type=float, help="seconds per take (default: the model's default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first prompt; the next get seed+1, ...")
     add_clap_argument(p, "default: by the model's task")
@@ -25,11 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.duration is not None and not args.duration > 0:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
-    from core.clap.evaluate import REPORT_NAME, evaluate, format_table, read_prompts
+    from core.clap.evaluate import REPORT_NAME, evaluate, format_table, read_prompts, refuse_earlier_run
     from core.clap.loading import resolve_clap_name
     from core.engine import Engine
 
     prompts = read_prompts(args.prompts)
+    if args.out and not args.overwrite:  # before loading the model: a refusal costs nothing
+        refuse_earlier_run(Path(args.out), prompts, args.seed)
     engine = Engine(device=args.device)
     model = engine.load(args.model)
     params = model.default_params
@@ -45,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         clap=resolve_clap_name(args.clap) if args.clap else None,
         progress=progress_printer(args.verbose),
+        overwrite=args.overwrite,
     )
     print(format_table(result))
     if args.out:
