@@ -36,19 +36,37 @@ def run(args: argparse.Namespace) -> int:
     if not (folder / DB_NAME).is_file():
         raise InvalidParameterError(f"There is no SoundDesk take library in {folder} (pass --library FOLDER).")
     scorer = Engine(device=args.device).clap(resolve_clap_name(args.clap) if args.clap else SEARCH_CLAP)
+    skipped, gone = [], []
     with Library(folder) as library:
-        added = search.index_library(library, scorer, progress_printer(args.verbose))
-        if added:
-            print(f"note: indexed {added} take(s) that had no embedding yet", file=sys.stderr)
+        added = search.index_library(library, scorer, progress_printer(args.verbose), skipped=skipped)
         if args.like:
             sidecar = sidecar_of(args.like)
             record = library.by_sidecar(sidecar)
             if record is not None:
-                hits = search.like_take(library, scorer, record, args.top)
+                hits = search.like_take(library, scorer, record, args.top, gone)
             else:
-                hits = search.search_like(library, scorer, scorer.embed_file(sidecar.with_suffix(".wav")), args.top)
+                vector = scorer.embed_file(sidecar.with_suffix(".wav"))
+                hits = search.search_like(library, scorer, vector, args.top, gone=gone)
         else:
-            hits = search.search_text(library, scorer, args.query, args.top)
+            hits = search.search_text(library, scorer, args.query, args.top, gone)
+        problems = library.embeddings.problems
+    _notes(added, skipped, gone, problems)
     for hit in hits:
         print(f"{hit.score:.4f}\t{hit.record.sidecar_path}", flush=True)
     return 0
+
+
+def _notes(added: int, skipped: list[str], gone: list[str], problems: list[str]) -> None:
+    """What the search could not use, on stderr (the results stay on stdout)."""
+    for problem in problems:
+        print(f"note: {problem}", file=sys.stderr)
+    if added:
+        print(f"note: indexed {added} take(s) that had no embedding yet", file=sys.stderr)
+    if skipped:
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        print(
+            f"note: {len(skipped)} take(s) could not be indexed and are left out: {skipped[0]}{more}", file=sys.stderr
+        )
+    if gone:
+        more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+        print(f"note: {len(gone)} take(s) whose WAV file is gone were left out: {gone[0]}{more}", file=sys.stderr)

@@ -13,6 +13,7 @@ search is fast too. Searches after later additions read the table until the next
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,6 +40,8 @@ CREATE TABLE IF NOT EXISTS {TABLE}_generation (
     generation INTEGER NOT NULL
 );
 """
+log = logging.getLogger(__name__)
+_COLUMNS = {TABLE: ["take_id", "clap", "dim", "vector"], f"{TABLE}_generation": ["clap", "generation"]}
 _BUMP = (
     f"INSERT INTO {TABLE}_generation (clap, generation) VALUES (?, 1)"
     " ON CONFLICT(clap) DO UPDATE SET generation = generation + 1"
@@ -51,8 +54,28 @@ class EmbeddingStore:
     def __init__(self, db: sqlite3.Connection, snapshot_dir: Path | None = None) -> None:
         self._db = db
         self._snapshot_dir = snapshot_dir
+        self.problems: list[str] = []  # sentences about a damaged index that was repaired
         self._db.executescript(SCHEMA)
+        self._rebuild_if_foreign()
         self._cache: dict[str, tuple[tuple[int, int], EmbeddingMatrix]] = {}
+
+    def _rebuild_if_foreign(self) -> None:
+        """A table of our name with other columns (damaged, or another program's) is dropped and made again:
+        the vectors are derived from the takes' WAVs, so indexing recomputes them."""
+        found = {name: [row[1] for row in self._db.execute(f"PRAGMA table_info({name})")] for name in _COLUMNS}
+        if found == _COLUMNS:
+            return
+        with history_db.transaction(self._db):
+            for name in _COLUMNS:
+                self._db.execute(f"DROP TABLE IF EXISTS {name}")
+        self._db.executescript(SCHEMA)
+        self._note(
+            f"the search index table {TABLE} had unexpected columns and was rebuilt; its takes are indexed again"
+        )
+
+    def _note(self, sentence: str) -> None:
+        log.warning("%s", sentence)
+        self.problems.append(sentence)
 
     def put(self, take_id: int, clap: str, vector: np.ndarray, commit: bool = True) -> None:
         """Store (or replace) one take's embedding; `commit=False` leaves it to the caller's transaction."""
@@ -63,7 +86,8 @@ class EmbeddingStore:
         rows = []
         for take_id, vector in items:
             vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)  # [D]
-            rows.append((int(take_id), clap, int(vector.size), vector.tobytes()))
+            if np.isfinite(vector).all():  # a NaN vector (from a NaN take) stays missing: indexing reports it
+                rows.append((int(take_id), clap, int(vector.size), vector.tobytes()))
         if not commit:
             self._write_rows(rows, clap)
             return
@@ -74,18 +98,23 @@ class EmbeddingStore:
         self._db.executemany(f"INSERT OR REPLACE INTO {TABLE} (take_id, clap, dim, vector) VALUES (?,?,?,?)", rows)
         self._db.execute(_BUMP, (clap,))
 
-    def get(self, take_id: int, clap: str) -> np.ndarray | None:
+    def get(self, take_id: int, clap: str, dim: int | None = None) -> np.ndarray | None:
+        """The take's embedding [D], or None when it has none or its row is damaged (then embed it again)."""
         row = self._db.execute(
             f"SELECT vector FROM {TABLE} WHERE take_id = ? AND clap = ?", (int(take_id), clap)
         ).fetchone()
-        return None if row is None else np.frombuffer(row[0], dtype=np.float32).copy()
+        if row is None or not _whole(row[0], dim or len(row[0]) // 4):
+            return None
+        return np.frombuffer(row[0], dtype=np.float32).copy()
 
-    def missing(self, clap: str) -> list[int]:
-        """Ids of the library's takes (not in the trash) without an embedding from `clap`, oldest first."""
+    def missing(self, clap: str, dim: int | None = None) -> list[int]:
+        """Ids of the library's takes (not in the trash) without an embedding from `clap`, oldest first; with
+        `dim`, a row of another width or a blob of the wrong length counts as missing (it is indexed again)."""
+        valid = "" if dim is None else " AND dim = ? AND length(vector) = ?"
         rows = self._db.execute(
-            f"SELECT id FROM takes WHERE deleted = 0 AND id NOT IN (SELECT take_id FROM {TABLE} WHERE clap = ?)"
-            " ORDER BY id",
-            (clap,),
+            f"SELECT id FROM takes WHERE deleted = 0 AND id NOT IN (SELECT take_id FROM {TABLE} WHERE clap = ?"
+            f"{valid}) ORDER BY id",
+            (clap,) if dim is None else (clap, int(dim), 4 * int(dim)),
         )
         return [int(row[0]) for row in rows]
 
@@ -98,18 +127,23 @@ class EmbeddingStore:
         self._db.execute(f"UPDATE {TABLE}_generation SET generation = generation + 1")
         self._db.commit()
 
-    def matrix(self, clap: str) -> EmbeddingMatrix:
-        """The embeddings of the takes not in the trash, ordered by take id; cached until the database changes."""
-        version = (self._db.total_changes, int(self._db.execute("PRAGMA data_version").fetchone()[0]))
+    def matrix(self, clap: str, dim: int | None = None) -> EmbeddingMatrix:
+        """The embeddings of the takes not in the trash, ordered by take id; cached until the database changes.
+
+        Only whole rows of width `dim` (or, without it, the width most rows have) count; a damaged row is removed
+        from the table, so the next indexing run embeds its take again."""
         cached = self._cache.get(clap)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == self._version() and (dim is None or cached[1].vectors.shape[1] == dim):
             return cached[1]
-        every = self._every(clap)[1]
+        every = self._every(clap, dim=dim)[1]
         trashed = np.array([int(r[0]) for r in self._db.execute("SELECT id FROM takes WHERE deleted = 1")], np.int64)
         keep = ~np.isin(every.ids, trashed)  # [N]
         result = every if keep.all() else EmbeddingMatrix(every.ids[keep], every.vectors[keep], every.norms[keep])
-        self._cache[clap] = (version, result)
+        self._cache[clap] = (self._version(), result)
         return result
+
+    def _version(self) -> tuple[int, int]:
+        return self._db.total_changes, int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def save_snapshot(self, clap: str) -> None:
         """Keep the current matrix of `clap` beside the database (after indexing), unless it is there already."""
@@ -119,22 +153,47 @@ class EmbeddingStore:
         if not from_snapshot:
             write_snapshot(self._snapshot_dir, clap, generation, every)
 
-    def _every(self, clap: str, want_source: bool = False):
+    def _every(self, clap: str, want_source: bool = False, dim: int | None = None):
         """(generation, matrix of every row of `clap`[, whether it came from the snapshot])."""
         row = self._db.execute(f"SELECT generation FROM {TABLE}_generation WHERE clap = ?", (clap,)).fetchone()
         generation = 0 if row is None else int(row[0])
         every = None if self._snapshot_dir is None else read_snapshot(self._snapshot_dir, clap, generation)
+        if every is not None and dim is not None and every.vectors.shape[1] != dim:
+            every = None  # written for another width: the table decides
         from_snapshot = every is not None
         if every is None:
-            every = self._read_table(clap)
+            every = self._read_table(clap, dim)
         return (generation, every, from_snapshot) if want_source else (generation, every)
 
-    def _read_table(self, clap: str) -> EmbeddingMatrix:
-        rows = self._db.execute(f"SELECT take_id, vector FROM {TABLE} WHERE clap = ? ORDER BY take_id", (clap,))
+    def _read_table(self, clap: str, dim: int | None = None) -> EmbeddingMatrix:
+        rows = self._db.execute(f"SELECT take_id, dim, vector FROM {TABLE} WHERE clap = ? ORDER BY take_id", (clap,))
         rows = rows.fetchall()
-        sizes = [len(row[1]) for row in rows]
-        size = max(set(sizes), key=sizes.count) if sizes else 0  # one CLAP has one width; skip strays
-        kept = [row for row in rows if len(row[1]) == size]
+        if dim is None:  # one CLAP has one width: the one most rows have
+            sizes = [len(row[2]) if isinstance(row[2], bytes) else 0 for row in rows]
+            dim = max(set(sizes), key=sizes.count) // 4 if sizes else 0
+        kept = [row for row in rows if row[1] == dim and _whole(row[2], dim)]
+        if len(kept) < len(rows):
+            whole = {int(row[0]) for row in kept}
+            self._forget([int(row[0]) for row in rows if int(row[0]) not in whole], clap)
         ids = np.fromiter((int(row[0]) for row in kept), dtype=np.int64, count=len(kept))  # [N]
-        vectors = np.frombuffer(b"".join(row[1] for row in kept), dtype=np.float32).reshape(len(kept), size // 4)
+        vectors = np.frombuffer(b"".join(row[2] for row in kept), dtype=np.float32).reshape(len(kept), dim)
         return EmbeddingMatrix(ids, vectors, np.linalg.norm(vectors, axis=1))  # [N], [N, D], [N]
+
+    def _forget(self, take_ids: list[int], clap: str) -> None:
+        """Remove damaged rows (best effort: a locked database only delays it), so indexing embeds them again."""
+        self._note(f"{len(take_ids)} damaged search index row(s) were removed; their takes are indexed again")
+        try:
+            with history_db.transaction(self._db):
+                self._db.executemany(
+                    f"DELETE FROM {TABLE} WHERE take_id = ? AND clap = ?", [(i, clap) for i in take_ids]
+                )
+                self._db.execute(_BUMP, (clap,))
+        except sqlite3.Error as exc:
+            log.warning("could not remove damaged search index rows: %s", exc)
+
+
+def _whole(blob: bytes, dim: int) -> bool:
+    """Whether `blob` holds exactly `dim` finite float32 values."""
+    if not isinstance(blob, bytes) or dim <= 0 or len(blob) != 4 * dim:
+        return False
+    return bool(np.isfinite(np.frombuffer(blob, dtype=np.float32)).all())
