@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from core.errors import SoundDeskError
 from core.models import hub
 from core.models.precision import recorded_precision
+from core.takes.history_db import LibraryBusyError
 from core.takes.library import Library, TakeRecord
 from core.takes.take import load_take
 from desktop.compact.mode import CompactMode
@@ -39,6 +40,7 @@ from desktop.loops.feature import LoopFeature
 from desktop.render.controller import RenderController
 from desktop.scene.dock import SceneDock
 from desktop.settings import Preferences, group
+from desktop.takes.library_opener import LibraryOpener, open_now
 from desktop.takes.panel import TakesPanel
 from desktop.takes.preview import LivePreview
 from desktop.takes.separate import Separation
@@ -62,6 +64,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.preferences = Preferences.load(self.settings)
         self.library: Library | None = None
+        self.library_opener: LibraryOpener | None = None  # while another program keeps the library locked
         self.error_box: QMessageBox | None = None
         self.controller = GenerationController(lambda: self.library, self)
         self.sound_search = SoundSearch(self.controller, lambda: self.library, self)
@@ -371,11 +374,55 @@ class MainWindow(QMainWindow):
         self.show_status("Offline: only models already on disk are used." if offline else "Online.")
 
     def _open_library(self, folder: Path) -> None:
+        """Open the library folder: at once, or (another program holds its lock) on a LibraryOpener's thread
+        while the window stays usable and the status line says what it waits for."""
+        self._stop_opening()
         try:
-            library = Library(folder)
+            library = open_now(folder)
+        except LibraryBusyError:
+            self._wait_for_library(Path(folder))
+            return
         except SoundDeskError as exc:
+            if self.library is None:
+                self.controller.library_unavailable(str(exc), opening=False)
             self.show_error(str(exc))
             return
+        self._use_library(library, Path(folder))
+
+    def _wait_for_library(self, folder: Path) -> None:
+        waiting = (
+            f"Waiting for the take library in {folder}: another program (a SoundDesk window or command, a backup "
+            "tool) keeps its history locked. You can generate meanwhile; the takes are listed once it opens."
+        )
+        if self.library is None:
+            self.controller.library_unavailable(waiting, opening=True)
+        self.statusBar().showMessage(waiting)  # no timeout: it stays until the library opens
+        opener = self.library_opener = LibraryOpener(folder, self)
+        opener.opened.connect(lambda library: self._on_library_opened(opener, library))
+        opener.failed.connect(lambda message: self._on_library_failed(opener, message))
+        opener.start()
+
+    def _on_library_opened(self, opener: LibraryOpener, library: Library) -> None:
+        if opener is not self.library_opener:  # stopped since (another folder chosen, or closing)
+            library.close()
+            return
+        self.library_opener = None
+        self._use_library(library, library.folder, waited=True)
+
+    def _on_library_failed(self, opener: LibraryOpener, message: str) -> None:
+        if opener is not self.library_opener:
+            return
+        self.library_opener = None
+        if self.library is None:
+            self.controller.library_unavailable(message, opening=False)
+        self.show_error(message)
+
+    def _stop_opening(self) -> None:
+        if self.library_opener is not None:
+            self.library_opener.stop()
+            self.library_opener = None
+
+    def _use_library(self, library: Library, folder: Path, waited: bool = False) -> None:
         if self.library is not None:
             self.library.close()
         self.library = library
@@ -387,8 +434,11 @@ class MainWindow(QMainWindow):
         )
         if library.damaged:
             notes.append(f"Skipped {len(library.damaged)} damaged history row(s): {library.damaged[0]}.")
+        if waited:
+            notes.insert(0, f"Opened the take library in {folder}.")
         if notes:
             self.show_status(" ".join(notes))
+        self.controller.library_available()
 
     def _reveal_library(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.preferences.library_dir)))
@@ -448,6 +498,7 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.compact.close()
         self.takes_panel.player.stop()
+        self._stop_opening()
         self.controller.shutdown()
         QCoreApplication.sendPostedEvents()  # a job that finished just before the cancel is still recorded
         if self.library is not None:

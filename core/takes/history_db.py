@@ -29,8 +29,11 @@ class LibraryBusyError(ExportError):
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode: every change runs in an explicit `transaction()`."""
-    db = sqlite3.connect(path, timeout=_ATTEMPT_TIMEOUT_S, isolation_level=None)
+    """A connection in autocommit mode: every change runs in an explicit `transaction()`.
+
+    It may be opened on one thread and handed to another (the window opens its library off the GUI thread while
+    another program holds the lock), but it is used by one thread at a time."""
+    db = sqlite3.connect(path, timeout=_ATTEMPT_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     return db
 

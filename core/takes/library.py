@@ -127,6 +127,11 @@ class Library:
         self.folder = Path(folder)
         self.busy_timeout_s = busy_timeout_s
         self.damaged: list[str] = []  # sentences about history rows that could not be read
+        if (self.folder / DB_NAME).is_dir():
+            raise ExportError(
+                f"Cannot open the take library in {self.folder}: its history file {DB_NAME} is a folder, not a "
+                "database. Move or rename that folder, or choose another library folder in Preferences."
+            )
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._db = history_db.connect(self.folder / DB_NAME)
@@ -134,7 +139,8 @@ class Library:
             raise ExportError(f"Cannot open the take library in {self.folder}: {exc}.") from exc
         try:  # a damaged or foreign database file fails here, not at connect
             self._retry(self._create_schema, "open its history")
-            self.embeddings = EmbeddingStore(self._db, self.folder)  # CLAP vectors for search by sound
+            # CLAP vectors for search by sound
+            self.embeddings = self._retry(lambda: EmbeddingStore(self._db, self.folder), "open its search index")
         except history_db.LibraryBusyError:
             self._db.close()
             raise
@@ -144,14 +150,17 @@ class Library:
         self.adopted = self._adopt_orphans()
 
     def _create_schema(self) -> None:
+        if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            self._db.executescript(_SCHEMA)  # writes nothing when the tables exist: a reader does not hold it up
+            return
         with history_db.transaction(self._db):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _retry(self, action: Callable[[], Any], what: str) -> Any:
-        return history_db.with_retry(action, self.folder, self.busy_timeout_s, what)
+    def _retry(self, action: Callable[[], Any], what: str, wait_s: float | None = None) -> Any:
+        return history_db.with_retry(action, self.folder, self.busy_timeout_s if wait_s is None else wait_s, what)
 
     def _adopt_orphans(self) -> int:
         """Record complete takes in the folder that have no row (a stop between files and row); see core.takes.adopt."""
@@ -183,11 +192,18 @@ class Library:
         return self.folder / TRASH_DIR
 
     def add(
-        self, take: Take, files: TakeFiles, created: float | None = None, embedding: tuple[str, Any] | None = None
+        self,
+        take: Take,
+        files: TakeFiles,
+        created: float | None = None,
+        embedding: tuple[str, Any] | None = None,
+        wait_s: float | None = None,
     ) -> TakeRecord:
-        """Record a take whose files `write_take_files` (or save_take) already wrote.
+        """Record a take whose files `write_take_files` (or save_take) already wrote; adding it again (same
+        sidecar) updates its one row.
 
-        `embedding` (CLAP name, vector) is stored in the same transaction as the row.
+        `embedding` (CLAP name, vector) is stored after the row. `wait_s` bounds the wait for another program's
+        lock (default `busy_timeout_s`).
         """
         created = time.time() if created is None else created
         row = {
@@ -205,9 +221,10 @@ class Library:
             "name": default_name(take.prompt, take.seed),
             "created": created,
         }
-        take_id = self._retry(lambda: history_db.insert_once(self._db, row, replace=True), "record the take")
+        take_id = self._retry(lambda: history_db.insert_once(self._db, row, replace=True), "record the take", wait_s)
         if embedding is not None:  # a lost vector is recomputed by the next indexing run
-            self._retry(lambda: self.embeddings.put(take_id, embedding[0], embedding[1]), "store its embedding")
+            store = lambda: self.embeddings.put(take_id, embedding[0], embedding[1])  # noqa: E731
+            self._retry(store, "store its embedding", wait_s)
         return self.get(take_id)
 
     def save(self, take: Take) -> TakeRecord:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from core.errors import SoundDeskError
+from core.takes.history_db import LibraryBusyError
 from core.takes.library import Library, TakeRecord
 from desktop.generate.model_picker import ModelInfo
+from desktop.generate.pending import PendingTakes
 from desktop.generate.tasks import (
     GenerationResult,
     GenerationSpec,
@@ -97,6 +99,19 @@ class GenerationController(QObject):
         self._loads: dict[str, Job] = {}  # model ref -> its queued or running load job
         self._previews: dict[Job, GenerationSpec] = {}  # generation jobs that hand out audio while they run
         self._arrived: dict[Job, int] = {}  # running generation jobs -> how many of their takes are listed
+        self._no_library: tuple[str, bool] | None = None  # why the library is not open, and whether it opens later
+        self.pending = PendingTakes(library, self)  # takes a locked library could not record yet
+        self.pending.recorded.connect(self._on_recorded_late)
+
+    def library_unavailable(self, reason: str, opening: bool) -> None:
+        """The window's library is not open: a sentence why, and whether it is `opening` (waiting for another
+        program's lock: takes made meanwhile are recorded once it opens) or could not be opened at all."""
+        self._no_library = (reason, opening)
+
+    def library_available(self) -> None:
+        """The library is open (again): record what waited for it."""
+        self._no_library = None
+        self.pending.retry()
 
     @property
     def busy(self) -> bool:
@@ -178,8 +193,8 @@ class GenerationController(QObject):
         if library is None:
             return
         try:
-            record = library.add(*written)
-        except SoundDeskError:  # a locked library: the run's end says so, and the take is listed next time
+            record = library.add(*written, wait_s=0)
+        except SoundDeskError:  # a locked library: the run's end records it (or says why not)
             return
         count = self._arrived.get(job, 0)
         self._arrived[job] = count + 1
@@ -189,16 +204,15 @@ class GenerationController(QObject):
         self._arrived.pop(job, None)
         self.model_loaded.emit(result.model)
         library = self._library()
-        records: list[TakeRecord] = []
         embeddings = result.embeddings or [None] * len(result.takes)
-        try:
-            for (take, files, created), embedding in zip(result.takes, embeddings, strict=True):
-                if library is not None:
-                    records.append(library.add(take, files, created, embedding=embedding))
-        except SoundDeskError as exc:  # a locked library: the files are kept and recorded at the next start
-            self.error.emit(f"{exc} The take files are kept in the library folder and will be listed next time.")
-            if not records:
-                return
+        items = [(*written, embedding) for written, embedding in zip(result.takes, embeddings, strict=True)]
+        if library is None:
+            self._end_preview(job, True)
+            self._unlisted(items)
+            return
+        records = self._add_all(library, items)
+        if not records and items:
+            return
         self._end_preview(job, True)
         self.takes_added.emit(records)
         if result.cancelled:
@@ -208,6 +222,41 @@ class GenerationController(QObject):
             notice = f" {result.notice}" if result.notice else ""
             took = f"{result.elapsed_s:.1f} s{ranked}"
             self.status.emit(f"Generated {len(result.takes)} take(s) in {took}: {job.title}{notice}")
+
+    def _add_all(self, library: Library, items: list) -> list[TakeRecord]:
+        """Record the run's takes; what a lock holds up is retried (PendingTakes) and said in one sentence."""
+        records: list[TakeRecord] = []
+        for i, (take, files, created, embedding) in enumerate(items):
+            try:
+                records.append(library.add(take, files, created, embedding=embedding))
+            except LibraryBusyError as exc:
+                self.pending.add(items[i:])
+                self.error.emit(
+                    f"{exc} The take files are kept in the library folder, and they will be listed as soon as "
+                    "the library is free again."
+                )
+                break
+            except SoundDeskError as exc:
+                self.error.emit(f"{exc} The take files are kept in the library folder and will be listed next time.")
+                break
+        return records
+
+    def _unlisted(self, items: list) -> None:
+        """A run ended while the window has no open library: its files are kept; say where, and why not listed."""
+        if not items:
+            return
+        reason, opening = self._no_library or ("The take library is not open.", False)
+        folder = items[0][1].wav.parent
+        if opening:
+            self.pending.add(items)
+            self.status.emit(f"Generated {len(items)} take(s) into {folder}; they are listed once the library opens.")
+            return
+        self.error.emit(f"{reason} The {len(items)} new take(s) could not be listed; their files are kept in {folder}.")
+        self.status.emit(f"Kept {len(items)} take(s) as files in {folder}, not listed: the library is not open.")
+
+    def _on_recorded_late(self, records: list[TakeRecord]) -> None:
+        self.takes_added.emit(records)
+        self.status.emit(f"Recorded {len(records)} take(s) that waited for the library.")
 
     def _end_preview(self, job: Job | None, kept: bool) -> None:
         if self._previews.pop(job, None) is not None:
