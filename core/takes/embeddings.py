@@ -171,10 +171,10 @@ class EmbeddingStore:
         if dim is None:  # one CLAP has one width: the one most rows have
             sizes = [len(row[2]) if isinstance(row[2], bytes) else 0 for row in rows]
             dim = max(set(sizes), key=sizes.count) // 4 if sizes else 0
+        damaged = [int(row[0]) for row in rows if not _whole(row[2], row[1])]
+        if damaged:  # a whole row of another width is only left out: indexing at this width replaces it
+            self._forget(damaged, clap)
         kept = [row for row in rows if row[1] == dim and _whole(row[2], dim)]
-        if len(kept) < len(rows):
-            whole = {int(row[0]) for row in kept}
-            self._forget([int(row[0]) for row in rows if int(row[0]) not in whole], clap)
         ids = np.fromiter((int(row[0]) for row in kept), dtype=np.int64, count=len(kept))  # [N]
         vectors = np.frombuffer(b"".join(row[2] for row in kept), dtype=np.float32).reshape(len(kept), dim)
         return EmbeddingMatrix(ids, vectors, np.linalg.norm(vectors, axis=1))  # [N], [N, D], [N]
@@ -194,6 +194,6 @@ class EmbeddingStore:
 
 def _whole(blob: bytes, dim: int) -> bool:
     """Whether `blob` holds exactly `dim` finite float32 values."""
-    if not isinstance(blob, bytes) or dim <= 0 or len(blob) != 4 * dim:
+    if not isinstance(blob, bytes) or not isinstance(dim, int) or dim <= 0 or len(blob) != 4 * dim:
         return False
     return bool(np.isfinite(np.frombuffer(blob, dtype=np.float32)).all())
