@@ -72,14 +72,17 @@ def embed_take_task(holder: EngineHolder, wav_path: Path):
 
 
 def index_task(holder: EngineHolder, folder: Path):
-    """A job task: embed every take of the library in `folder` that has no embedding yet; returns how many."""
+    """A job task: embed every take of the library in `folder` that has no embedding yet; returns how many, and
+    a sentence for each take that could not be indexed."""
 
-    def task(report: Report, cancel: CancelToken) -> int:
+    def task(report: Report, cancel: CancelToken) -> tuple[int, list[str]]:
         from core.clap.search import index_library
         from core.takes.library import Library
 
         scorer = _scorer_for(holder.get(), report, cancel)(SEARCH_CLAP)
+        skipped: list[str] = []
         with Library(folder) as library:
-            return index_library(library, scorer, lambda step, total: report("index", step, total), cancel)
+            count = index_library(library, scorer, lambda step, total: report("index", step, total), cancel, skipped)
+        return count, skipped
 
     return task

@@ -76,7 +76,11 @@ class SoundSearch(QObject):
         def stopped() -> None:
             self.message.emit("Indexing stopped; what was indexed is kept, and indexing again goes on from there.")
 
-        done = lambda count: self.message.emit(f"Indexed {count} take(s) for search by sound.")  # noqa: E731
+        def done(result: tuple[int, list[str]]) -> None:
+            count, skipped = result
+            left_out = f" {len(skipped)} take(s) could not be indexed: {skipped[0]}." if skipped else ""
+            self.message.emit(f"Indexed {count} take(s) for search by sound.{left_out}")
+
         return self._submit(
             f"index the library ({missing} takes)", index_task(self.controller.engine, folder), done, stopped
         )
