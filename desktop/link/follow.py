@@ -34,7 +34,6 @@ class LinkFollow(QObject):
     """
 
     message = Signal(str)
-    followed = Signal(object)  # LinkState: each reading that changed the tempo or the peer count
 
     def __init__(self, tempo: TempoFields, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,7 +95,6 @@ class LinkFollow(QObject):
             self.state = state
             self.label.setText(state.describe())
             self.label.setToolTip(f"The Link session's tempo is {state.tempo:.2f} BPM")
-            self.followed.emit(state)
 
     def stop(self) -> None:
         """Leave the session and give the BPM field back to the user (the switch keeps its remembered state)."""
@@ -115,3 +113,4 @@ class LinkFollow(QObject):
         self.action.blockSignals(False)
         self.action.setEnabled(False)
         self.action.setToolTip(f"Follow tempo (Ableton Link) is not available: {why}")
+        self.action.setStatusTip(self.action.toolTip())  # menus show status tips, not tooltips
