@@ -51,10 +51,12 @@ def import_binding() -> ModuleType:
     """The Link binding's module (raises LinkUnavailableError, saying what to install, when it is missing)."""
     try:
         import link  # LinkPython-extern
-    except ImportError as exc:
-        raise LinkUnavailableError(
-            f"Following a DAW's tempo needs the {BINDING} package, which is not installed (pip install {BINDING})."
-        ) from exc
+    except ImportError as exc:  # not installed, or its native library cannot load (a system library missing)
+        if isinstance(exc, ModuleNotFoundError) and exc.name in ("link", "_link"):
+            why = f"needs the {BINDING} package, which is not installed (pip install {BINDING})"
+        else:
+            why = f"needs the {BINDING} package, which is installed but does not load: {exc}"
+        raise LinkUnavailableError(f"Following a DAW's tempo {why}.") from exc
     return link
 
 

@@ -61,6 +61,19 @@ def test_missing_binding_is_a_sentence(monkeypatch):
         LinkSession()
 
 
+def test_binding_that_does_not_load_is_a_sentence(monkeypatch):
+    class MissingLibrary:  # the native module fails as it does when a system library it links is absent
+        def find_spec(self, name, path=None, target=None):
+            if name == "_link":
+                raise ImportError("libatomic.so.1: cannot open shared object file: No such file or directory")
+
+    monkeypatch.delitem(sys.modules, "link", raising=False)
+    monkeypatch.delitem(sys.modules, "_link", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [MissingLibrary(), *sys.meta_path])
+    with pytest.raises(LinkUnavailableError, match="installed but does not load: libatomic.so.1"):
+        LinkSession()
+
+
 def test_link_that_cannot_start_is_a_sentence(monkeypatch):
     broken = types.ModuleType("link")
 
