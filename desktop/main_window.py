@@ -36,6 +36,7 @@ from desktop.explain.panel import ExplainPanel
 from desktop.generate.controller import GenerationController
 from desktop.generate.first_run import FirstRunBox
 from desktop.generate.panel import GeneratePanel
+from desktop.link.follow import LinkFollow
 from desktop.loops.feature import LoopFeature
 from desktop.render.controller import RenderController
 from desktop.scene.dock import SceneDock
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self._add_take_features()
         self._add_loops()
         self._add_window_features()
+        self._add_link()
         if self.settings.value("window/geometry") is None:  # a first start; later ones restore their geometry
             self._fit_screen()
         self.restore_state()
@@ -137,7 +139,7 @@ class MainWindow(QMainWindow):
             "Index the library for search by sound", self.sound_search.index_library
         )
         self.addActions([self.takes_panel.undo_action, self.takes_panel.redo_action, *self.takes_panel.take_actions])
-        model_menu = bar.addMenu("&Model")
+        model_menu = self.model_menu = bar.addMenu("&Model")
         self.generate_action = model_menu.addAction("Generate", self.generate)
         self.generate_action.setShortcut(QKeySequence("Ctrl+Return"))
         self.cancel_action = model_menu.addAction("Cancel", self.controller.cancel)
@@ -226,6 +228,15 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         bar.addAction(self.compact.action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _add_link(self) -> None:
+        """Follow tempo (Ableton Link): in the Model menu and the toolbar, the peers in the status bar, and loops."""
+        self.link = LinkFollow(self.generate_panel.params.tempo, self.settings, self)
+        self.model_menu.addAction(self.link.action)
+        self.toolbar.insertAction(self.compact.action, self.link.action)
+        self.statusBar().addPermanentWidget(self.link.label)
+        self.link.message.connect(self.show_status)
+        self.loops.follow_tempo = self.link.bpm
 
     def _refresh_first_run(self) -> None:
         self.first_run.refresh(len(self.generate_panel.models.local_folders()))
@@ -497,6 +508,7 @@ class MainWindow(QMainWindow):
         """Save settings, cancel and wait for the worker (never terminate it), then close the library."""
         self.save_state()
         self.compact.close()
+        self.link.stop()
         self.takes_panel.player.stop()
         self._stop_opening()
         self.controller.shutdown()

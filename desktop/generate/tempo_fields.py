@@ -10,6 +10,7 @@ from core.loops.meter import MAX_BARS, MAX_BPM, MIN_BPM, Meter
 from core.loops.tempo_prompt import TempoRequest
 from desktop.settings import read_bool, read_float, read_int, read_str
 
+BPM_TIP = "Tempo in quarter notes per minute"
 METERS = ("4/4", "3/4", "2/4", "6/8", "5/4", "7/8", "12/8")
 
 
@@ -21,7 +22,7 @@ class TempoFields(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.enabled = QCheckBox("Bars", toolTip="Make the take exactly this many bars at this tempo")
-        self.bpm = QDoubleSpinBox(decimals=1, suffix=" BPM", toolTip="Tempo in quarter notes per minute")
+        self.bpm = QDoubleSpinBox(decimals=2, suffix=" BPM", toolTip=BPM_TIP)  # 2 decimals, as DAWs show it
         self.bpm.setRange(MIN_BPM, MAX_BPM)
         self.bpm.setValue(120.0)
         self.bars = QSpinBox(toolTip="Length in bars")
@@ -52,7 +53,7 @@ class TempoFields(QWidget):
         if not self.enabled.isChecked():
             return None
         meter = Meter.parse(self.meter.currentText())
-        return TempoRequest(round(self.bpm.value(), 1), self.bars.value(), meter, self.in_prompt.isChecked())
+        return TempoRequest(round(self.bpm.value(), 2), self.bars.value(), meter, self.in_prompt.isChecked())
 
     def save_state(self, settings: QSettings) -> None:
         settings.setValue("tempo_on", self.enabled.isChecked())

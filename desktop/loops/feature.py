@@ -82,6 +82,7 @@ class LoopFeature(QObject):
         super().__init__(parent)
         self.queue, self._library, self._library_dir, self._settings = queue, library, library_dir, settings
         self.record: TakeRecord | None = None
+        self.follow_tempo: Callable[[], float | None] = lambda: None  # a DAW's tempo (Link) that loops are made at
         self.action = QAction("Make loop…", self)
         self.action.setObjectName("make_loop")
         self.action.setToolTip(LOOP_TIP)
@@ -110,6 +111,8 @@ class LoopFeature(QObject):
             return None
         if spec is None:
             dialog = MakeLoopDialog(record, self._settings, self.parent())
+            if (bpm := self.follow_tempo()) is not None:
+                dialog.bpm.setValue(bpm)
             if dialog.exec() != MakeLoopDialog.DialogCode.Accepted:
                 return None
             try:
