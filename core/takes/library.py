@@ -65,11 +65,14 @@ CREATE INDEX IF NOT EXISTS takes_created ON takes(created);
 
 
 def default_library_dir() -> Path:
-    """`~/Music/SoundDesk` where the platform has a music folder, else the per-user data folder."""
-    music = Path(platformdirs.user_music_dir())
-    if music.is_dir():
-        return music / APP_NAME
-    return Path(platformdirs.user_data_dir(APP_NAME, APP_NAME)) / "library"
+    """`~/Music/SoundDesk`: a folder a user finds in a file manager and a DAW's browser (never a hidden one).
+
+    A library already kept in the per-user data folder (where earlier versions put it when there was no music
+    folder) stays where it is."""
+    legacy = Path(platformdirs.user_data_dir(APP_NAME, APP_NAME)) / "library"
+    if (legacy / DB_NAME).is_file():
+        return legacy
+    return Path(platformdirs.user_music_dir()) / APP_NAME
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,11 @@ def default_name(prompt: str, seed: int) -> str:
     if len(short) > 48:
         short = short[:47].rstrip() + "…"
     return f"{short or 'untitled'} #{seed}"
+
+
+def given_name(record: TakeRecord) -> str | None:
+    """The name the take was given (renamed in the window, or a loop's name), or None while it has its default."""
+    return None if record.name == default_name(record.prompt, record.seed) else record.name
 
 
 class Library:
