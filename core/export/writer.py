@@ -40,7 +40,7 @@ from core.export.metadata import (
 from core.export.settings import FORMATS, AudioFormat, ExportSettings
 from core.takes.atomic import ensure_folder, write_files
 from core.takes.naming import model_label, pattern_stem, ucs_stem, unique_stem
-from core.takes.take import Take, load_take
+from core.takes.take import Take, load_take, take_name
 
 __all__ = ["FORMATS", "ExportResult", "ExportSettings", "export_take", "export_takes"]
 SIDECAR_VERSION = 1
@@ -263,7 +263,8 @@ def export_takes(
 
     def one(i: int, sidecar: str | os.PathLike) -> ExportResult:
         check_cancel(cancel)
-        result = export_take(load_take(sidecar), folder, settings, index=i + 1, source=sidecar)
+        take = load_take(sidecar)
+        result = export_take(take, folder, settings, index=i + 1, source=sidecar, name=take_name(sidecar))
         report(progress, i + 1, len(sidecars))
         return result
 

@@ -34,7 +34,7 @@ from core.takes.adopt import adopt, row_from_sidecar
 from core.takes.atomic import ensure_folder
 from core.takes.claim import save_new_take
 from core.takes.embeddings import EmbeddingStore
-from core.takes.take import Take, TakeFiles
+from core.takes.take import Take, TakeFiles, set_take_name
 
 DB_NAME = "sounddesk-library.sqlite"
 TRASH_DIR = ".trash"
@@ -174,7 +174,8 @@ class Library:
 
     def _record_found(self, sidecar: Path, data: dict, created: float) -> None:
         row = row_from_sidecar(sidecar, data, created)
-        row["name"] = default_name(row["prompt"], row["seed"])
+        given = data.get("name")
+        row["name"] = given if isinstance(given, str) and given.strip() else default_name(row["prompt"], row["seed"])
         self._retry(lambda: history_db.insert_once(self._db, row), "record a take")
 
     def close(self) -> None:
@@ -273,8 +274,19 @@ class Library:
         return [row["prompt"] for row in rows]
 
     def rename(self, take_id: int, name: str) -> TakeRecord:
-        """Change the display name (the files keep theirs: a DAW may reference them)."""
-        self._update(take_id, "name = ?", name.strip() or self.get(take_id).name)
+        """Give the take a name: in the history and in its JSON sidecar, so exports (also from the command line)
+        and a history rebuilt from the files carry it. The files keep their names: a DAW may reference them;
+        a drag hands out a copy named after the take (core.takes.named)."""
+        record = self.get(take_id)
+        name = name.strip() or record.name
+        if record.sidecar_path.is_file():
+            set_take_name(record.sidecar_path, name)
+        try:
+            self._update(take_id, "name = ?", name)
+        except ExportError:  # the history is locked: the sidecar keeps the old name too
+            if record.sidecar_path.is_file():
+                set_take_name(record.sidecar_path, record.name)
+            raise
         return self.get(take_id)
 
     def set_starred(self, take_id: int, starred: bool) -> TakeRecord:

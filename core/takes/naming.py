@@ -23,9 +23,10 @@ from core.errors import InvalidParameterError
 MAX_CHARS = 150
 MAX_BYTES = 240  # ext4 / APFS allow 255 bytes per name; leave room for a temporary prefix and suffix
 PROMPT_CHARS = 60
-DEFAULT_PATTERN = "{prompt}_{model}_{seed}"
+DEFAULT_PATTERN = "{name}"
+UNNAMED_PATTERN = "{prompt}_{model}_{seed}"
 PATTERN_FIELDS = ("name", "prompt", "model", "seed", "index", "date")
-"""`{name}` is the name the user gave the take (renamed in the window), else what DEFAULT_PATTERN makes."""
+"""`{name}` is the name the user gave the take (renamed in the window), else what UNNAMED_PATTERN makes."""
 
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
@@ -113,7 +114,7 @@ def pattern_stem(
         "date": (day or date.today()).isoformat(),
     }
     given = " ".join((name or "").split())
-    values["name"] = given or DEFAULT_PATTERN.format(**values)
+    values["name"] = given or UNNAMED_PATTERN.format(**values)
     return sanitize(pattern.format(**values))
 
 
