@@ -89,8 +89,8 @@ class TakesModel(QAbstractListModel):
 
     def _fit_words(self) -> dict[int, tuple[str, str]]:
         return {
-            take_id: (match_words.fit_label(place, count), match_words.fit_tip(place, count, score))
-            for take_id, (place, count, score) in match_words.prompt_fits(self._records).items()
+            take_id: (match_words.fit_label(place, count, fraction), match_words.fit_tip(place, count, score))
+            for take_id, (place, count, score, fraction) in match_words.prompt_fits(self._records).items()
         }
 
     def match_words(self, record: TakeRecord) -> tuple[str, str] | None:

@@ -14,6 +14,9 @@ from core.clap.ranking import TEXT_MATCH
 from core.takes.library import TakeRecord
 
 METER_CELLS = 5
+EMPTY_GAP = 0.2
+"""A CLAP similarity this far below the best of a comparison shows as the shortest bar (CLAP similarities of
+takes that sound alike lie within a few hundredths; a tenth is a clearly weaker match)."""
 NOT_INDEXED = "not indexed yet: not ranked"
 
 
@@ -29,12 +32,12 @@ def meter(fraction: float) -> str:
 
 
 def places(scores: Sequence[float]) -> list[tuple[int, float]]:
-    """Per score: its place (1 = highest; ties share one) and where it lies between the lowest (0) and highest (1)."""
+    """Per score: its place (1 = highest; ties share one) and how close it comes to the highest (1: as high,
+    0: EMPTY_GAP or more below it), so that near-equal takes show near-equal bars."""
     if not scores:
         return []
-    low, high = min(scores), max(scores)
-    spread = high - low
-    return [(1 + sum(other > s for other in scores), 1.0 if spread <= 0 else (s - low) / spread) for s in scores]
+    high = max(scores)
+    return [(1 + sum(other > s for other in scores), max(0.0, 1.0 - (high - s) / EMPTY_GAP)) for s in scores]
 
 
 def search_label(place: int, count: int, fraction: float) -> str:
@@ -49,10 +52,10 @@ def search_tip(title: str, place: int, count: int, score: float) -> str:
     )
 
 
-def fit_label(place: int, count: int) -> str:
+def fit_label(place: int, count: int, fraction: float) -> str:
     if count == 1:
         return "fits its prompt: the only scored take of it"
-    return f"{meter(1.0 - (place - 1) / (count - 1))} {'best' if place == 1 else ordinal(place)} fit of {count}"
+    return f"{meter(fraction)} {'best' if place == 1 else ordinal(place)} fit of {count}"
 
 
 def fit_tip(place: int, count: int, score: float) -> str:
@@ -62,8 +65,9 @@ def fit_tip(place: int, count: int, score: float) -> str:
     )
 
 
-def prompt_fits(records: Iterable[TakeRecord]) -> dict[int, tuple[int, int, float]]:
-    """Take id -> (place, count, text match) among the scored takes of the same prompt in `records`."""
+def prompt_fits(records: Iterable[TakeRecord]) -> dict[int, tuple[int, int, float, float]]:
+    """Take id -> (place, count, text match, closeness to the best) among the scored takes of the same prompt
+    in `records`."""
     by_prompt: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for record in records:
         score = record.extra.get(TEXT_MATCH)
@@ -71,6 +75,6 @@ def prompt_fits(records: Iterable[TakeRecord]) -> dict[int, tuple[int, int, floa
             by_prompt[record.prompt].append((record.id, float(score)))
     fits = {}
     for group in by_prompt.values():
-        for (take_id, score), (place, _) in zip(group, places([s for _, s in group]), strict=True):
-            fits[take_id] = (place, len(group), score)
+        for (take_id, score), (place, fraction) in zip(group, places([s for _, s in group]), strict=True):
+            fits[take_id] = (place, len(group), score, fraction)
     return fits

@@ -316,8 +316,11 @@ class TakesPanel(QWidget):
         self.by_sound.blockSignals(True)
         self.by_sound.setChecked(False)
         self.by_sound.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
         self.search.setPlaceholderText("Search prompts and names…")
-        self.model.set_filter(self.search.text(), self.starred_only.isChecked())
+        self.model.set_filter("", self.starred_only.isChecked())
 
     def _more_like(self) -> None:
         record = self.current()
