@@ -4,9 +4,9 @@ unranked (indexed first), and a renamed take's export; at 1280x800 and 1920x1080
 
     python scripts/screenshot.py [--model ../shared/fixtures/musicgen] [--out screenshots] [--sizes 1280x800,1920x1080]
 
-Writes screenshots/{main,preview,compact,search,export}-WxH.png. Settings and the take library go to a temporary folder (the
-user's own are never touched); the hub runs offline against ../shared/fixtures/hf-cache. Each size gets its
-own Xvfb screen; without Xvfb on PATH it falls back to Qt's offscreen platform and widget grabs.
+Writes screenshots/{main,preview,compact,search,export}-WxH.png. Settings and the take library go to a temporary
+folder (the user's own are never touched); the hub runs offline against ../shared/fixtures/hf-cache. Each size
+gets its own Xvfb screen; without Xvfb on PATH it falls back to Qt's offscreen platform and widget grabs.
 """
 
 from __future__ import annotations
