@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QKeySequence, QShowEvent
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QGroupBox,
@@ -27,9 +27,8 @@ from core.models import hub
 from core.models.precision import recorded_precision
 from core.takes.history_db import LibraryBusyError
 from core.takes.library import Library, TakeRecord
-from core.takes.take import load_take
 from desktop.compact.mode import CompactMode
-from desktop.dialogs.export_dialog import ExportDialog
+from desktop.dialogs.exporting import TakeExporter
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.explain.controller import ExplainController
 from desktop.explain.panel import ExplainPanel
@@ -47,6 +46,7 @@ from desktop.takes.preview import LivePreview
 from desktop.takes.separate import Separation
 from desktop.takes.sound_search import SoundSearch
 from desktop.widgets import theme
+from desktop.widgets.reveal import reveal
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.controller = GenerationController(lambda: self.library, self)
         self.sound_search = SoundSearch(self.controller, lambda: self.library, self)
+        self.exporter = TakeExporter(self.settings, lambda: self.preferences.library_dir, self)
         self.generate_panel = GeneratePanel()
         self.takes_panel = TakesPanel()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -111,9 +112,15 @@ class MainWindow(QMainWindow):
         takes.message.connect(self.show_status)
         takes.recall_requested.connect(self.recall)
         takes.export_requested.connect(self.export_take)
+        self.exporter.message.connect(self.show_status)
+        self.exporter.error.connect(self.show_error)
+        self.statusBar().addPermanentWidget(self.exporter.reveal_button)
         takes.sound_search_requested.connect(self.sound_search.search_text)
         takes.more_like_requested.connect(self.sound_search.more_like)
         self.sound_search.ranked.connect(takes.show_ranked)
+        self.sound_search.scored.connect(takes.added)
+        takes.rank_requested.connect(self.sound_search.rank_prompt)
+        takes.sound_search_opened.connect(self.sound_search.index_first)
         self.sound_search.message.connect(self.show_status)
 
     def _make_menus(self) -> None:
@@ -123,7 +130,8 @@ class MainWindow(QMainWindow):
         self.open_folder_action.setShortcut(QKeySequence.StandardKey.Open)
         self.render_controller = RenderController(self)
         self.render_action = file_menu.addAction("Render a manifest…", self.render_controller.ask)
-        self.reveal_library_action = file_menu.addAction("Show library folder", self._reveal_library)
+        self.reveal_library_action = file_menu.addAction("Open library folder", self._reveal_library)
+        self.reveal_exports_action = file_menu.addAction("Open exports folder", self.exporter.reveal_folder)
         self.preferences_action = file_menu.addAction("Preferences…", self.edit_preferences)
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
         file_menu.addSeparator()
@@ -321,24 +329,11 @@ class MainWindow(QMainWindow):
 
     def export_take(self, record: TakeRecord) -> None:
         """Ask how to export (ExportDialog), then write the file through core.export.writer."""
-        dialog = ExportDialog(self.settings, self.preferences.library_dir / "exports", self)
-        if dialog.exec() != ExportDialog.DialogCode.Accepted:
-            return
-        if self.export_record(record, dialog.destination(), dialog.export_settings()) is not None:
-            dialog.remember()
+        self.exporter.ask(record)
 
     def export_record(self, record: TakeRecord, folder: Path, export_settings: Any) -> Any:
-        """Export one take with core.export.writer; returns its ExportResult, or None after showing why not."""
-        from core.export.writer import export_take
-
-        try:
-            result = export_take(load_take(record.sidecar_path), folder, export_settings, source=record.sidecar_path)
-        except SoundDeskError as exc:
-            self.show_error(str(exc))
-            return None
-        notes = (" " + " ".join(result.notes)) if result.notes else ""
-        self.show_status(f"Exported {result.path}.{notes}")
-        return result
+        """Export one take; returns its ExportResult, or None after showing why not (desktop.dialogs.exporting)."""
+        return self.exporter.export(record, folder, export_settings)
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
@@ -451,8 +446,8 @@ class MainWindow(QMainWindow):
             self.show_status(" ".join(notes))
         self.controller.library_available()
 
-    def _reveal_library(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.preferences.library_dir)))
+    def _reveal_library(self) -> bool:
+        return reveal(self.preferences.library_dir)
 
     def _on_takes_added(self, records: list[TakeRecord]) -> None:
         self.takes_panel.added(records)

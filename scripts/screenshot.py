@@ -1,11 +1,12 @@
 """Screenshots of the real window on a virtual screen: the main window (fixture takes, one selected, the
-spectrogram on), the take being heard while it generates, and compact mode; at 1280x800 and 1920x1080.
+spectrogram on), the take being heard while it generates, compact mode, search by sound over takes made
+unranked (indexed first), and a renamed take's export; at 1280x800 and 1920x1080.
 
     python scripts/screenshot.py [--model ../shared/fixtures/musicgen] [--out screenshots] [--sizes 1280x800,1920x1080]
 
-Writes screenshots/{main,preview,compact}-WxH.png. Settings and the take library go to a temporary folder (the
-user's own are never touched); the hub runs offline against ../shared/fixtures/hf-cache. Each size gets its
-own Xvfb screen; without Xvfb on PATH it falls back to Qt's offscreen platform and widget grabs.
+Writes screenshots/{main,preview,compact,search,export}-WxH.png. Settings and the take library go to a temporary
+folder (the user's own are never touched); the hub runs offline against ../shared/fixtures/hf-cache. Each size
+gets its own Xvfb screen; without Xvfb on PATH it falls back to Qt's offscreen platform and widget grabs.
 """
 
 from __future__ import annotations
@@ -162,8 +163,40 @@ def capture(args: argparse.Namespace, real_screen: bool) -> int:
     window.compact.window.prompt.setText("footsteps on gravel, slow")
     save(app, window.compact.window, args.out / f"compact-{size}.png", real_screen)
     window.compact.set_compact(False)
+    status = 0 if library_shots(app, window, args, real_screen) else 1
     window.close()
-    return 0
+    return status
+
+
+def library_shots(app, window, args: argparse.Namespace, real_screen: bool) -> bool:
+    """Search by sound over the takes just made without ranking (they are indexed first, in the background),
+    then a renamed take exported under its name, with the export dialog open over the window."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    takes, size = window.takes_panel, args.size
+    loop = QEventLoop()
+    window.sound_search.ranked.connect(lambda *_: loop.quit())
+    QTimer.singleShot(int(args.timeout * 1000), loop.quit)
+    takes.search.setText("rain on a roof")
+    takes.by_sound.setChecked(True)  # queues the indexing job, then the search
+    loop.exec()
+    if not takes.model.ranked:
+        print("search by sound did not answer", file=sys.stderr)
+        return False
+    save(app, window, args.out / f"search-{size}.png", real_screen)
+    takes.show_all.click()
+    takes.list.select_take(takes.model.record(0).id)
+    takes.rename_current("Tin roof rain")
+    record = takes.current()
+    dialog = window.exporter.dialog(record)
+    if window.export_record(record, dialog.destination(), dialog.export_settings()) is None:
+        return False
+    dialog.show()
+    frame = window.frameGeometry()
+    dialog.move(frame.center() - dialog.rect().center())
+    save(app, window if real_screen else dialog, args.out / f"export-{size}.png", real_screen)
+    dialog.close()
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,7 @@ from core.export.metadata import (
 from core.export.settings import FORMATS, AudioFormat, ExportSettings
 from core.takes.atomic import ensure_folder, write_files
 from core.takes.naming import model_label, pattern_stem, ucs_stem, unique_stem
-from core.takes.take import Take, load_take
+from core.takes.take import Take, load_take, take_name
 
 __all__ = ["FORMATS", "ExportResult", "ExportSettings", "export_take", "export_takes"]
 SIDECAR_VERSION = 1
@@ -136,10 +136,12 @@ def samples_for(wav: np.ndarray, fmt: AudioFormat) -> np.ndarray:
     return quantise(wav, fmt.bits) if fmt.bits else wav
 
 
-def file_stem(settings: ExportSettings, prompt: str, model: str, seed: int, index: int, when: datetime) -> str:
+def file_stem(
+    settings: ExportSettings, prompt: str, model: str, seed: int, index: int, when: datetime, name: str | None = None
+) -> str:
     if settings.ucs is not None:
         return ucs_stem(settings.ucs, prompt)
-    return pattern_stem(settings.naming, prompt, model, seed, index, when.date())
+    return pattern_stem(settings.naming, prompt, model, seed, index, when.date(), name)
 
 
 def claim_paths(folder: Path, stems: Sequence[str], settings: ExportSettings) -> list[Path]:
@@ -185,8 +187,11 @@ def export_take(
     *,
     index: int = 1,
     source: str | os.PathLike | None = None,
+    name: str | None = None,
 ) -> ExportResult:
-    """Write one take as `settings` say into `folder`; returns where it went (raises ExportError)."""
+    """Write one take as `settings` say into `folder`; returns where it went (raises ExportError).
+
+    `name` is the name the user gave the take: the naming pattern's `{name}` and the file's title."""
     settings = settings or ExportSettings()
     folder = ensure_folder(Path(folder))
     when = datetime.now().astimezone()
@@ -203,8 +208,10 @@ def export_take(
         notes.append(note)
     fmt = settings.audio_format
     summary = take_summary(take)
-    rendered = render(samples_for(wav, fmt), rate, fmt, summary, take.prompt, when, wav_for_facts=wav, loop=loop)
-    path = claim_paths(folder, [file_stem(settings, take.prompt, take.model, take.seed, index, when)], settings)[0]
+    title = name or take.prompt
+    rendered = render(samples_for(wav, fmt), rate, fmt, summary, title, when, wav_for_facts=wav, loop=loop)
+    stem = file_stem(settings, take.prompt, take.model, take.seed, index, when, name)
+    path = claim_paths(folder, [stem], settings)[0]
     source_info = {k: v for k, v in take.metadata().items() if k not in summary and k not in ("version", "codes")}
     record = sidecar_record(
         path,
@@ -212,6 +219,7 @@ def export_take(
         settings,
         when,
         **summary,
+        **({"name": name} if name else {}),
         source={"take": str(source) if source else None, **source_info},
         processing=processing,
         notes=notes,
@@ -255,7 +263,8 @@ def export_takes(
 
     def one(i: int, sidecar: str | os.PathLike) -> ExportResult:
         check_cancel(cancel)
-        result = export_take(load_take(sidecar), folder, settings, index=i + 1, source=sidecar)
+        take = load_take(sidecar)
+        result = export_take(take, folder, settings, index=i + 1, source=sidecar, name=take_name(sidecar))
         report(progress, i + 1, len(sidecars))
         return result
 

@@ -18,7 +18,9 @@ from core.errors import SoundDeskError
 from core.takes import schemas
 
 log = logging.getLogger(__name__)
-SIDECAR_FIELDS = {"version", "prompt", "model", "seed", "parameters", "sample_rate", "channels", "duration", "codes"}
+SIDECAR_FIELDS = {
+    *("version", "prompt", "model", "seed", "parameters", "sample_rate", "channels", "duration", "codes", "name")
+}
 
 
 def orphan_sidecars(folder: Path, recorded: Iterable[str]) -> list[Path]:

@@ -34,7 +34,7 @@ from core.takes.adopt import adopt, row_from_sidecar
 from core.takes.atomic import ensure_folder
 from core.takes.claim import save_new_take
 from core.takes.embeddings import EmbeddingStore
-from core.takes.take import Take, TakeFiles
+from core.takes.take import Take, TakeFiles, set_take_name
 
 DB_NAME = "sounddesk-library.sqlite"
 TRASH_DIR = ".trash"
@@ -65,11 +65,14 @@ CREATE INDEX IF NOT EXISTS takes_created ON takes(created);
 
 
 def default_library_dir() -> Path:
-    """`~/Music/SoundDesk` where the platform has a music folder, else the per-user data folder."""
-    music = Path(platformdirs.user_music_dir())
-    if music.is_dir():
-        return music / APP_NAME
-    return Path(platformdirs.user_data_dir(APP_NAME, APP_NAME)) / "library"
+    """`~/Music/SoundDesk`: a folder a user finds in a file manager and a DAW's browser (never a hidden one).
+
+    A library already kept in the per-user data folder (where earlier versions put it when there was no music
+    folder) stays where it is."""
+    legacy = Path(platformdirs.user_data_dir(APP_NAME, APP_NAME)) / "library"
+    if (legacy / DB_NAME).is_file():
+        return legacy
+    return Path(platformdirs.user_music_dir()) / APP_NAME
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,11 @@ def default_name(prompt: str, seed: int) -> str:
     if len(short) > 48:
         short = short[:47].rstrip() + "…"
     return f"{short or 'untitled'} #{seed}"
+
+
+def given_name(record: TakeRecord) -> str | None:
+    """The name the take was given (renamed in the window, or a loop's name), or None while it has its default."""
+    return None if record.name == default_name(record.prompt, record.seed) else record.name
 
 
 class Library:
@@ -175,7 +183,8 @@ class Library:
 
     def _record_found(self, sidecar: Path, data: dict, created: float) -> None:
         row = row_from_sidecar(sidecar, data, created)
-        row["name"] = default_name(row["prompt"], row["seed"])
+        given = data.get("name")
+        row["name"] = given if isinstance(given, str) and given.strip() else default_name(row["prompt"], row["seed"])
         self._retry(lambda: history_db.insert_once(self._db, row), "record a take")
 
     def close(self) -> None:
@@ -282,8 +291,19 @@ class Library:
         return [row["prompt"] for row in rows]
 
     def rename(self, take_id: int, name: str) -> TakeRecord:
-        """Change the display name (the files keep theirs: a DAW may reference them)."""
-        self._update(take_id, "name = ?", name.strip() or self.get(take_id).name)
+        """Give the take a name: in the history and in its JSON sidecar, so exports (also from the command line)
+        and a history rebuilt from the files carry it. The files keep their names: a DAW may reference them;
+        a drag hands out a copy named after the take (core.takes.named)."""
+        record = self.get(take_id)
+        name = name.strip() or record.name
+        if record.sidecar_path.is_file():
+            set_take_name(record.sidecar_path, name)
+        try:
+            self._update(take_id, "name = ?", name)
+        except ExportError:  # the history is locked: the sidecar keeps the old name too
+            if record.sidecar_path.is_file():
+                set_take_name(record.sidecar_path, record.name)
+            raise
         return self.get(take_id)
 
     def set_starred(self, take_id: int, starred: bool) -> TakeRecord:

@@ -23,8 +23,10 @@ from core.errors import InvalidParameterError
 MAX_CHARS = 150
 MAX_BYTES = 240  # ext4 / APFS allow 255 bytes per name; leave room for a temporary prefix and suffix
 PROMPT_CHARS = 60
-DEFAULT_PATTERN = "{prompt}_{model}_{seed}"
-PATTERN_FIELDS = ("prompt", "model", "seed", "index", "date")
+DEFAULT_PATTERN = "{name}"
+UNNAMED_PATTERN = "{prompt}_{model}_{seed}"
+PATTERN_FIELDS = ("name", "prompt", "model", "seed", "index", "date")
+"""`{name}` is the name the user gave the take (renamed in the window), else what UNNAMED_PATTERN makes."""
 
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
@@ -86,23 +88,34 @@ def validate_pattern(pattern: str) -> str:
     """Return `pattern` if it uses only the known fields, else raise InvalidParameterError."""
     _check_pattern(pattern)
     try:
-        pattern.format(prompt="p", model="m", seed=1, index=1, date="d")
+        pattern.format(name="n", prompt="p", model="m", seed=1, index=1, date="d")
     except (ValueError, TypeError) as exc:
         raise InvalidParameterError(f"The naming pattern {pattern!r} cannot be filled: {exc}.") from exc
     return pattern
 
 
-def pattern_stem(pattern: str, prompt: str, model: str, seed: int, index: int = 1, day: date | None = None) -> str:
-    """Fill the naming pattern and sanitise the result (extension not included)."""
+def pattern_stem(
+    pattern: str,
+    prompt: str,
+    model: str,
+    seed: int,
+    index: int = 1,
+    day: date | None = None,
+    name: str | None = None,
+) -> str:
+    """Fill the naming pattern and sanitise the result (extension not included); `name` is the take's given
+    name, if it has one."""
     validate_pattern(pattern)
-    filled = pattern.format(
-        prompt=prompt_slug(prompt, PROMPT_CHARS, "-") or "untitled",
-        model=model_label(model),
-        seed=seed,
-        index=index,
-        date=(day or date.today()).isoformat(),
-    )
-    return sanitize(filled)
+    values = {
+        "prompt": prompt_slug(prompt, PROMPT_CHARS, "-") or "untitled",
+        "model": model_label(model),
+        "seed": seed,
+        "index": index,
+        "date": (day or date.today()).isoformat(),
+    }
+    given = " ".join((name or "").split())
+    values["name"] = given or UNNAMED_PATTERN.format(**values)
+    return sanitize(pattern.format(**values))
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,22 @@ def take_file_bytes(take: Take, name: str) -> dict[str, bytes]:
     return {".wav": wav.getvalue(), ".codes.npy": codes.getvalue(), ".json": sidecar.encode("utf-8")}
 
 
+def take_name(sidecar: str | os.PathLike) -> str | None:
+    """The name the take was given (`"name"` in its sidecar, written by Library.rename), or None."""
+    try:
+        name = schemas.read_json(Path(sidecar), "take").get("name")
+    except (schemas.FileFormatError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def set_take_name(sidecar: Path, name: str) -> None:
+    """Write `"name"` into the take's sidecar (replaced atomically), so the name travels with its files."""
+    data = schemas.read_json(sidecar, "take")
+    data["name"] = name
+    write_files([(sidecar, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))], overwrite=True)
+
+
 def load_take(sidecar: str | os.PathLike) -> Take:
     """Read a take back from its JSON sidecar (the WAV and codes next to it), checked against the take schema."""
     sidecar = Path(sidecar)
@@ -131,7 +147,8 @@ def load_take(sidecar: str | os.PathLike) -> Take:
         raise ExportError(
             f"Cannot read the take {sidecar}: its codes file {codes_path.name} is damaged ({exc})."
         ) from exc
-    known = {"version", "prompt", "model", "seed", "parameters", "sample_rate", "channels", "duration", "codes"}
+    # "name" (given in the window) names this take only: a loop or stem made from it must not inherit it
+    known = {"version", "prompt", "model", "seed", "parameters", "sample_rate", "channels", "duration", "codes", "name"}
     return Take(
         prompt=data["prompt"],
         model=data["model"],

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QWidget,
 )
 
@@ -24,8 +25,14 @@ class PreferencesDialog(QDialog):
     def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
-        row = FolderField("Library folder", str(preferences.library_dir))
-        self.library_dir = row.edit
+        row = FolderField("Library folder", str(preferences.library_dir), openable=True)
+        self.library_dir, self.library_field = row.edit, row
+        where = QLabel(
+            "Every take is saved here as soon as it is made (WAV, codes and a JSON file); exports go to its "
+            "“exports” folder unless you choose another when exporting, and renamed takes you drag out to its "
+            "“Named” folder."
+        )
+        where.setWordWrap(True)
         self.device = QComboBox()
         self.device.addItem("System default", "")
         for _index, name in output_devices():
@@ -45,6 +52,7 @@ class PreferencesDialog(QDialog):
         self.preview.setChecked(preferences.preview)
         form = QFormLayout(self)
         form.addRow("Library folder", row)
+        form.addRow("", where)
         form.addRow("Audio output", self.device)
         form.addRow("Theme", self.theme)
         form.addRow(self.preview)

@@ -71,6 +71,21 @@ def embed_take_task(holder: EngineHolder, wav_path: Path):
     return task
 
 
+def rank_files_task(holder: EngineHolder, sidecars: list[Path]):
+    """A job task: score each take file by how well it fits its prompt (writing `text_match` into its JSON);
+    returns core.clap.ranking.Scored entries, best first."""
+
+    def task(report: Report, cancel: CancelToken) -> list:
+        from core.clap.ranking import rank_take_files
+
+        scorer_for = _scorer_for(holder.get(), report, cancel)
+        return rank_take_files(
+            sidecars, scorer_for, progress=lambda step, total: report("rank", step, total), cancel=cancel
+        )
+
+    return task
+
+
 def index_task(holder: EngineHolder, folder: Path):
     """A job task: embed every take of the library in `folder` that has no embedding yet; returns how many, and
     a sentence for each take that could not be indexed."""

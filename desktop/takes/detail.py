@@ -32,6 +32,25 @@ def describe_params(params: GenerationParams, family: str | None = None) -> str:
     return f"{params.duration:g} s, {sampling}, {guidance}"
 
 
+def info_text(record: TakeRecord, match: tuple[str, str] | None = None) -> str:
+    """The take's facts, one per line; `match` (label, explanation) says its CLAP place."""
+    family = record.extra.get("family")
+    rows = [
+        ("Prompt", html.escape(record.prompt)),
+        ("Model", html.escape(record.model)),
+        ("Seed", str(record.seed)),
+        ("Parameters", html.escape(describe_params(record.params, family))),
+        ("Audio", f"{record.duration:.2f} s, {record.sample_rate} Hz, {record.channels} ch"),
+        ("File", html.escape(str(record.wav_path))),
+    ]
+    loop = loop_summary(record.extra, record.sample_rate)
+    if loop is not None:
+        rows.insert(5, ("Loop" if "loop" in record.extra else "Tempo", html.escape(loop)))
+    if match is not None:
+        rows.insert(4, ("Match", html.escape(f"{match[0]}. {match[1]}")))
+    return "<br>".join(f"<b>{name}:</b> {value}" for name, value in rows)
+
+
 EMPTY_TEXT = "No take yet: describe a sound on the left and press Generate (Ctrl+Enter)."
 
 
@@ -81,7 +100,10 @@ class TakeDetail(QWidget):
         """Another part about the selected take, below its details (the explain panel)."""
         self._layout.insertWidget(self._layout.count() - 1, widget)
 
-    def show_record(self, record: TakeRecord | None, wav: np.ndarray | None = None) -> None:
+    def show_record(
+        self, record: TakeRecord | None, wav: np.ndarray | None = None, match: tuple[str, str] | None = None
+    ) -> None:
+        """Show `record`; `match` is its CLAP place in the list (label, explanation), if it has one."""
         self.record = record
         if record is None:
             self.title.setText("<i>No take selected.</i>")
@@ -90,20 +112,13 @@ class TakeDetail(QWidget):
             self.waveform.set_audio(None)
             return
         self.title.setText(("★ " if record.starred else "") + f"<b>{html.escape(record.name)}</b>")
-        family = record.extra.get("family")
-        rows = [
-            ("Prompt", html.escape(record.prompt)),
-            ("Model", html.escape(record.model)),
-            ("Seed", str(record.seed)),
-            ("Parameters", html.escape(describe_params(record.params, family))),
-            ("Audio", f"{record.duration:.2f} s, {record.sample_rate} Hz, {record.channels} ch"),
-            ("File", html.escape(str(record.wav_path))),
-        ]
-        loop = loop_summary(record.extra, record.sample_rate)
-        if loop is not None:
-            rows.insert(5, ("Loop" if "loop" in record.extra else "Tempo", html.escape(loop)))
-        self.info.setText("<br>".join(f"<b>{name}:</b> {value}" for name, value in rows))
+        self.info.setText(info_text(record, match))
         self.waveform.set_audio(wav, record.sample_rate)
+
+    def set_match(self, match: tuple[str, str] | None) -> None:
+        """The list around the shown take changed (scored, searched): say its new place."""
+        if self.record is not None:
+            self.info.setText(info_text(self.record, match))
 
     def set_playhead(self, seconds: float) -> None:
         self.waveform.set_playhead(seconds)

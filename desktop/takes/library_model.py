@@ -13,6 +13,7 @@ from PySide6.QtGui import QPixmap
 
 from core.errors import SoundDeskError
 from core.takes.library import Library, TakeRecord
+from desktop.takes import match_words
 from desktop.widgets.waveform import waveform_pixmap
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 RecordRole = Qt.ItemDataRole.UserRole + 1
 ThumbnailRole = Qt.ItemDataRole.UserRole + 2
 ScoreRole = Qt.ItemDataRole.UserRole + 3  # the search-by-sound score of a ranked row, else None
+MatchRole = Qt.ItemDataRole.UserRole + 4  # the row's CLAP place in words ("closest of 12"), else None
 THUMBNAIL_SIZE = (140, 40)
 AUDIO_CACHE_TAKES = 8
 
@@ -41,7 +43,9 @@ class TakesModel(QAbstractListModel):
         self._records: list[TakeRecord] = []
         self._query = ""
         self._starred_only = False
-        self._scores: dict[int, float] = {}
+        self._scores: dict[int, float | None] = {}  # ranked rows: score, or None for a take not indexed yet
+        self._title = ""  # what the ranked rows answer ("Sounds like “rain”")
+        self._match: dict[int, tuple[str, str]] = {}  # take id -> (label, tooltip) for its CLAP place
         self._thumbnails: dict[tuple[int, str], QPixmap] = {}
         self._audio: OrderedDict[tuple[int, str], tuple[np.ndarray, int]] = OrderedDict()
 
@@ -55,12 +59,43 @@ class TakesModel(QAbstractListModel):
         self._query, self._starred_only = query, starred_only
         self.reload()
 
-    def show_ranked(self, ranked: list[tuple[TakeRecord, float]]) -> None:
-        """Show search-by-sound results (best first, each with its score) until the next reload."""
+    def show_ranked(self, ranked: list[tuple[TakeRecord, float | None]], title: str = "") -> None:
+        """Show search-by-sound results (best first, each with its score; None: not indexed, listed last) until
+        the next reload."""
         self.beginResetModel()
         self._records = [record for record, _ in ranked]
         self._scores = {record.id: score for record, score in ranked}
+        self._title = title
+        self._match = self._search_words(ranked, title)
         self.endResetModel()
+
+    @property
+    def title(self) -> str:
+        return self._title
+
+    def unranked(self) -> int:
+        """How many of the ranked rows are takes not indexed yet (listed last, without a place)."""
+        return sum(score is None for score in self._scores.values())
+
+    @staticmethod
+    def _search_words(ranked: list, title: str) -> dict[int, tuple[str, str]]:
+        scored = [(record, score) for record, score in ranked if score is not None]
+        words = {record.id: (match_words.NOT_INDEXED, match_words.NOT_INDEXED) for record, _ in ranked}
+        placed = match_words.places([score for _, score in scored])
+        for (record, score), (place, fraction) in zip(scored, placed, strict=True):
+            label = match_words.search_label(place, len(scored), fraction)
+            words[record.id] = (label, match_words.search_tip(title, place, len(scored), score))
+        return words
+
+    def _fit_words(self) -> dict[int, tuple[str, str]]:
+        return {
+            take_id: (match_words.fit_label(place, count, fraction), match_words.fit_tip(place, count, score))
+            for take_id, (place, count, score, fraction) in match_words.prompt_fits(self._records).items()
+        }
+
+    def match_words(self, record: TakeRecord) -> tuple[str, str] | None:
+        """(label, explanation) of the record's CLAP place in this list, or None."""
+        return self._match.get(record.id)
 
     @property
     def ranked(self) -> bool:
@@ -68,7 +103,7 @@ class TakesModel(QAbstractListModel):
 
     def reload(self) -> None:
         self.beginResetModel()
-        self._scores = {}
+        self._scores, self._title = {}, ""
         if self.library is None:
             self._records = []
         else:
@@ -76,6 +111,7 @@ class TakesModel(QAbstractListModel):
                 self._records = self.library.search(self._query, starred_only=self._starred_only)
             except SoundDeskError as exc:  # locked by another program for too long: keep the list shown
                 log.warning("%s", exc)
+        self._match = self._fit_words()
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
@@ -93,8 +129,11 @@ class TakesModel(QAbstractListModel):
             return self.thumbnail(record)
         if role == ScoreRole:
             return self._scores.get(record.id)
+        if role == MatchRole:
+            return self._match[record.id][0] if record.id in self._match else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{record.prompt}\n{record.model} · seed {record.seed}\n{record.wav_path}"
+            tip = f"{record.prompt}\n{record.model} · seed {record.seed}\n{record.wav_path}"
+            return f"{self._match[record.id][1]}\n\n{tip}" if record.id in self._match else tip
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -118,6 +157,8 @@ class TakesModel(QAbstractListModel):
         row = self.row_of(record.id)
         if row >= 0:
             self._records[row] = record
+            if not self.ranked:
+                self._match = self._fit_words()
             index = self.index(row)
             self.dataChanged.emit(index, index)
 

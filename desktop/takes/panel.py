@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +49,8 @@ class TakesPanel(QWidget):
     export_requested = Signal(object)  # TakeRecord
     sound_search_requested = Signal(str)  # a query to rank the library by sound
     more_like_requested = Signal(object)  # TakeRecord
+    rank_requested = Signal(object)  # TakeRecord: score the takes of its prompt by how well they fit it
+    sound_search_opened = Signal()  # "by sound" was ticked: a good moment to index what is not indexed yet
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -62,10 +68,15 @@ class TakesPanel(QWidget):
         self.by_sound.setToolTip("Enter ranks the takes by how well their sound matches the words (CLAP)")
         self.by_sound.toggled.connect(self._by_sound_toggled)
         self.search.returnPressed.connect(self._search_by_sound)
+        self.results = QLabel(wordWrap=True)  # what ranked rows answer; stays while they are shown
+        self.results.setObjectName("rankedResults")
+        self.show_all = QToolButton(text="Show all takes")
+        self.show_all.clicked.connect(self._show_all)
         self.live = None  # the LivePreview of a take being generated (desktop.takes.preview), set by the window
         self.list = TakesList(self.model)
         self.list.current_record_changed.connect(self._show_current)
         self.list.activated_record.connect(lambda record: self.toggle_play())
+        self.model.modelReset.connect(self._after_reload)  # after the list has restored its selection
         self.detail = TakeDetail(
             [
                 self.play_action,
@@ -105,6 +116,10 @@ class TakesPanel(QWidget):
         self.export_action = action("export", "Export…", self._export, "Ctrl+E")
         self.reveal_action = action("reveal", "Show in folder", self._reveal)
         self.more_like_action = action("more_like", "More like this", self._more_like, "Ctrl+M")
+        self.rank_action = action("rank", "Rank takes of this prompt by fit", self._rank)
+        self.rank_action.setToolTip(
+            "Score every take of the selected take's prompt by how well its sound fits the words (CLAP), best first"
+        )
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
@@ -119,6 +134,7 @@ class TakesPanel(QWidget):
             self.export_action,
             self.reveal_action,
             self.more_like_action,
+            self.rank_action,
         ]
 
     def _layout(self) -> None:
@@ -137,6 +153,14 @@ class TakesPanel(QWidget):
         layout.setContentsMargins(2, 8, 6, 8)
         layout.setSpacing(6)
         layout.addLayout(top)
+        results = QHBoxLayout()
+        results.addWidget(self.results, 1)
+        results.addWidget(self.show_all)
+        self.results_bar = QWidget()
+        self.results_bar.setLayout(results)
+        results.setContentsMargins(0, 0, 0, 0)
+        self.results_bar.hide()
+        layout.addWidget(self.results_bar)
         layout.addWidget(split, 1)
 
     def set_library(self, library: Library | None) -> None:
@@ -254,6 +278,7 @@ class TakesPanel(QWidget):
         placeholder = "Describe the sound, then Enter…" if on else "Search prompts and names…"
         self.search.setPlaceholderText(placeholder)
         if on:
+            self.sound_search_opened.emit()
             self._search_by_sound()
         else:
             self._filter()
@@ -263,14 +288,53 @@ class TakesPanel(QWidget):
             self.sound_search_requested.emit(self.search.text().strip())
 
     def show_ranked(self, title: str, ranked: list) -> None:
-        """Show search-by-sound results, best first, each row with its score."""
-        self.model.show_ranked(ranked)
+        """Show search-by-sound results, best first, each row with its place; takes not indexed come last."""
+        self.model.show_ranked(ranked, title)
         if ranked:
             self.list.select_take(ranked[0][0].id)
 
+    def _after_reload(self) -> None:
+        record = self.current()
+        self.detail.set_match(self.model.match_words(record) if record is not None else None)
+        self._show_results_bar()
+
+    def _show_results_bar(self) -> None:
+        """Above the list while ranked rows are shown: what they answer and how many could not be ranked."""
+        model = self.model
+        if not model.ranked:
+            self.results_bar.hide()
+            return
+        unranked = model.unranked()
+        text = f"<b>{html.escape(model.title)}</b>: {model.rowCount() - unranked} take(s), closest first"
+        if unranked:
+            text += f"; {unranked} not indexed yet, listed last without a place (Take ▸ Index the library)"
+        self.results.setText(text)
+        self.results_bar.show()
+
+    def _show_all(self) -> None:
+        """Leave the ranked rows: back to the plain list (the search box's words filter it again)."""
+        self.by_sound.blockSignals(True)
+        self.by_sound.setChecked(False)
+        self.by_sound.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.search.setPlaceholderText("Search prompts and names…")
+        self.model.set_filter("", self.starred_only.isChecked())
+
     def _more_like(self) -> None:
+        record = self.current()
+        if record is None:
+            return
+        self.search.blockSignals(True)  # the box no longer holds the query these rows answer
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.search.setPlaceholderText(f"More like “{record.name}”: type to search again…")
+        self.more_like_requested.emit(record)
+
+    def _rank(self) -> None:
         if self.current() is not None:
-            self.more_like_requested.emit(self.current())
+            self.rank_requested.emit(self.current())
 
     def _show_current(self, record: TakeRecord | None) -> None:
         for act in self.take_actions:
@@ -282,7 +346,7 @@ class TakesPanel(QWidget):
                 wav, _ = self.model.audio(record)
             except (OSError, RuntimeError) as exc:
                 self.message.emit(f"Cannot read {record.wav_path}: {exc}.")
-        self.detail.show_record(record, wav)
+        self.detail.show_record(record, wav, self.model.match_words(record) if record is not None else None)
         self.refresh_actions()
         self.star_action.setText("Unstar" if record is not None and record.starred else "Star")
         self._on_playing(None)

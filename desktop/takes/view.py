@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 
 from core.takes.library import TakeRecord
 from desktop.takes.drag import start_take_drag
-from desktop.takes.library_model import THUMBNAIL_SIZE, RecordRole, ScoreRole, TakesModel, ThumbnailRole
+from desktop.takes.library_model import THUMBNAIL_SIZE, MatchRole, RecordRole, TakesModel, ThumbnailRole
 
 ROW_HEIGHT = 52
 STAR_COLOUR = QColor(255, 196, 40)
@@ -18,14 +18,12 @@ PLAYING_COLOUR = QColor(255, 170, 40)
 EMPTY_LIST_TEXT = "Your takes appear here. Drag one into your DAW; Space plays it."
 
 
-def summary_line(record: TakeRecord, score: float | None = None) -> str:
+def summary_line(record: TakeRecord, match: str | None = None) -> str:
+    """The row's second line; `match` is its CLAP place in words (desktop.takes.match_words), if it has one."""
     model = record.model.rstrip("/").split("/")[-1]
     when = time.strftime("%d %b %H:%M", time.localtime(record.created))
-    match = record.extra.get("text_match")
-    scores = (f"score {score:.3f} · " if score is not None else "") + (
-        f"match {match:.3f} · " if isinstance(match, int | float) else ""
-    )
-    return f"{scores}{model} · seed {record.seed} · {record.duration:.1f} s · {when} · {record.prompt}"
+    place = f"{match} · " if match else ""
+    return f"{place}{model} · seed {record.seed} · {record.duration:.1f} s · {when} · {record.prompt}"
 
 
 class TakeDelegate(QStyledItemDelegate):
@@ -67,7 +65,7 @@ class TakeDelegate(QStyledItemDelegate):
         name_font.setBold(False)
         painter.setFont(name_font)
         info_rect = QRect(text_left, rect.top() + rect.height() // 2, name_rect.width(), rect.height() // 2)
-        summary = summary_line(record, index.data(ScoreRole))
+        summary = summary_line(record, index.data(MatchRole))
         info = painter.fontMetrics().elidedText(summary, Qt.TextElideMode.ElideRight, info_rect.width())
         painter.drawText(info_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, info)
         painter.restore()

@@ -33,8 +33,8 @@ def test_main_opens_the_window_and_logs(tmp_path):
             time.sleep(0.2)
         assert process.poll() is None, process.stdout.read().decode(errors="replace")
         assert "window shown" in log.read_text()
-        # The take library was opened in the per-user folder of this HOME (no ~/Music here: the data folder).
-        assert (tmp_path / "data" / "SoundDesk" / "library" / "sounddesk-library.sqlite").is_file()
+        # The take library was opened in this HOME's music folder (made if missing), never a hidden data folder.
+        assert (tmp_path / "Music" / "SoundDesk" / "sounddesk-library.sqlite").is_file()
     finally:
         process.terminate()
         process.wait(30)

@@ -84,6 +84,21 @@ def test_star_rename_and_search_starred(tmp_path):
         assert renamed.wav_path.exists()
 
 
+def test_a_name_travels_with_the_take_files_not_to_takes_made_from_them(tmp_path):
+    from core.export.writer import export_takes
+    from core.takes.take import load_take
+
+    with Library(tmp_path / "lib") as library:
+        record = library.rename(library.save(make_take(seed=3)).id, "Tin roof rain")
+    assert json.loads(record.sidecar_path.read_text())["name"] == "Tin roof rain"
+    assert "name" not in load_take(record.sidecar_path).extra  # a loop or stem of it is not called that too
+    (exported,) = export_takes([record.sidecar_path], tmp_path / "out")  # the command line's export too
+    assert exported.path.name == "Tin roof rain.wav"
+    (tmp_path / "lib" / DB_NAME).unlink()  # a history rebuilt from the files keeps the name
+    with Library(tmp_path / "lib") as library:
+        assert [r.name for r in library.search()] == ["Tin roof rain"]
+
+
 def test_delete_moves_to_trash_and_restore_brings_back(tmp_path):
     with Library(tmp_path) as library:
         record = library.save(make_take())

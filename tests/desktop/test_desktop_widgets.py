@@ -222,7 +222,7 @@ def test_a_damaged_take_still_gets_a_drag_picture(tmp_path):
         32000,
         1,
         1.0,
-        "p",
+        "p #0",  # its default name: the drag hands out the library file itself
         False,
         False,
         0.0,

@@ -124,3 +124,21 @@ def test_unique_stem_adds_a_number_when_any_file_of_the_group_exists(tmp_path) -
 def test_unique_stem_keeps_room_for_suffix_and_number(tmp_path) -> None:
     stem = unique_stem(tmp_path, "x" * MAX_CHARS, (".wav.json",))
     assert len(stem + "-99.wav.json") <= MAX_CHARS
+
+
+def test_name_field_is_the_given_name_else_prompt_model_seed() -> None:
+    assert pattern_stem("{name}", "dog barking", "facebook/audiogen-medium", 7, name="Big: dog?") == "Big_ dog_"
+    assert pattern_stem("{name}", "dog barking", "facebook/audiogen-medium", 7) == "dog-barking_audiogen-medium_7"
+
+
+def test_named_copies_reuse_their_file_and_never_replace_another(tmp_path) -> None:
+    from core.takes.named import named_wav
+
+    first, second = tmp_path / "a.wav", tmp_path / "b.wav"
+    first.write_bytes(b"RIFF first")
+    second.write_bytes(b"RIFF second")
+    named = named_wav(first, "Kick")
+    assert named == tmp_path / "Named" / "Kick.wav" and named.read_bytes() == b"RIFF first"
+    assert named_wav(first, "Kick") == named  # the same take again: the same file
+    other = named_wav(second, "Kick")
+    assert other.name == "Kick-2.wav" and other.read_bytes() == b"RIFF second" and named.read_bytes() == b"RIFF first"
