@@ -91,9 +91,11 @@ def make_loop_take(
     except InvalidParameterError as exc:
         if spec.kind != "music" or not is_loop(source.extra):
             raise
+        record = source.extra["loop"]
+        what = f" ({loop_label(record)})" if isinstance(record.get("bpm"), int | float) else ""
         raise InvalidParameterError(
-            f"{exc} This take is already a loop ({loop_label(source.extra['loop'])}) that starts on its downbeat, "
-            "so it holds no more bars than that: ask for fewer bars, or loop its source take."
+            f"{exc} This take is already a loop{what} that starts on its downbeat, so it holds no more bars than "
+            "that: ask for fewer bars, or loop its source take."
         ) from exc
 
 
