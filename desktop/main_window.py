@@ -39,7 +39,7 @@ from desktop.link.follow import LinkFollow
 from desktop.loops.feature import LoopFeature
 from desktop.render.controller import RenderController
 from desktop.scene.dock import SceneDock
-from desktop.settings import Preferences, group
+from desktop.settings import Preferences, group, restore_bytes, restore_group
 from desktop.takes.library_opener import LibraryOpener, open_now
 from desktop.takes.panel import TakesPanel
 from desktop.takes.preview import LivePreview
@@ -476,19 +476,11 @@ class MainWindow(QMainWindow):
     def restore_state(self) -> None:
         settings = self.settings
         with group(settings, "window"):
-            for key, restore in (
-                ("geometry", self.restoreGeometry),
-                ("state", self.restoreState),
-                ("splitter", self.splitter.restoreState),
-            ):
-                value = settings.value(key)
-                if value is not None:
-                    restore(value)
-            self._geometry = settings.value("geometry")
-        with group(settings, "generate"):
-            self.generate_panel.restore_state(settings)
-        with group(settings, "takes"):
-            self.takes_panel.restore_state(settings)
+            self._geometry = restore_bytes(settings, "geometry", self.restoreGeometry)
+            restore_bytes(settings, "state", self.restoreState)
+            restore_bytes(settings, "splitter", self.splitter.restoreState)
+        restore_group(settings, "generate", self.generate_panel.restore_state)
+        restore_group(settings, "takes", self.takes_panel.restore_state)
         self.compact.restore_state(settings)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override

@@ -7,18 +7,20 @@ The organisation and application names are set once by desktop.app; components t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 from core.takes.library import default_library_dir
 
 ORGANISATION = "SoundDesk"
 APPLICATION = "SoundDesk"
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -28,6 +30,35 @@ def group(settings: QSettings, name: str) -> Iterator[QSettings]:
         yield settings
     finally:
         settings.endGroup()
+
+
+def restore_bytes(settings: QSettings, key: str, restore: Callable[[QByteArray], bool]) -> QByteArray | None:
+    """Apply a saved geometry or widget state with `restore` (restoreGeometry, restoreState); the value applied.
+
+    A value that is not bytes (a hand-edited `geometry=abc`) or that Qt rejects is removed, with a log line: the
+    window then opens with its defaults instead of not at all."""
+    value = settings.value(key)
+    if value is None:
+        return None
+    if isinstance(value, QByteArray | bytes | bytearray) and restore(QByteArray(value)) is not False:
+        return QByteArray(value)
+    _reset(settings, key, f"unusable value {str(value)[:40]!r}")
+    return None
+
+
+def restore_group(settings: QSettings, name: str, restore: Callable[[QSettings], None]) -> None:
+    """Run a component's `restore_state` inside its group; one that fails on a bad value gets its group reset."""
+    with group(settings, name):
+        try:
+            restore(settings)
+        except Exception as exc:  # noqa: BLE001 - a settings file must never keep the window from opening
+            _reset(settings, "", f"{type(exc).__name__}: {exc}")
+
+
+def _reset(settings: QSettings, key: str, why: str) -> None:
+    where = "/".join(part for part in (settings.group(), key) if part)
+    log.warning("settings: %s reset to the defaults (%s) in %s", where, why, settings.fileName())
+    settings.remove(key)
 
 
 def read_bool(settings: QSettings, key: str, default: bool) -> bool:

@@ -8,6 +8,8 @@ checkpoint that cannot be had raises ModelNotFoundError with a sentence.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.cancel import CancelToken, Progress
 from core.errors import GenerationCancelled, ModelNotFoundError
 
@@ -46,6 +48,8 @@ def load_clap(name: str, progress: Progress | None = None, cancel: CancelToken |
     from core.models.hub import from_pretrained_cached_first, is_offline
 
     hf_logging.disable_progress_bar()
+    if _is_local(name):
+        return _load_local_clap(Path(name).expanduser(), ClapModel, ClapProcessor)
     try:
         try:
             processor = ClapProcessor.from_pretrained(name, local_files_only=True)
@@ -66,6 +70,28 @@ def load_clap(name: str, progress: Progress | None = None, cancel: CancelToken |
         ) from exc
     model.eval().requires_grad_(False)
     return model, processor
+
+
+def _is_local(name: str) -> bool:
+    """A folder (or file) on disk, or a path that names none: not a hub id."""
+    return Path(name).expanduser().exists() or name.startswith(("/", ".", "~")) or name.count("/") > 1
+
+
+def _load_local_clap(folder: Path, model_class, processor_class):
+    """(ClapModel, ClapProcessor) from a folder on disk, or a sentence saying what that path is instead."""
+    if not folder.exists():
+        raise ModelNotFoundError(f"The CLAP folder {folder} does not exist.")
+    if not folder.is_dir():
+        raise ModelNotFoundError(f"{folder} is a file; a CLAP model is a folder (config.json and its weights).")
+    try:
+        processor = processor_class.from_pretrained(str(folder), local_files_only=True)
+        model = model_class.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ModelNotFoundError(
+            f"The folder {folder} is not a CLAP checkpoint: it lacks a CLAP model's config.json, weights or "
+            "processor files (music, general or a hub id such as laion/larger_clap_general load from the cache)."
+        ) from exc
+    return model.eval().requires_grad_(False), processor
 
 
 def _download(name: str, progress: Progress | None, cancel: CancelToken | None) -> None:

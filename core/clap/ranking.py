@@ -82,6 +82,8 @@ def score_take_file(sidecar: str | Path, scorer_for: ScorerFor, clap: str | None
     """Score the take `sidecar` describes and write `"text_match"` into that JSON atomically."""
     sidecar = Path(sidecar)
     data = read_sidecar(sidecar)
+    if not take_wav_path(sidecar).is_file():
+        raise ExportError(f"Cannot read the take {sidecar}: its audio file {take_wav_path(sidecar).name} is missing.")
     try:
         wav, rate = sf.read(str(take_wav_path(sidecar)), dtype="float32", always_2d=True)  # [N, C]
     except (OSError, RuntimeError, ValueError) as exc:

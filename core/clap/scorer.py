@@ -94,6 +94,8 @@ class ClapScorer:
 
     def embed_file(self, path: str | Path, cancel: CancelToken | None = None) -> np.ndarray:
         """The audio embedding of a WAV (or any file soundfile reads); silence is fine."""
+        if not Path(path).is_file():
+            raise AudioFileError(f"The audio file {path} does not exist.")
         try:
             data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # [N, C]
         except (OSError, RuntimeError, ValueError) as exc:

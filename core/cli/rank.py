@@ -24,7 +24,9 @@ def add_clap_argument(p: argparse.ArgumentParser, default_help: str) -> None:
 def sidecar_of(path: str) -> Path:
     """A take named by its JSON, or by its WAV (the JSON beside it)."""
     path = Path(path)
-    sidecar = path.with_suffix(".json") if path.suffix.lower() == ".wav" else path
+    if path.suffix.lower() not in (".json", ".wav"):
+        raise InvalidParameterError(f"{path} is not a take: pass a take's .json file (or the .wav beside it).")
+    sidecar = path.with_suffix(".json")
     if not sidecar.is_file():
         raise InvalidParameterError(f"There is no take {sidecar} (pass the take's .json file).")
     return sidecar

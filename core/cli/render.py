@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("manifest", metavar="MANIFEST", help="a .csv or .jsonl file, one row per prompt")
     p.add_argument("--out", required=True, metavar="DIR", help="folder the takes and render-report.json go to")
-    p.add_argument("--workers", type=int, help="local worker processes (default 1: this process)")
+    p.add_argument(
+        "--workers", type=int, help="local worker processes, at least 1 (default 1: this process, no worker process)"
+    )
     p.add_argument(
         "--cluster",
         metavar="ray|ray://HOST:PORT|auto",
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'skipped' if args.skip_invalid else 'invalid'}: {manifest.path.name} {error}", file=sys.stderr)
     if manifest.errors and not args.skip_invalid:
         raise invalid_rows_error(manifest)
-    backend = make_backend(args.workers or 1, args.cluster, args.device)
+    backend = make_backend(1 if args.workers is None else args.workers, args.cluster, args.device)
     printer = ProgressPrinter(sys.stderr)
     try:
         report = render_manifest(manifest, args.out, backend, printer, skip_invalid=True)

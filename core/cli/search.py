@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError('Give a query ("metallic impacts") or --like TAKE.json.')
     if args.top < 1:
         raise InvalidParameterError(f"--top must be at least 1, got {args.top}.")
+    like = sidecar_of(args.like) if args.like else None  # a wrong file is named before minutes of indexing
     from core.clap import search
     from core.clap.loading import SEARCH_CLAP, resolve_clap_name
     from core.engine import Engine
@@ -39,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     skipped, gone = [], []
     with Library(folder) as library:
         added = search.index_library(library, scorer, progress_printer(args.verbose), skipped=skipped)
-        if args.like:
-            sidecar = sidecar_of(args.like)
+        if like is not None:
+            sidecar = like
             record = library.by_sidecar(sidecar)
             if record is not None:
                 hits = search.like_take(library, scorer, record, args.top, gone)

@@ -104,6 +104,15 @@ def choose_start(x: np.ndarray, rate: int, downbeats: np.ndarray, length: int) -
     return max(with_tail, key=lambda s: _similarity(mono, s, s + length, n))
 
 
+def _two_lengths(need: float, have: float) -> tuple[str, str]:
+    """Both lengths in seconds with as many decimals as it takes to tell them apart (2.00 vs 1.994)."""
+    for digits in (2, 3, 4):
+        texts = f"{need:.{digits}f}", f"{have:.{digits}f}"
+        if texts[0] != texts[1]:
+            break
+    return texts
+
+
 def make_music_loop(
     wav: np.ndarray,
     rate: int,
@@ -143,10 +152,10 @@ def make_music_loop(
     if start < 0:
         first = float(estimate.downbeats[0]) if len(estimate.downbeats) else 0.0
         have = max(0.0, x.shape[-1] / rate - first)
+        need, have_text = _two_lengths(bars_seconds(bpm, bars, meter), have)
         raise InvalidParameterError(
-            f"{bars} bar(s) of {meter} at {bpm:g} BPM last {bars_seconds(bpm, bars, meter):.2f} s, but after "
-            f"matching the tempo only {have:.2f} s of this sound follow its first downbeat; make a longer take "
-            f"(e.g. twice the bars) or ask for fewer bars."
+            f"{bars} bar(s) of {meter} at {bpm:g} BPM last {need} s, but after matching the tempo only {have_text} s "
+            "of this sound follow its first downbeat; make a longer take (e.g. twice the bars) or ask for fewer bars."
         )
     loop, fade = blend_seam(x, start, length, int(round(crossfade_seconds * rate)))
     report(progress, 3, 3)

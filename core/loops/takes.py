@@ -85,6 +85,33 @@ def make_loop_take(
     cancel: CancelToken | None = None,
 ) -> Take:
     """The loop of `source` that `spec` asks for, as a new Take (raises InvalidParameterError if impossible)."""
+    check_loopable(source, source_path)
+    try:
+        return _loop_take(source, spec, source_path, progress, cancel)
+    except InvalidParameterError as exc:
+        if spec.kind != "music" or not is_loop(source.extra):
+            raise
+        record = source.extra["loop"]
+        what = f" ({loop_label(record)})" if isinstance(record.get("bpm"), int | float) else ""
+        raise InvalidParameterError(
+            f"{exc} This take is already a loop{what} that starts on its downbeat, so it holds no more bars than "
+            "that: ask for fewer bars, or loop its source take."
+        ) from exc
+
+
+def check_loopable(source: Take, source_path: str | None = None) -> None:
+    """Refuse a take whose audio holds NaN or infinite samples (damaged: no tempo can be measured in it)."""
+    bad = int(np.size(source.wav) - np.count_nonzero(np.isfinite(source.wav)))
+    if bad:
+        name = source_path or repr(source.prompt)
+        raise InvalidParameterError(
+            f"The take {name} has {bad} damaged samples (NaN or infinity), so it cannot be looped; generate it again."
+        )
+
+
+def _loop_take(
+    source: Take, spec: LoopSpec, source_path: str | None, progress: Progress | None, cancel: CancelToken | None
+) -> Take:
     rate = source.sample_rate
     fade = spec.crossfade_ms / 1000.0
     record: dict[str, Any] = {"kind": spec.kind}
@@ -184,7 +211,7 @@ def loop_summary(extra: dict[str, Any], sample_rate: int) -> str | None:
             else f"cut at its own {record.get('detected_bpm', record['bpm']):g} BPM"
         )
         return f"{bars:.2f} bars of {meter} at {record['bpm']:g} BPM ({length} samples, {seconds:.3f} s), {how}"
-    if extra.get("bpm") and extra.get("bars"):
+    if isinstance(extra.get("bpm"), int | float) and isinstance(extra.get("bars"), int) and extra["bars"] > 0:
         bars = f"{extra['bars']} bar{'s' if extra['bars'] != 1 else ''}"
         return f"asked for {bars} of {extra.get('meter', '4/4')} at {extra['bpm']:g} BPM"
     return None

@@ -37,6 +37,11 @@ def local_folder(ref: str | os.PathLike) -> Path | None:
     path = Path(ref).expanduser()
     if path.is_dir():
         return path
+    if path.is_file():
+        raise ModelNotFoundError(
+            f"'{ref}' is a file; a model is the folder that holds {' and '.join(RELEASE_FILES)}"
+            + (f": give {path.parent}." if path.name in RELEASE_FILES else ".")
+        )
     text = str(ref)
     if _HUB_ID.match(text) and not text.startswith((".", "~")):
         return None

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from core.errors import InvalidParameterError
 from core.nn.lm import Conditions
+
+MAX_PROMPT_TOKENS = 512  # T5's model_max_length: the longest text it was trained on
 
 
 class T5Conditioner(nn.Module):
@@ -29,7 +32,8 @@ class T5Conditioner(nn.Module):
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Texts -> (condition [B, L, D], mask [B, L]); empty texts give an all-zero mask."""
         device = self.output_proj.weight.device
-        tokens = self.tokenizer(texts, return_tensors="pt", padding=True).to(device)
+        tokens = self.tokenizer(texts, return_tensors="pt", padding=True, verbose=False).to(device)
+        self._check_length(texts, tokens["attention_mask"].sum(dim=1).tolist())
         mask = tokens["attention_mask"].clone()
         for i, text in enumerate(texts):
             if text == "":
@@ -37,6 +41,18 @@ class T5Conditioner(nn.Module):
         hidden = self.t5(input_ids=tokens["input_ids"], attention_mask=mask).last_hidden_state
         embeds = self.output_proj(hidden.to(self.output_proj.weight.dtype))
         return embeds * mask.unsqueeze(-1).to(embeds.dtype), mask
+
+    def _check_length(self, texts: list[str], counts: list[int]) -> None:
+        """Refuse a prompt longer than the encoder's limit: T5's attention grows with its square (a 100,000-character
+        prompt would ask for 80 GB), and T5 was trained on at most that many tokens. Cutting it silently would make
+        a take of a prompt other than the one recorded."""
+        limit = min(int(getattr(self.tokenizer, "model_max_length", MAX_PROMPT_TOKENS)), MAX_PROMPT_TOKENS)
+        for text, count in zip(texts, counts, strict=True):
+            if count > limit:
+                raise InvalidParameterError(
+                    f"The prompt is {count:,} text tokens long ({len(text):,} characters); the text encoder reads at "
+                    f"most {limit} tokens (about {limit * 4:,} characters of English): shorten it."
+                )
 
 
 class ChromaConditioner(nn.Module):

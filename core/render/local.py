@@ -1,7 +1,8 @@
 """Local backends: render in this process, or in N worker processes, each handed one job at a time.
 
 Each worker process (multiprocessing "spawn": no inherited torch state) keeps its own Engine, so it loads
-each model once, and runs torch with `cpus // N` threads so that N workers never oversubscribe the cores.
+each model once. Every take is rendered with TAKE_THREADS torch threads, in this process as in a worker, so its
+samples are the same whatever the worker count (N workers use N cores).
 Workers ignore Ctrl+C (the driver stops them) and exit when the driver dies (even by SIGKILL). Each has its
 own pipe to the driver: the driver sends it a job and gets its outcome back, then sends the next. So the driver
 always knows which take a worker holds, and a worker killed at any moment (the out-of-memory killer) breaks
@@ -22,7 +23,7 @@ from core.cancel import CancelToken, check_cancel
 from core.errors import GenerationCancelled
 from core.render.backend import Deliver
 from core.render.plan import TakeJob
-from core.render.worker import TakeFailure, TakeRenderer, TakeResult, share_cpus
+from core.render.worker import TakeFailure, TakeRenderer, TakeResult, take_threads
 
 POLL_S = 0.2
 TakeOutcome = TakeResult | TakeFailure
@@ -40,9 +41,10 @@ class InProcessBackend:
         self.renderer = TakeRenderer(device, engine, name="main")
 
     def run(self, jobs: list[TakeJob], deliver: Deliver, cancel: CancelToken | None) -> None:
-        for job in jobs:
-            check_cancel(cancel)
-            deliver(self.renderer.render(job, cancel=cancel))
+        with take_threads():
+            for job in jobs:
+                check_cancel(cancel)
+                deliver(self.renderer.render(job, cancel=cancel))
 
 
 class _EventToken(CancelToken):
@@ -63,7 +65,7 @@ class ProcessBackend:
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
         count = min(self.workers, len(jobs))
-        pool = _Pool(ctx, deque(jobs), (stop, self.device, share_cpus(count)))
+        pool = _Pool(ctx, deque(jobs), (stop, self.device))
         try:
             for index in range(count):
                 pool.start(index)
@@ -173,13 +175,15 @@ class _Pool:
             conn.close()
 
 
-def worker_main(index: int, conn, stop, device: str, threads: int) -> None:
+def worker_main(index: int, conn, stop, device: str) -> None:
     """A worker process: render the jobs the driver hands it until it sends None or cancels; one Engine."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
-    import torch
+    with take_threads():
+        _serve(index, conn, stop, device)
 
-    torch.set_num_threads(threads)
+
+def _serve(index: int, conn, stop, device: str) -> None:
     renderer = TakeRenderer(device, name=f"worker {index}")
     cancel = _EventToken(stop)
     while not stop.is_set():

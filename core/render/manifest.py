@@ -33,7 +33,15 @@ TRUE, FALSE = {"true", "yes", "1", "on", "x"}, {"false", "no", "0", "off", ""}
 
 
 class ManifestError(InvalidParameterError):
-    """The manifest file cannot be read at all (missing, not text, no rows)."""
+    """The manifest file cannot be read at all (missing, not text, no rows, a broken CSV line or header)."""
+
+
+class _BrokenLine(Exception):
+    """A line that makes the rest of the file unreadable (a CSV quote never closed, a repeated column)."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.reason = line, reason
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +138,10 @@ def read_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"The manifest {path} does not exist.") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"Cannot read the manifest {path}: {exc}.") from exc
-    raw = list(_jsonl_rows(text) if _is_jsonl(path, text) else _csv_rows(text))
+    try:
+        raw = list(_jsonl_rows(text) if _is_jsonl(path, text) else _csv_rows(text))
+    except _BrokenLine as exc:
+        raise ManifestError(f"The manifest {path} cannot be read: line {exc.line}: {exc.reason}.") from exc
     if not raw:
         raise ManifestError(f"The manifest {path} holds no rows.")
     parser = generate_parser()
@@ -159,29 +170,89 @@ def _jsonl_rows(text: str):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(line, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        except _RepeatedKey as exc:
+            yield number, str(exc)
             continue
         yield number, data if isinstance(data, dict) else 'a row must be a JSON object {"prompt": ..., ...}'
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object names one key twice (json keeps the last value silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json.loads: refuse a key given twice, also spelt differently (`top-k`, `top_k`)."""
+    twice = _repeated([key for key, _ in pairs])
+    if twice is not None:
+        raise _RepeatedKey(_twice("key", *twice))
+    return dict(pairs)
+
+
+def _repeated(names: list[str]) -> tuple[str, str] | None:
+    """The first two spellings of one column / key (`seed` and `seed`, `top-k` and `top_k`), or None."""
+    seen: dict[str, str] = {}
+    for name in names:
+        key = _normal(name)
+        if key in seen:
+            return seen[key], name
+        if key:
+            seen[key] = name
+    return None
+
+
+def _twice(what: str, first: str, second: str) -> str:
+    if first == second:
+        return f"the {what} '{first}' is given twice; keep one"
+    return f"the {what}s '{first}' and '{second}' set the same option; keep one"
+
+
 def _csv_rows(text: str):
     dialect = csv.excel_tab if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
     header: list[str] | None = None
-    start = 1
-    for values in reader:
-        line, start = start, reader.line_num + 1
+    for line, values in _csv_records(text, dialect):
         if not any(v.strip() for v in values):
             continue
         if header is None:
+            twice = _repeated(values)
+            if twice is not None:
+                raise _BrokenLine(line, _twice("column", *twice))
             header = [_normal(v) for v in values]
             continue
         if len(values) > len(header):
             yield line, f"{len(values)} values but the header names {len(header)} columns"
             continue
         yield line, {key: value for key, value in zip(header, values, strict=False) if key}
+
+
+def _csv_records(text: str, dialect: type[csv.Dialect]):
+    """(first line, values) of each CSV record; a quote never closed or an over-long value is a _BrokenLine.
+
+    Read strictly first: only a strict reader tells a quote left open at the end of the file (a lenient one
+    swallows the rest of the file into one value). Other strict complaints (`"rain" , m`) are read leniently,
+    as before."""
+    for strict in (True, False):
+        reader = csv.reader(io.StringIO(text), dialect, strict=strict)
+        records, start = [], 1
+        try:
+            for values in reader:
+                records.append((start, values))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                limit = csv.field_size_limit()
+                why = f"a value is longer than {limit:,} characters, more than any prompt (or a quote is not closed)"
+                raise _BrokenLine(start, why) from exc
+            if "unexpected end of data" in str(exc):
+                raise _BrokenLine(start, 'a quoted value starts here and its closing quote (") never comes') from exc
+            if not strict:
+                raise _BrokenLine(start, str(exc)) from exc
+            continue
+        return records
+    raise AssertionError("the lenient reader returns or raises")
 
 
 def _row(line: int, data: dict, parser: argparse.ArgumentParser, table: dict, base: Path) -> RowSpec:

@@ -13,14 +13,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.cancel import CancelToken
+from core.checks import check_output
 from core.errors import ExportError, GenerationCancelled, InvalidParameterError
 from core.render.backend import Backend
+from core.render.lock import render_lock
 from core.render.manifest import Manifest, RowSpec
 from core.render.plan import Entry, TakeJob, make_plan
 from core.render.report import RenderProgress, RenderReport
 from core.render.worker import Outcome, TakeResult
 from core.takes.atomic import ensure_folder, write_files
 from core.takes.take import COMMIT_ORDER
+
+LOWEST_RATE = 16000  # Hz: AudioGen's, the lowest of every model family
 
 
 def make_backend(workers: int = 1, cluster: str | None = None, device: str = "cpu", engine=None) -> Backend:
@@ -31,8 +35,8 @@ def make_backend(workers: int = 1, cluster: str | None = None, device: str = "cp
         return RayBackend(cluster, device)
     from core.render.local import InProcessBackend, ProcessBackend
 
-    if workers < 1:
-        raise InvalidParameterError(f"--workers must be at least 1, got {workers}.")
+    if workers < 1:  # 0 and negative counts alike: one rule, no hidden meaning for 0
+        raise InvalidParameterError(f"--workers must be at least 1 (1 renders in this process), got {workers}.")
     return InProcessBackend(device, engine) if workers == 1 else ProcessBackend(workers, device)
 
 
@@ -61,7 +65,34 @@ def render_manifest(
     """
     if manifest.errors and not skip_invalid:
         raise invalid_rows_error(manifest)
-    out = ensure_folder(Path(out))
+    out = Path(out)
+    check_output(out, least_output_bytes(manifest.rows))  # as `generate` checks: writable, room, before any work
+    with render_lock(ensure_folder(out)):
+        return _render(manifest, out, backend, progress, cancel, keep_on_cancel)
+
+
+def least_output_bytes(rows: list[RowSpec]) -> int:
+    """A floor under the disk space the rows' takes need, known before any model is read.
+
+    Each take is at least its 32-bit WAV at the lowest rate of any model (16 kHz, one channel) for its duration
+    (the row's, else 1 s: every model's default is longer) plus 4 KB of codes and sidecar; a real take is larger.
+    """
+    total = 0
+    for row in rows:
+        seconds = float(row.changes.get("duration", 1.0))
+        total += row.variations * (int(seconds * LOWEST_RATE) * 4 + 4096)
+    return total
+
+
+def _render(
+    manifest: Manifest,
+    out: Path,
+    backend: Backend,
+    progress: Callable[[RenderProgress], None] | None,
+    cancel: CancelToken | None,
+    keep_on_cancel: bool,
+) -> RenderReport:
+    """The render itself, inside the folder's lock."""
     plan = make_plan(resolve_precisions(manifest.rows, getattr(backend, "device", "cpu")), out)
     report = RenderReport(manifest.path, out, plan.total, backend=backend.name)
     report.invalid = [{"line": error.line, "reason": error.message} for error in manifest.errors]

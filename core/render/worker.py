@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from core.cancel import CancelToken, Progress
@@ -18,6 +20,11 @@ from core.render.plan import KEY_FIELD, TakeJob
 from core.takes.audio_io import shorten
 
 log = logging.getLogger(__name__)
+TAKE_THREADS = 1
+"""torch threads a local render runs each take with, whatever `--workers` is (and whether a resumed render's last
+take runs alone): torch sums in another order with another thread count, and a take's samples would differ in
+the last bits between an uninterrupted render and a resumed one. One thread per take also means N workers use
+N cores without oversubscribing them."""
 
 
 @dataclass(frozen=True)
@@ -38,17 +45,17 @@ class TakeFailure:
 Outcome = TakeResult | TakeFailure
 
 
-def cpu_count() -> int:
-    """CPUs this process may run on (the affinity mask where the OS has one)."""
+@contextmanager
+def take_threads() -> Iterator[None]:
+    """Run torch with TAKE_THREADS threads inside, as before outside (the window shares its process with a render)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(TAKE_THREADS)
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def share_cpus(workers: int) -> int:
-    """torch threads per worker so that `workers` processes together use each core once."""
-    return max(1, cpu_count() // max(1, workers))
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class TakeRenderer:

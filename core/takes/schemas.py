@@ -76,6 +76,10 @@ TAKE = (
     Field("channels", "a whole number of channels", _whole(1), required=False),
     Field("duration", "a number of seconds", _number(0.0), required=False),
     Field("codes", "the file name of the take's codes", _text, required=False),
+    Field("bpm", "a tempo in beats per minute (a number)", _number(0.0), required=False),
+    Field("bars", "a whole number of bars", _whole(1), required=False),
+    Field("meter", "a time signature such as 4/4", _text, required=False),
+    Field("loop", "an object describing the loop", _object, required=False),
 )
 SCENE = (
     Field("name", "a text", _text, required=False),

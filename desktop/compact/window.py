@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from core.takes.library import TakeRecord
 from desktop.generate.panel import GeneratePanel
-from desktop.settings import group
+from desktop.settings import group, restore_bytes
 from desktop.takes.panel import TakesPanel
 from desktop.takes.view import TakesList
 from desktop.widgets import theme
@@ -138,9 +138,7 @@ class CompactWindow(QWidget):
 
     def restore_state(self, settings: QSettings) -> None:
         with group(settings, "compact"):
-            value = settings.value("geometry")
-            if value is not None:
-                self.restoreGeometry(value)
+            restore_bytes(settings, "geometry", self.restoreGeometry)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Closing the compact window goes back to the main window (it never quits the app on its own)."""

@@ -22,7 +22,7 @@ from core.errors import SoundDeskError
 from core.loops.takes import is_loop
 from core.takes.library import Library, TakeRecord
 from desktop.playback import Player
-from desktop.settings import read_bool
+from desktop.settings import read_bool, restore_bytes
 from desktop.takes.detail import TakeDetail
 from desktop.takes.library_model import TakesModel
 from desktop.takes.view import TakesList
@@ -370,8 +370,6 @@ class TakesPanel(QWidget):
         settings.setValue("spectrogram", self.detail.spectrogram.isChecked())
 
     def restore_state(self, settings: QSettings) -> None:
-        state = settings.value("splitter")
-        if state is not None:
-            self.splitter.restoreState(state)
+        restore_bytes(settings, "splitter", self.splitter.restoreState)
         self.loop_action.setChecked(read_bool(settings, "loop", False))
         self.detail.spectrogram.setChecked(read_bool(settings, "spectrogram", False))
