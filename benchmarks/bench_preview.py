@@ -45,6 +45,7 @@ def real_size_codec():
     from transformers import EncodecConfig, EncodecModel
 
     from core.codec.compression import EncodecCompressionModel
+    from core.codec.encodec import use_exact_padding
 
     config = EncodecConfig(
         sampling_rate=32000,
@@ -61,7 +62,7 @@ def real_size_codec():
         target_bandwidths=[2.2],
     )
     torch.manual_seed(0)
-    return EncodecCompressionModel(EncodecModel(config).eval(), 4)
+    return EncodecCompressionModel(use_exact_padding(EncodecModel(config)).eval(), 4)  # as the app loads it
 
 
 def generate(model, seconds: float, codec, preview: bool) -> tuple[float, int, torch.Tensor]:

@@ -1,0 +1,103 @@
+"""Hearing takes while they generate, off the generation's back: growing codes in, audio chunks out, on a thread
+of its own that runs at a lower OS priority than the language model.
+
+`PreviewFeed(codec, sink)` is `on_frames(i, codes)` for `core.engine.generate_variations`. The generating thread
+only hands over the codes of a variation when a chunk of new frames is due (a dict look-up and a queue put); a
+preview thread decodes them with one streaming `ChunkDecoder` per variation and calls
+`sink(variation, samples [C, n], sample_rate, last)`. `finish(i, codes)` queues a variation's last chunk,
+`close()` lets the thread decode what is queued and joins it (`close(drain=False)` drops it: a cancel).
+A failing decode is logged and ends the preview, never the generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from core.codec.preview import CHUNK_FRAMES, ChunkDecoder
+
+log = logging.getLogger(__name__)
+
+PreviewSink = Callable[[int, np.ndarray, int, bool], None]
+"""`sink(variation, samples [C, n], sample_rate, last)`: one more chunk of variation `variation` (0-based);
+`last` marks its final chunk (possibly empty), sent when the take is complete."""
+
+NICENESS = 10
+"""How much nicer than the generation the preview thread runs (Linux; raising it never needs privileges)."""
+
+
+def lower_thread_priority(step: int = NICENESS) -> bool:
+    """Make the calling thread `step` nicer than it is, where the OS has per-thread priorities (Linux); else
+    leave it. True when it was lowered. Threads it starts later (a torch thread pool) inherit the priority."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except OSError as exc:  # a sandbox that forbids it: run at the normal priority
+        log.info("the preview keeps its priority: %s", exc)
+        return False
+    return True
+
+
+class PreviewFeed:
+    """Decodes the growing codes of each variation into chunks for `sink`, on a lower-priority thread."""
+
+    def __init__(self, codec, sink: PreviewSink, chunk: int = CHUNK_FRAMES) -> None:
+        self.codec, self.sink, self.chunk = codec, sink, chunk
+        self.rate, self.lowered = int(codec.sample_rate), False
+        self._handed: dict[int, int] = {}  # variation -> frames handed to the thread (generating thread only)
+        self._decoders: dict[int, ChunkDecoder] = {}  # preview thread only
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._drop = threading.Event()
+        self._failed = False
+        self._thread = threading.Thread(target=self._run, name="sounddesk-preview", daemon=True)
+        self._thread.start()
+
+    def __call__(self, variation: int, codes) -> None:  # codes [1, K, F], a tensor nobody writes to afterwards
+        if codes.shape[-1] - self._handed.get(variation, 0) >= self.chunk:
+            self._handed[variation] = codes.shape[-1]
+            self._queue.put((variation, codes, False))
+
+    def finish(self, variation: int, codes) -> None:
+        """The variation is complete: its last chunk (codes [1, K, F] of the whole take)."""
+        self._queue.put((variation, codes, True))
+
+    def close(self, drain: bool = True) -> None:
+        """Decode what is queued (or drop it) and end the thread."""
+        if not drain:
+            self._drop.set()
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        self.lowered = lower_thread_priority()
+        while (item := self._queue.get()) is not None:
+            if self._drop.is_set() or self._failed:
+                continue
+            try:
+                self._decode(*item)
+            except Exception:  # a preview that fails must not take the generation with it
+                log.exception("the preview stopped: decoding a chunk failed")
+                self._failed = True
+
+    def _decode(self, variation: int, codes, last: bool) -> None:
+        decoder = self._decoders.get(variation)
+        if decoder is None:
+            decoder = self._decoders[variation] = ChunkDecoder(self.codec, self.chunk)
+        if not last:
+            chunk = decoder.feed(codes)
+            if chunk is not None:
+                self.sink(variation, chunk, self.rate, False)
+            return
+        del self._decoders[variation]
+        chunk = decoder.finish(codes)
+        if chunk is None:
+            chunk = np.zeros((int(self.codec.channels), 0), np.float32)
+        self.sink(variation, chunk, self.rate, True)
