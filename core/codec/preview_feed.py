@@ -5,7 +5,7 @@ of its own that runs at a lower OS priority than the language model.
 only hands over the codes of a variation when a chunk of new frames is due (a dict look-up and a queue put); a
 preview thread decodes them with one streaming `ChunkDecoder` per variation and calls
 `sink(variation, samples [C, n], sample_rate, last)`. `finish(i, codes)` queues a variation's last chunk,
-`close()` lets the thread decode what is queued and joins it (`close(drain=False)` drops it: a cancel).
+`close()` lets the thread decode what is queued and joins it (after `cancel()` it drops it instead).
 A failing decode is logged and ends the preview, never the generation.
 """
 
@@ -69,10 +69,12 @@ class PreviewFeed:
         """The variation is complete: its last chunk (codes [1, K, F] of the whole take)."""
         self._queue.put((variation, codes, True))
 
-    def close(self, drain: bool = True) -> None:
-        """Decode what is queued (or drop it) and end the thread."""
-        if not drain:
-            self._drop.set()
+    def cancel(self) -> None:
+        """Drop what is queued and whatever comes (from any thread); the chunk being decoded still arrives."""
+        self._drop.set()
+
+    def close(self) -> None:
+        """Let the thread decode what is queued (unless cancelled) and end it."""
         self._queue.put(None)
         self._thread.join()
 

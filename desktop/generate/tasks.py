@@ -131,7 +131,9 @@ def generation_task(
             return GenerationResult(model_info(model), written, time.perf_counter() - started, cancelled=True)
         finally:
             if feed is not None:  # its last chunks reach the window before the takes are recorded
-                feed.close(drain=not cancel.cancelled)
+                if cancel.cancelled:
+                    feed.cancel()
+                feed.close()
         result = GenerationResult(model_info(model), written, time.perf_counter() - started)
         if spec.rank:
             from desktop.generate.clap_tasks import rank_result
