@@ -73,11 +73,12 @@ def start_engine_task(holder: EngineHolder):
     return task
 
 
-def load_task(holder: EngineHolder, ref: str):
-    """A job task that only loads `ref` (a model folder just opened, or a model switched to)."""
+def load_task(holder: EngineHolder, ref: str, precision: str | None = None):
+    """A job task that only loads `ref` (a model folder just opened, a model switched to, or the last one used,
+    at start) in `precision` (default: the engine's)."""
 
     def task(report: Report, cancel: CancelToken) -> ModelInfo:
-        return model_info(load_model(holder, ref, report, cancel))
+        return model_info(load_model(holder, ref, report, cancel, precision))
 
     return task
 
