@@ -28,38 +28,13 @@ if FIXTURES.is_dir():
     os.environ.setdefault("HF_HUB_CACHE", str(FIXTURES / "hf-cache"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine, real_size_codec  # noqa: E402
 from core.codec.preview import CHUNK_FRAMES, ChunkDecoder, max_preview_error  # noqa: E402
 from core.codec.preview_feed import PreviewFeed  # noqa: E402
 from core.engine import Engine, GenerationRequest  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
 PROMPT = "tense string ostinato, 90 bpm"
-
-
-def real_size_codec():
-    """An EnCodec 32 kHz of the released size with random weights (transformers' EncodecModel)."""
-    from transformers import EncodecConfig, EncodecModel
-
-    from core.codec.compression import EncodecCompressionModel
-    from core.codec.encodec import use_exact_padding
-
-    config = EncodecConfig(
-        sampling_rate=32000,
-        audio_channels=1,
-        num_filters=64,
-        hidden_size=128,
-        codebook_size=2048,
-        codebook_dim=128,
-        upsampling_ratios=[8, 5, 4, 4],
-        num_lstm_layers=2,
-        use_causal_conv=False,
-        normalize=False,
-        pad_mode="reflect",
-        target_bandwidths=[2.2],
-    )
-    torch.manual_seed(0)
-    return EncodecCompressionModel(use_exact_padding(EncodecModel(config)).eval(), 4)  # as the app loads it
 
 
 def preview_hooks(codec, mode: str):

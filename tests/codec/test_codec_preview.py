@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.codec.compression import EncodecCompressionModel
-from core.codec.encodec import use_exact_padding
+from benchmarks.common import real_size_codec
 from core.codec.preview import CHUNK_FRAMES, ChunkDecoder, max_preview_error, preview_chunks
 from core.codec.streaming import NotStreamable, StreamingDecoder
 from core.engine import Engine, GenerationRequest
@@ -54,29 +53,7 @@ def test_joined_chunks_match_the_final_decode(engine, fixtures_dir, folder):
     assert max_preview_error(model.codec, codes, streaming=False, context=0, lookahead=0) > 100 * BOUND
 
 
-@functools.cache
-def released_size_codec(norm: str = "weight_norm", causal: bool = False) -> EncodecCompressionModel:
-    """EnCodec 32 kHz as MusicGen ships it (64 filters, 128 dims, 2 LSTM layers, ratios 8/5/4/4, non-causal),
-    random weights."""
-    from transformers import EncodecConfig, EncodecModel
-
-    config = EncodecConfig(
-        sampling_rate=32000,
-        audio_channels=1,
-        num_filters=64,
-        hidden_size=128,
-        codebook_size=2048,
-        codebook_dim=128,
-        upsampling_ratios=[8, 5, 4, 4],
-        num_lstm_layers=2,
-        norm_type=norm,
-        use_causal_conv=causal,
-        normalize=False,
-        pad_mode="reflect",
-        target_bandwidths=[2.2],
-    )
-    torch.manual_seed(0)
-    return EncodecCompressionModel(use_exact_padding(EncodecModel(config)).eval(), 4)
+released_size_codec = functools.cache(real_size_codec)  # built once per (norm, causal) for the whole module
 
 
 @pytest.mark.parametrize("frames", [1, 4, 23])
