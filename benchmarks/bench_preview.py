@@ -5,9 +5,9 @@ A musicgen-small-size random release (benchmarks/random_release.py) loaded throu
 precision, as the window does, and an EnCodec of the real 32 kHz size (num_filters 64, hidden 128, codebook 2048,
 2 LSTM layers, ratios 8/5/4/4; random weights) for the chunks and the final decode; batch 1 with CFG.
 "Preview on" = core's `on_frames` into the window's `PreviewFeed`: the streaming decoder on the preview thread,
-at a lower priority, a chunk every CHUNK_FRAMES frames. `--compare` adds the preview before issue 25: each chunk
-of 25 frames decoded again with 25 frames of left context and 5 of look-ahead on the generating thread. The largest
-preview difference is also measured on the fixture models' own codecs.
+at a lower priority, a first chunk of FIRST_CHUNK_FRAMES frames, then one each CHUNK_FRAMES. `--compare` adds the
+preview before issue 25: each chunk of 25 frames decoded again with 25 frames of left context and 5 of look-ahead
+on the generating thread. The largest preview difference is also measured on the fixture models' own codecs.
 
     python benchmarks/bench_preview.py [--model DIR] [--seconds 5] [--threads 2] [--precision auto] [--compare]
 """
@@ -29,7 +29,7 @@ if FIXTURES.is_dir():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.common import machine, real_size_codec  # noqa: E402
-from core.codec.preview import CHUNK_FRAMES, ChunkDecoder, max_preview_error  # noqa: E402
+from core.codec.preview import CHUNK_FRAMES, FIRST_CHUNK_FRAMES, ChunkDecoder, max_preview_error  # noqa: E402
 from core.codec.preview_feed import PreviewFeed  # noqa: E402
 from core.engine import Engine, GenerationRequest  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine())
-    print(f"preview chunks of {CHUNK_FRAMES} frames, streamed")
+    print(f"preview chunks streamed: the first of {FIRST_CHUNK_FRAMES} frames, then of {CHUNK_FRAMES}")
     codec = real_size_codec()
     folder = args.model
     if folder is None:

@@ -1,11 +1,12 @@
 """Decoding a take's codes while they grow: audio in chunks whose joins match the decode of the whole take.
 
-`ChunkDecoder` hands out a chunk once `chunk` new frames exist. It decodes them with a `StreamingDecoder`
-(core.codec.streaming), which keeps each layer's left context, so a chunk costs only its own frames and the joined
-chunks are the whole decode up to float rounding. A codec that cannot be streamed falls back to decoding each
-chunk again with `context` frames on its left and `lookahead` frames held back on its right (the decoder's LSTM
-and convolutions then settle within the context). `max_preview_error` measures the largest sample difference
-between the joined chunks and one decode.
+`ChunkDecoder` hands out the first chunk once `first` frames exist (soon: the user hears something), then one
+each `chunk` new frames (few enough that redrawing the growing waveform stays cheap). It decodes them with a
+`StreamingDecoder` (core.codec.streaming), which keeps each layer's left context, so a chunk costs only its own
+frames and the joined chunks are the whole decode up to float rounding. A codec that cannot be streamed falls
+back to decoding each chunk again with `context` frames on its left and `lookahead` frames held back on its right
+(the decoder's LSTM and convolutions then settle within the context). `max_preview_error` measures the largest
+sample difference between the joined chunks and one decode.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import torch
 
 from core.codec.streaming import NotStreamable, StreamingDecoder
 
-CHUNK_FRAMES = 10
-"""New frames per preview chunk (a fifth of a second at 50 Hz): streaming makes small chunks cheap."""
+FIRST_CHUNK_FRAMES = 10
+"""Frames of the first preview chunk (a fifth of a second at 50 Hz): streaming makes a small chunk cheap."""
+
+CHUNK_FRAMES = 25
+"""New frames per later preview chunk (half a second at 50 Hz)."""
 
 CONTEXT_FRAMES = 25
 """Without streaming: frames decoded again on the left of each chunk so the decoder state has settled."""
@@ -35,16 +39,19 @@ class ChunkDecoder:
         context: int = CONTEXT_FRAMES,
         lookahead: int = LOOKAHEAD_FRAMES,
         streaming: bool = True,
+        first: int = FIRST_CHUNK_FRAMES,
     ) -> None:
         self.codec, self.chunk, self.context, self.lookahead = codec, chunk, context, lookahead
+        self.first = min(first, chunk)
         self.hop = int(round(codec.sample_rate / codec.frame_rate))
         self.done = 0  # frames decoded (streaming) or whose audio has been handed out (re-decoding)
         self.stream = _streaming(codec) if streaming else None
 
     def feed(self, codes: torch.Tensor) -> np.ndarray | None:
-        """The next chunk [C, n] once `chunk` new frames are here (and, re-decoding, have their look-ahead)."""
+        """The next chunk [C, n] once `first` / `chunk` new frames are here (and, re-decoding, have their
+        look-ahead)."""
         ready = codes.shape[-1] - (0 if self.stream is not None else self.lookahead)
-        if ready - self.done < self.chunk:
+        if ready - self.done < (self.first if self.done == 0 else self.chunk):
             return None
         if self.stream is not None:
             return self._stream(codes, last=False)

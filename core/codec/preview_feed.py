@@ -2,8 +2,9 @@
 of its own that runs at a lower OS priority than the language model.
 
 `PreviewFeed(codec, sink)` is `on_frames(i, codes)` for `core.engine.generate_variations`. The generating thread
-only hands over the codes of a variation when a chunk of new frames is due (a dict look-up and a queue put); a
-preview thread decodes them with one streaming `ChunkDecoder` per variation and calls
+only puts the codes on a queue; a preview thread decodes them with one streaming `ChunkDecoder` per variation,
+which waits for a chunk's worth of frames (codes older than what it decoded cost a comparison; after a wait for
+the CPU it decodes all the new frames at once), and calls
 `sink(variation, samples [C, n], sample_rate, last)`. `finish(i, codes)` queues a variation's last chunk,
 `close()` lets the thread decode what is queued and joins it (after `cancel()` it drops it instead).
 A failing decode is logged and ends the preview, never the generation.
@@ -20,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core.codec.preview import CHUNK_FRAMES, ChunkDecoder
+from core.codec.preview import ChunkDecoder
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,9 @@ def lower_thread_priority(step: int = NICENESS) -> bool:
 class PreviewFeed:
     """Decodes the growing codes of each variation into chunks for `sink`, on a lower-priority thread."""
 
-    def __init__(self, codec, sink: PreviewSink, chunk: int = CHUNK_FRAMES) -> None:
-        self.codec, self.sink, self.chunk = codec, sink, chunk
+    def __init__(self, codec, sink: PreviewSink, **sizes: int) -> None:
+        self.codec, self.sink, self.sizes = codec, sink, sizes  # sizes: ChunkDecoder's first / chunk frames
         self.rate, self.lowered = int(codec.sample_rate), False
-        self._handed: dict[int, int] = {}  # variation -> frames handed to the thread (generating thread only)
         self._decoders: dict[int, ChunkDecoder] = {}  # preview thread only
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._drop = threading.Event()
@@ -61,9 +61,7 @@ class PreviewFeed:
         self._thread.start()
 
     def __call__(self, variation: int, codes) -> None:  # codes [1, K, F], a tensor nobody writes to afterwards
-        if codes.shape[-1] - self._handed.get(variation, 0) >= self.chunk:
-            self._handed[variation] = codes.shape[-1]
-            self._queue.put((variation, codes, False))
+        self._queue.put((variation, codes, False))
 
     def finish(self, variation: int, codes) -> None:
         """The variation is complete: its last chunk (codes [1, K, F] of the whole take)."""
@@ -92,7 +90,7 @@ class PreviewFeed:
     def _decode(self, variation: int, codes, last: bool) -> None:
         decoder = self._decoders.get(variation)
         if decoder is None:
-            decoder = self._decoders[variation] = ChunkDecoder(self.codec, self.chunk)
+            decoder = self._decoders[variation] = ChunkDecoder(self.codec, **self.sizes)
         if not last:
             chunk = decoder.feed(codes)
             if chunk is not None:
