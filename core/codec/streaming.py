@@ -12,8 +12,9 @@ mode, for the non-causal convolutions that MusicGen's and AudioGen's codecs use)
   trims its left padding once at the start and its right padding at `flush`;
 * the LSTM carries its (h, c); a residual block delays its skip path until the convolutions' output catches up.
 
-Worked example, EnCodec 32 kHz (ratios 8/5/4/4, hop 640): after 10 frames `step` returns 9 frames' worth of
-audio less a few dozen samples (the 7-tap first conv waits for 3 more frames); `flush` returns what is left.
+Worked example, EnCodec 32 kHz (ratios 8/5/4/4, hop 640, non-causal): `step` on the first 10 frames returns 3998
+samples (6.2 frames' worth: the 7-tap first conv waits for 3 more frames, the later layers for 482 more samples);
+`flush` then returns the last 2402, 6400 in all.
 A codec this cannot stream (time_group_norm, a strided conv) raises `NotStreamable` on construction.
 """
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cancel import CancelToken
 from core.checks import check_duration, check_output, check_seed, estimate
@@ -22,8 +22,8 @@ from desktop.generate.model_picker import ModelInfo
 from desktop.jobs.engine import EngineHolder, load_model
 from desktop.jobs.worker import Report
 
-PreviewSink = Callable[[int, Any, int, bool], None]
-"""`sink(variation, samples [C, n], sample_rate, last)` (core.codec.preview_feed), called on the preview thread."""
+if TYPE_CHECKING:  # core.codec.preview_feed imports torch: only a job that previews imports it, when it runs
+    from core.codec.preview_feed import PreviewSink
 
 Written = tuple[Take, TakeFiles, float]
 """A take just written to the library folder: the take, its files, and the run's creation time."""
