@@ -204,3 +204,19 @@ def test_listen_to_follows_the_picked_variation_as_it_grows(qtbot, make_window, 
     assert len(growing) >= 2 and growing == sorted(growing)  # the second one grew while the first was unfinished
     assert all(v == 0 for v, _, _ in shown[len(before) :])  # and the first one is followed after the switch
     np.testing.assert_array_equal(live.wav, np.concatenate(live.chunks[0], axis=-1))
+
+
+def test_cancel_during_preview_ends_the_preview_thread(qtbot, make_window, fixtures_dir):
+    """The preview decodes on a thread of its own: a cancel drops its queue and joins it before the job ends."""
+    import threading
+
+    window = make_window()
+    prepare(window, fixtures_dir / "musicgen", seconds=3.0)
+    with qtbot.waitSignal(window.controller.preview_chunk, timeout=GENERATION_TIMEOUT_MS):
+        window.generate()
+    assert any(t.name == "sounddesk-preview" for t in threading.enumerate())
+    with qtbot.waitSignal(window.controller.queue.idle, timeout=GENERATION_TIMEOUT_MS):
+        window.cancel_action.trigger()
+    assert not any(t.name == "sounddesk-preview" for t in threading.enumerate())
+    assert window.live.wav is None and not window.live.active
+    assert take_files(make_window.library) == []
