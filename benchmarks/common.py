@@ -1,4 +1,4 @@
-"""Shared benchmark helpers: the machine description and random-weight LMs of released sizes."""
+"""Shared benchmark helpers: the machine description, random-weight LMs and EnCodec of released sizes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,33 @@ from core.nn.lm import LMConfig, LMModel
 from core.nn.transformer import TransformerConfig
 
 MUSICGEN_SMALL = dict(dim=1024, num_heads=16, num_layers=24, hidden_scale=4, n_q=4, card=2048)
+
+
+def real_size_codec(norm: str = "weight_norm", causal: bool = False):
+    """An EnCodec 32 kHz of the size MusicGen ships (64 filters, 128 dims, codebook 2048, 2 LSTM layers, ratios
+    8/5/4/4, non-causal) with random weights (seed 0), built as the app loads one (`use_exact_padding`)."""
+    from transformers import EncodecConfig, EncodecModel
+
+    from core.codec.compression import EncodecCompressionModel
+    from core.codec.encodec import use_exact_padding
+
+    config = EncodecConfig(
+        sampling_rate=32000,
+        audio_channels=1,
+        num_filters=64,
+        hidden_size=128,
+        codebook_size=2048,
+        codebook_dim=128,
+        upsampling_ratios=[8, 5, 4, 4],
+        num_lstm_layers=2,
+        norm_type=norm,
+        use_causal_conv=causal,
+        normalize=False,
+        pad_mode="reflect",
+        target_bandwidths=[2.2],
+    )
+    torch.manual_seed(0)
+    return EncodecCompressionModel(use_exact_padding(EncodecModel(config)).eval(), 4)
 
 
 def machine() -> str:

@@ -35,6 +35,7 @@ from desktop.explain.panel import ExplainPanel
 from desktop.generate.controller import GenerationController
 from desktop.generate.first_run import FirstRunBox
 from desktop.generate.panel import GeneratePanel
+from desktop.generate.warm_start import load_last_model
 from desktop.link.follow import LinkFollow
 from desktop.loops.feature import LoopFeature
 from desktop.render.controller import RenderController
@@ -91,8 +92,8 @@ class MainWindow(QMainWindow):
         self._apply_preferences(self.preferences, initial=True)
         if not self.statusBar().currentMessage():  # keep a note from opening the library
             self.statusBar().showMessage("Ready.")
-        if warm_start:
-            self.controller.start_engine()
+        if warm_start:  # the last model loads in the background (else the engine starts): Generate finds it ready
+            load_last_model(self.controller, self.generate_panel, self.settings)
 
     def _connect(self) -> None:
         panel, takes, controller = self.generate_panel, self.takes_panel, self.controller

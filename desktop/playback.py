@@ -151,6 +151,12 @@ class Player(QObject):
             more = np.repeat(more[:, :1], cursor.frames.shape[1], axis=1)
         cursor.frames = np.ascontiguousarray(np.concatenate([cursor.frames, more]))  # one reference swap
 
+    def seek(self, key: object, seconds: float) -> None:
+        """Go on playing `key` from `seconds` (ignored when something else plays)."""
+        cursor = self._cursor
+        if cursor is not None and key == self._key:
+            cursor.position = min(max(0, int(seconds * self._rate)), len(cursor.frames))
+
     def end_growing(self, key: object) -> None:
         """The sound `key` is complete: playback stops at its end."""
         if self._cursor is not None and key == self._key:

@@ -38,6 +38,11 @@ STAGE_NAMES = {
 }
 
 
+def model_name(ref: str) -> str:
+    """The last part of a model reference: a catalog name or a folder's name."""
+    return ref.rstrip("/").split("/")[-1]
+
+
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
@@ -120,24 +125,36 @@ class GenerationController(QObject):
     def generate(self, spec: GenerationSpec) -> Job:
         words = short_prompt(spec.prompt, 40)
         count = f" ×{spec.count}" if spec.count > 1 else ""
-        title = f"“{words}”{count} · {spec.ref.rstrip('/').split('/')[-1]} · seed {spec.seed}"
+        title = f"“{words}”{count} · {model_name(spec.ref)} · seed {spec.seed}"
         sink = self.preview_chunk.emit if spec.preview else None  # emitted on the worker thread: queued
         on_written = lambda written: self._written.emit(job, written)  # noqa: E731 (job is bound before it runs)
         job = Job(title, generation_task(self.engine, spec, sink, on_written), subject=spec.ref)
         job.on_finished = lambda result: self._record_takes(job, result)
         if spec.preview:
             self._previews[job] = spec
-        return self.queue.submit(job)
+        waits = self.loading(spec.ref)
+        self.queue.submit(job)
+        if waits:
+            self.status.emit(f"Generate waits for {model_name(spec.ref)} to finish loading, then starts by itself.")
+        return job
 
-    def load(self, ref: str) -> Job | None:
-        """Load `ref` in the background (unless it is loaded already or already queued)."""
-        if self.engine.is_loaded(ref):
+    def load(self, ref: str, precision: str | None = None, ahead: bool = False) -> Job | None:
+        """Load `ref` in the background (unless it is loaded already or already queued); `ahead`: before it is
+        asked for (at start), so the status line says when it is ready to generate."""
+        if self.engine.is_loaded(ref) or self.loading(ref):
             return None
-        if self._loads.get(ref) in self.queue.jobs():
-            return None
-        name = ref.rstrip("/").split("/")[-1]
-        job = self._loads[ref] = Job(f"load {name}", load_task(self.engine, ref), self._loaded, subject=ref)
-        return self.queue.submit(job)
+        name = model_name(ref)
+        started = time.monotonic()
+        done = (lambda info: self._loaded(info, time.monotonic() - started)) if ahead else self._loaded
+        job = self._loads[ref] = Job(f"load {name}", load_task(self.engine, ref, precision), done, subject=ref)
+        self.queue.submit(job)
+        if ahead:
+            self.status.emit(f"Loading {name}, the model you used last…")
+        return job
+
+    def loading(self, ref: str) -> bool:
+        """A load of `ref` is queued or running."""
+        return self._loads.get(ref) in self.queue.jobs()
 
     def start_engine(self) -> Job | None:
         """Import torch and build the Engine in the background (at start-up, while the user reads the window)."""
@@ -177,15 +194,20 @@ class GenerationController(QObject):
             text = f"{name}…"
         elif stage == "load":
             text = f"{name} {job.subject}…"
+            if job is self._loads.get(job.subject) and any(j.subject == job.subject for j in self.queue.pending):
+                text = f"{name} {model_name(job.subject)}, then Generate starts…"
         else:
             text = f"{name}: step {step} of {total}"
         if eta is not None:
             text += f", {format_eta(eta)} left"
         self.progress.emit(stage, step, total, text)
 
-    def _loaded(self, info: ModelInfo) -> None:
+    def _loaded(self, info: ModelInfo, ahead_s: float | None = None) -> None:
         self.model_loaded.emit(info)
-        self.status.emit(f"Loaded {info.ref}.")
+        if ahead_s is None:
+            self.status.emit(f"Loaded {info.ref}.")
+        else:
+            self.status.emit(f"{model_name(info.ref)} is ready to generate (loaded in {ahead_s:.1f} s).")
 
     def _on_written(self, job: Job, written: Written) -> None:
         """List a take as soon as its files exist (its batch ended); the run's end records it again, ranked."""

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cancel import CancelToken
 from core.checks import check_duration, check_output, check_seed, estimate
@@ -19,9 +19,11 @@ from core.takes.audio_io import AudioClip
 from core.takes.library import write_take_files
 from core.takes.take import Take, TakeFiles
 from desktop.generate.model_picker import ModelInfo
-from desktop.generate.preview import PreviewFeed, PreviewSink
 from desktop.jobs.engine import EngineHolder, load_model
 from desktop.jobs.worker import Report
+
+if TYPE_CHECKING:  # core.codec.preview_feed imports torch: only a job that previews imports it, when it runs
+    from core.codec.preview_feed import PreviewSink
 
 Written = tuple[Take, TakeFiles, float]
 """A take just written to the library folder: the take, its files, and the run's creation time."""
@@ -71,11 +73,12 @@ def start_engine_task(holder: EngineHolder):
     return task
 
 
-def load_task(holder: EngineHolder, ref: str):
-    """A job task that only loads `ref` (a model folder just opened, or a model switched to)."""
+def load_task(holder: EngineHolder, ref: str, precision: str | None = None):
+    """A job task that only loads `ref` (a model folder just opened, a model switched to, or the last one used,
+    at start) in `precision` (default: the engine's)."""
 
     def task(report: Report, cancel: CancelToken) -> ModelInfo:
-        return model_info(load_model(holder, ref, report, cancel))
+        return model_info(load_model(holder, ref, report, cancel, precision))
 
     return task
 
@@ -106,7 +109,7 @@ def generation_task(
         melody = spec.melody if model.capabilities.melody else None
         request = GenerationRequest(spec.prompt, spec.params, spec.seed, melody=melody, continuation=spec.continuation)
         progress = lambda step, total: report("generate", step, total)  # noqa: E731
-        feed = PreviewFeed(model.codec, on_chunk) if spec.preview and on_chunk and model.autoregressive else None
+        feed = _preview_feed(model, on_chunk) if spec.preview and on_chunk else None
         finish = _finishing(feed) if feed is not None else None
         created = time.time()  # one time for the run: the library lists a run's variations in seed order
         written: list[Written] = []
@@ -127,6 +130,11 @@ def generation_task(
             if not written:
                 raise
             return GenerationResult(model_info(model), written, time.perf_counter() - started, cancelled=True)
+        finally:
+            if feed is not None:  # its last chunks reach the window before the takes are recorded
+                if cancel.cancelled:
+                    feed.cancel()
+                feed.close()
         result = GenerationResult(model_info(model), written, time.perf_counter() - started)
         if spec.rank:
             from desktop.generate.clap_tasks import rank_result
@@ -137,7 +145,16 @@ def generation_task(
     return task
 
 
-def _finishing(feed: PreviewFeed):
+def _preview_feed(model, on_chunk: PreviewSink):
+    """Decodes the growing takes on a thread of its own at a lower priority (autoregressive models only)."""
+    if not model.autoregressive:
+        return None
+    from core.codec.preview_feed import PreviewFeed  # torch and the codec's layers: imported by the load already
+
+    return PreviewFeed(model.codec, on_chunk)
+
+
+def _finishing(feed):
     """`on_take` that hands out the last chunk of each finished variation."""
     count = [0]
 

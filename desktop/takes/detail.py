@@ -96,6 +96,10 @@ class TakeDetail(QWidget):
         self.record: TakeRecord | None = None
         self.show_record(None)
 
+    def add_header(self, widget: QWidget) -> None:
+        """A row under the title, above the waveform (the preview's "Listen to")."""
+        self.layout().insertWidget(1, widget)
+
     def add_section(self, widget: QWidget) -> None:
         """Another part about the selected take, below its details (the explain panel)."""
         self._layout.insertWidget(self._layout.count() - 1, widget)

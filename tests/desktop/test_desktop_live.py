@@ -144,3 +144,79 @@ def test_compact_mode_round_trip_keeps_queue_and_selection(qtbot, make_window, f
     again.compact.set_compact(True)
     assert again.compact.window.size().width() == 410 and again.compact.window.size().height() == 520
     again.compact.set_compact(False)
+
+
+def test_takes_are_identical_with_the_preview_on_and_off(qtbot, make_window, fixtures_dir):
+    """The preview decodes on a thread of its own while the LM runs: it must not change a sample of the takes."""
+    window = make_window()
+    prepare(window, fixtures_dir / "musicgen", seconds=0.8, count=2)
+    window.generate_panel.params.seed.setValue(1234)
+    window.generate_panel.params.seed_lock.setChecked(True)
+    runs: dict[bool, list] = {}
+    for preview in (True, False):
+        window.preferences.preview = preview
+        chunks: list[int] = []
+        window.controller.preview_chunk.connect(lambda i, *_rest, chunks=chunks: chunks.append(i))
+        with qtbot.waitSignal(window.controller.takes_added, timeout=GENERATION_TIMEOUT_MS) as added:
+            window.generate()
+        qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+        assert bool(chunks) == preview
+        runs[preview] = added.args[0]
+    for with_preview, without in zip(runs[True], runs[False], strict=True):
+        assert with_preview.seed == without.seed
+        on, _ = sf.read(with_preview.wav_path, dtype="float32")
+        off, _ = sf.read(without.wav_path, dtype="float32")
+        np.testing.assert_array_equal(on, off)
+        np.testing.assert_array_equal(np.load(with_preview.codes_path), np.load(without.codes_path))
+
+
+def test_listen_to_follows_the_picked_variation_as_it_grows(qtbot, make_window, fixtures_dir):
+    """Issue 27 item 10: with several variations the user picks which one to hear while they grow together."""
+    window = make_window()
+    prepare(window, fixtures_dir / "musicgen", seconds=1.2, count=2)
+    live = window.live
+    box = live.follow_box
+    # Picked as soon as the run starts, before any audio: the second variation, though the first grows too.
+    window.controller.preview_started.connect(lambda _spec: box.setCurrentIndex(box.findData(1)))
+    shown: list[tuple[int, int, bool]] = []  # (variation shown, samples shown, first variation complete)
+    switched: list[int] = []
+
+    def changed() -> None:
+        if live.wav is None or live.spec is None or not live.generating:
+            return
+        shown.append((live.variation, live.wav.shape[-1], 0 in live.complete))
+        if not switched and len(live.chunks[1]) >= 2:  # then back to the first, mid-way: all of it so far
+            switched.append(live.wav.shape[-1])
+            box.setCurrentIndex(box.findData(0))
+            assert live.variation == 0
+            np.testing.assert_array_equal(live.wav, np.concatenate(live.chunks[0], axis=-1))
+
+    live.changed.connect(changed)
+    with qtbot.waitSignal(window.controller.takes_added, timeout=GENERATION_TIMEOUT_MS):
+        window.generate()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+
+    assert live.follow_row.isHidden()  # only while several variations grow
+    assert [box.itemText(i) for i in range(box.count())] == ["Each in turn", "Variation 1", "Variation 2"]
+    assert switched, "the preview never showed two chunks of the second variation"
+    before = shown[: shown.index(next(s for s in shown if s[0] == 0))]
+    growing = [n for v, n, first_done in before if v == 1 and not first_done]
+    assert len(growing) >= 2 and growing == sorted(growing)  # the second one grew while the first was unfinished
+    assert all(v == 0 for v, _, _ in shown[len(before) :])  # and the first one is followed after the switch
+    np.testing.assert_array_equal(live.wav, np.concatenate(live.chunks[0], axis=-1))
+
+
+def test_cancel_during_preview_ends_the_preview_thread(qtbot, make_window, fixtures_dir):
+    """The preview decodes on a thread of its own: a cancel drops its queue and joins it before the job ends."""
+    import threading
+
+    window = make_window()
+    prepare(window, fixtures_dir / "musicgen", seconds=3.0)
+    with qtbot.waitSignal(window.controller.preview_chunk, timeout=GENERATION_TIMEOUT_MS):
+        window.generate()
+    assert any(t.name == "sounddesk-preview" for t in threading.enumerate())
+    with qtbot.waitSignal(window.controller.queue.idle, timeout=GENERATION_TIMEOUT_MS):
+        window.cancel_action.trigger()
+    assert not any(t.name == "sounddesk-preview" for t in threading.enumerate())
+    assert window.live.wav is None and not window.live.active
+    assert take_files(make_window.library) == []

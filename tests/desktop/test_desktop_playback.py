@@ -79,3 +79,18 @@ def test_empty_sound_and_missing_portaudio(qtbot, monkeypatch):
     with qtbot.waitSignal(player.error, timeout=1000) as blocker:
         assert not player.play("x", tone(0.1), 16000)
     assert blocker.args == ["Playback is unavailable: PortAudio library not found."]
+
+
+def test_seek_goes_on_from_that_moment_and_only_for_the_sound_playing(qtbot):
+    """The preview's "Listen to" switches variations mid-way: the other one plays on from the same moment."""
+    require_output_device()
+    player = Player()
+    positions: list[float] = []
+    player.position.connect(lambda key, seconds: positions.append(seconds))
+    assert player.play_growing("preview", tone(2.0), 16000)
+    player.seek("other", 1.5)  # not playing: ignored
+    assert player._cursor.position < 16000
+    player.seek("preview", 1.5)
+    qtbot.waitUntil(lambda: bool(positions), timeout=5000)  # the playhead is polled on this thread: after seek
+    assert all(seconds >= 1.5 for seconds in positions)
+    player.stop()
