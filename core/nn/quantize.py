@@ -68,14 +68,16 @@ def matches(lm: LMModel, tensors: Mapping[str, torch.Tensor]) -> bool:
     return True
 
 
-def apply_precision(lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor] | None = None) -> None:
+def apply_precision(
+    lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor] | None = None, step_verdict: bool | None = None
+) -> None:
     """Give the LM's linears their decode-time form for `precision` ("fp32", "bf16" or "int8").
 
     For "fp32" and "bf16" the LM holds its weights in the precision's float dtype, except those `prepare` packs
     (they may still be the file's float32 tensors): each is released as soon as its packed copy exists, so the two
     copies never coexist for the whole model. For "int8", `int8` holds `quantize_lm`'s tensors and the float
     copies of the quantized weights are released. The decoding loop's steps then run scripted where the kernels
-    allow it (`core.nn.decode_step`).
+    allow it (`core.nn.decode_step`; `step_verdict`: an earlier load's outcome of its check, see there).
     """
     if precision != "int8":
         lm.prepare(lambda name, weight: _released_if_packed(lm, name, prepare(weight, precision)))
@@ -85,7 +87,7 @@ def apply_precision(lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor
         lm.prepare(lambda name, weight: Int8Linear(int8[f"{name}.q"].to(device), int8[f"{name}.scale"].to(device)))
         for name in linear_weight_names(lm):
             _release(lm, name)
-    lm.decode_step = build_decode_step(lm)
+    lm.decode_step = build_decode_step(lm, step_verdict)
 
 
 def _released_if_packed(lm: LMModel, name: str, prepared: PreparedLinear) -> PreparedLinear:
