@@ -124,9 +124,13 @@ class Int8Linear(PreparedLinear):
 
     Runs through the fastest int8 kernel the CPU runs correctly (`kernels.int8_kernel`): fbgemm (x86; the packed
     weight replaces q, so the int8 values are held once), else `_weight_int8pack_mm`, else q dequantized per call.
+    fbgemm's path needs q's row sums (`sums` [N], `row_sums(q)`): given (the int8 cache keeps them), not computed.
     """
 
-    def __init__(self, q: torch.Tensor, scale: torch.Tensor, kernel: str | None = "best") -> None:
+    def __init__(
+        self, q: torch.Tensor, scale: torch.Tensor, kernel: str | None = "best", sums: torch.Tensor | None = None
+    ) -> None:
+        self.sums = sums
         self.scale = scale.to(torch.float32, memory_format=torch.contiguous_format, copy=True)  # never a file's view
         self.out_features, self.in_features = q.shape
         self.kernel = (kernels.int8_kernel() if kernel == "best" else kernel) if q.device.type == "cpu" else None
@@ -154,7 +158,8 @@ class Int8Linear(PreparedLinear):
             self.packed = kernels.fbgemm_int8_pack(q.contiguous(), self.scale)
         except RuntimeError:  # a shape fbgemm does not take: the next kernel
             return False
-        self.wsum = (row_sums(q).double() * self.scale.double()).float()  # [N]
+        self.sums = row_sums(q) if self.sums is None else self.sums.to(torch.float32, copy=True)  # [N]
+        self.wsum = (self.sums.double() * self.scale.double()).float()  # [N]
         self.narrow = kernels.fbgemm_narrow()
         return True
 
@@ -190,7 +195,8 @@ class Int8Linear(PreparedLinear):
         return self.out_features * self.in_features + self.scale.numel() * 4
 
     def part(self, start: int, end: int) -> PreparedLinear:
-        return Int8Linear(self.q[start:end], self.scale[start:end], self.kernel)
+        sums = None if self.sums is None else self.sums[start:end]
+        return Int8Linear(self.q[start:end], self.scale[start:end], self.kernel, sums)
 
 
 def row_sums(q: torch.Tensor) -> torch.Tensor:
