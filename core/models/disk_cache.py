@@ -50,14 +50,20 @@ def content_hash(path: Path, folder: Path) -> str:
     return digest
 
 
+_ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")  # what a process may hold back
+
+
 @functools.cache
 def machine_key() -> str:
     """What derived kernels' results depend on besides the checkpoint: torch's version and the CPU (its vector ISA
-    as torch sees it, its model and its feature flags), e.g. `torch 2.13.0|AVX512|x86_64|AMD EPYC ...|flags 1a2b`."""
+    as torch sees it, its model and its feature flags, and any limit set on the ISA torch and oneDNN use), e.g.
+    `torch 2.13.0|AVX512|x86_64|AMD EPYC ...|flags 1a2b3c4d5e6f`."""
     import torch
 
+    limits = [f"{name}={os.environ[name]}" for name in _ISA_LIMITS if os.environ.get(name)]
     return "|".join(
         (f"torch {torch.__version__}", torch.backends.cpu.get_cpu_capability(), platform.machine(), *_cpu_identity())
+        + tuple(limits)
     )
 
 
@@ -76,7 +82,8 @@ def _cpu_identity() -> tuple[str, str]:
 
 
 def read_checked_json(path: Path) -> dict[str, Any]:
-    """The mapping `write_checked_json` stored at `path`; {} when absent, and {} with a log line when damaged."""
+    """The mapping `write_checked_json` stored at `path`; {} when absent, and {} with a log line when damaged (the
+    damaged record is removed)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -92,8 +99,16 @@ def read_checked_json(path: Path) -> dict[str, Any]:
         ok = False
     if not ok:
         log.warning("cache record %s is damaged: it is made again", path.name)
+        _remove(path)  # read once: the next reader finds it absent, not damaged again
         return {}
     return data
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # an unwritable cache: the record is ignored at each read, and never used
 
 
 def write_checked_json(path: Path, data: dict[str, Any]) -> None:

@@ -34,43 +34,25 @@ def _path() -> Path:
     return cache_root() / FACTS
 
 
-def recall(key: str) -> Any:
-    """What `remember` stored under `key`, or None."""
-    return read_checked_json(_path()).get(key)
-
-
-def remember(key: str, value: Any) -> None:
-    """Store `value` under `key` (a record that cannot be written is skipped: the check runs again next time)."""
-    facts = read_checked_json(_path())
-    if facts.get(key) != value:
-        write_checked_json(_path(), {**facts, key: value})
-
-
 def step_key(checkpoint_digest: str, precision: str) -> str:
     """The key of the scripted step's verdict for a checkpoint in a precision on this machine."""
     return f"decode step|{checkpoint_digest}|{precision}|threads {torch.get_num_threads()}|{machine_key()}"
 
 
-def step_verdict(key: str) -> bool | None:
-    """The remembered verdict (True: the step agreed, False: it could not serve), None when never checked here."""
-    verdict = recall(key)
-    return verdict if isinstance(verdict, bool) else None
+def _probes_key() -> str:
+    return f"kernel probes|{machine_key()}"
 
 
 def recall_kernel_probes() -> None:
     """Give core.nn.kernels the probes' answers an earlier process found on this torch and CPU."""
-    answers = recall(f"kernel probes|{machine_key()}")
+    answers = read_checked_json(_path()).get(_probes_key())
     if isinstance(answers, dict):
         kernels.adopt(answers)
 
 
 def remember_kernel_probes() -> None:
-    """Keep this process's probe answers for the next one (those it has, added to those remembered)."""
-    key = f"kernel probes|{machine_key()}"
-    known = recall(key)
-    answers = {**(known if isinstance(known, dict) else {}), **kernels.probed()}
-    if answers:
-        remember(key, answers)
+    """Keep this process's probe answers for the next one (added to those remembered)."""
+    _update(read_checked_json(_path()), {})
 
 
 def apply_precision_remembered(
@@ -78,7 +60,17 @@ def apply_precision_remembered(
 ) -> None:
     """`core.nn.quantize.apply_precision` on the CPU, with the scripted step's verdict of an earlier load of this
     checkpoint read instead of checked again, and this load's verdict and kernel probes kept for the next one."""
+    facts = read_checked_json(_path())
     key = step_key(content_hash(checkpoint), precision)
-    apply_precision(lm, precision, int8, step_verdict(key))
-    remember(key, lm.decode_step is not None)
-    remember_kernel_probes()
+    verdict = facts.get(key)
+    apply_precision(lm, precision, int8, verdict if isinstance(verdict, bool) else None)
+    _update(facts, {key: lm.decode_step is not None})
+
+
+def _update(facts: dict[str, Any], updates: dict[str, Any]) -> None:
+    """Write `facts` with `updates` and this process's probe answers, where anything changed (one write)."""
+    known = facts.get(_probes_key())
+    probes = {**(known if isinstance(known, dict) else {}), **kernels.probed()}
+    updates = {**updates, _probes_key(): probes} if probes else updates
+    if any(facts.get(name) != value for name, value in updates.items()):
+        write_checked_json(_path(), {**facts, **updates})

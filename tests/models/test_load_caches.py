@@ -90,6 +90,13 @@ def test_kernel_probes_are_read_back_on_the_same_machine(cache, monkeypatch):
     assert {name: kernels.available(name) for name in kernels.KERNELS} == answers
 
 
-def test_the_machine_key_names_torch_and_the_cpu():
+def test_the_machine_key_names_torch_the_cpu_and_its_isa_limit(monkeypatch):
+    """A process run with oneDNN held to AVX2 (how an AVX2-only CPU is acted out) must not reuse AVX-512 probes."""
     key = disk_cache.machine_key()
     assert torch.__version__ in key and torch.backends.cpu.get_cpu_capability() in key and "flags " in key
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    disk_cache.machine_key.cache_clear()
+    try:
+        assert disk_cache.machine_key() == key + "|ONEDNN_MAX_CPU_ISA=AVX2"
+    finally:
+        disk_cache.machine_key.cache_clear()
