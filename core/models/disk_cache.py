@@ -1,11 +1,11 @@
 """The user cache on disk: where it is, what keys it, and small checked JSON records in it.
 
 Everything a load derives once per machine lives under `cache_root()`: the int8 weights (core.models.int8_cache),
-the facts of `core.models.load_facts`, auto's choice (core.models.precision). What depends on the checkpoint is
-keyed by its SHA-256 (`content_hash`, remembered per path, size and mtime so a multi-GB file is hashed once);
-what depends on the software and the CPU by `machine_key()`. Every record is written to a temporary name and
-renamed, and carries a checksum of its content: a damaged record reads as absent (one log line), so it is
-derived again and rewritten, never used.
+the facts of `core.models.load_facts`, auto's choice (`auto.json`, core.models.precision). What depends on the
+checkpoint is keyed by its SHA-256 (`content_hash`, remembered per path, size and mtime so a multi-GB file is
+hashed once); what depends on the software and the CPU by `machine_key()`. Every record is written to a
+temporary name and renamed, and carries a checksum of its content: a damaged record reads as absent (one log
+line), so it is derived again and rewritten, never used.
 """
 
 from __future__ import annotations
