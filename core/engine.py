@@ -15,6 +15,7 @@ from core.checks import parse_device
 from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
 from core.errors import InvalidParameterError
 from core.generation.generate import GenerationRequest
+from core.models import load_facts
 from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
 from core.models.int8_cache import int8_weights
@@ -141,6 +142,7 @@ class LoadedModel:
         if device.type == "cpu":
             check_fits(ref, folder, precision)
             return_large_blocks_to_the_os()  # weights are converted and packed one at a time: free each for good
+            load_facts.recall_kernel_probes()  # read, not probed again, on the same torch and CPU
         shared = shared if shared is not None else SharedModels()
         # quantized or packed straight from the file's tensors, never copied on the way
         from_file = is_quantized if precision == "int8" or packs_weights(precision, device) else None
@@ -148,7 +150,10 @@ class LoadedModel:
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
         int8 = int8_weights(bundle.lm, folder / "state_dict.bin") if precision == "int8" else None
-        apply_precision(bundle.lm, precision, int8)
+        if device.type == "cpu":
+            load_facts.apply_precision_remembered(bundle.lm, folder / "state_dict.bin", precision, int8)
+        else:
+            apply_precision(bundle.lm, precision, int8)
         for module in bundle.conditioners.values():
             module.to(device)
         return cls(ref, folder, bundle, codec.to(device), device, shared, precision)

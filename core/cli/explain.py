@@ -6,14 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.checks import check_output
 from core.cli import precision_option
 from core.cli.main import progress_printer
-from core.engine import Engine
-from core.explain.explainer import ExplainSettings, explain_take
+from core.explain.settings import ExplainSettings
 from core.models.precision import recorded_precision
-from core.takes.claim import save_new_take
-from core.takes.take import load_take, save_take
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.checks import check_output
+    from core.engine import Engine
+    from core.explain.explainer import explain_take
+    from core.takes.take import load_take
+
     settings = ExplainSettings(epochs=args.epochs, seed=args.seed)  # bad settings (--epochs 0) fail before loading
     take = load_take(args.take)
     folder = check_output(Path(args.audio), 0) if args.audio else None
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 def _write_audio(model, take, explanation, folder: Path, stem: str, overwrite: bool) -> None:
     """The factual and counterfactual takes; never over earlier files unless `overwrite` (then `-2` names)."""
     from core.explain.regenerate import regenerate_take
+    from core.takes.claim import save_new_take
+    from core.takes.take import save_take
 
     for label, counterfactual in (("factual", False), ("counterfactual", True)):
         version = regenerate_take(model, take, explanation, counterfactual)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import InvalidParameterError
-from core.export.scene import export_stems, load_scene
 from core.export.settings import FORMATS, SAMPLE_RATES, ExportSettings
-from core.export.writer import ExportResult, export_takes
 from core.takes.naming import DEFAULT_PATTERN, PATTERN_FIELDS, UcsFields
+
+if TYPE_CHECKING:  # the writer's numpy / scipy / loudness code is imported when a command runs
+    from core.export.writer import ExportResult
 
 AS_GENERATED = ("asis", "source", "native")
 
@@ -117,6 +119,8 @@ def print_results(results: list[ExportResult], notes: list[str]) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from core.export.writer import export_takes
+
     settings = settings_from_args(args)
     results = export_takes(args.takes, args.out, settings)
     print_results(results, [f"{r.path.name}: {note}" for r in results for note in r.notes])
@@ -124,6 +128,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_stems(args: argparse.Namespace) -> int:
+    from core.export.scene import export_stems, load_scene
+
     settings = settings_from_args(args)
     scene = load_scene(args.scene)
     if not scene.layers:

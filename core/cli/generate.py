@@ -8,23 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.checks import (
-    LONG_WORK_S,
-    check_duration,
-    check_options_apply,
-    check_output,
-    check_seed,
-    estimate,
-    parse_device,
-)
 from core.cli import magnet_options, precision_option
 from core.cli.main import progress_printer
 from core.errors import GenerationCancelled, InvalidParameterError
 from core.loops.meter import Meter
 from core.loops.tempo_prompt import TempoRequest
 from core.params import GenerationParams
-from core.takes.audio_io import load_audio, shorten
-from core.takes.claim import save_new_take
 from core.takes.interrupts import exit_code, shielded
 from core.takes.naming import model_label, prompt_slug, sanitize
 
@@ -135,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_before_loading(args: argparse.Namespace) -> Path:
     """What can be checked without the model (an unwritable folder is found before minutes of compute)."""
+    from core.checks import check_output, check_seed  # the checks, like the rest, are imported when a take is asked
+
     if args.duration is not None and not args.duration > 0:
         raise InvalidParameterError(f"Duration must be a positive number of seconds, got {args.duration}.")
     if args.variations < 1:
@@ -146,7 +137,9 @@ def _check_before_loading(args: argparse.Namespace) -> Path:
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any, dict]:
     """(engine, model, {"melody", "continuation": AudioClip | None}); a bad audio file fails before the model loads."""
+    from core.checks import parse_device
     from core.engine import Engine
+    from core.takes.audio_io import load_audio, shorten
 
     device = parse_device(args.device)  # imports torch
     continuation = load_audio(args.continuation) if args.continuation else None
@@ -165,6 +158,8 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, dict]:
 
 def _check_against_model(args: argparse.Namespace, model, out: Path) -> tuple[GenerationParams, int]:
     """(params, first seed): options the model takes, its duration limit, room for the takes, long-work note."""
+    from core.checks import LONG_WORK_S, check_duration, check_options_apply, check_output, check_seed, estimate
+
     check_options_apply(model, given_fields(args))
     params = _params(args, model.default_params)
     check_duration(model, params)
@@ -188,6 +183,8 @@ class _TakeWriter:
         self.ranked: list[tuple[float, Path]] = []
 
     def __call__(self, take) -> None:
+        from core.takes.claim import save_new_take
+
         stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(self.args.model)}_s{take.seed}")
         if self.tempo:
             take.extra.update(self.tempo.record())

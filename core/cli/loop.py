@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli.main import progress_printer
 from core.errors import InvalidParameterError
-from core.loops import takes as loop_takes
 from core.loops.meter import Meter
+from core.loops.spec import DEFAULT_CROSSFADE_MS
 from core.takes.atomic import ensure_folder
-from core.takes.library import DB_NAME, Library
 from core.takes.naming import sanitize, unique_stem
-from core.takes.take import TAKE_SUFFIXES, Take, load_take
+
+if TYPE_CHECKING:  # the loop machinery (numpy, scipy, the library) is imported when the command runs
+    from core.loops import takes as loop_takes
+    from core.takes.take import Take
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--crossfade-ms",
         type=float,
-        default=loop_takes.DEFAULT_CROSSFADE_MS,
+        default=DEFAULT_CROSSFADE_MS,
         help="equal-power seam blend (default 30 ms)",
     )
     parser.add_argument("--out", type=Path, default=Path("."), help="output folder, or a take library folder")
@@ -46,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def spec_from_args(args: argparse.Namespace, source: Take) -> loop_takes.LoopSpec:
     """The loop the command line asks for, filling tempo, bars and meter from the take when not given."""
+    from core.loops import takes as loop_takes
+
     meter = Meter.parse(args.meter or source.extra.get("meter") or "4/4")
     if args.seamless:
         if args.bars is not None:
@@ -70,6 +75,10 @@ def loop_stem(source_sidecar: Path, spec: loop_takes.LoopSpec) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.loops import takes as loop_takes
+    from core.takes.library import DB_NAME, Library
+    from core.takes.take import TAKE_SUFFIXES, load_take
+
     sidecar = Path(args.take)
     source = load_take(sidecar)
     spec = spec_from_args(args, source)

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from core.cancel import CancelToken, Progress, check_cancel, report
 from core.errors import InvalidParameterError
-from core.explain.mask import HIDDEN, StepMaskExplainer, gumbel_mask, mask_norms
+from core.explain.mask import StepMaskExplainer, gumbel_mask, mask_norms
 from core.explain.replay import (
     StepTiming,
     frozen,
@@ -37,7 +37,8 @@ from core.explain.replay import (
     text_keys,
     timing_of,
 )
-from core.explain.words import MERGES, PromptPieces, split_prompt, word_scores
+from core.explain.settings import ExplainSettings
+from core.explain.words import PromptPieces, split_prompt, word_scores
 from core.nn.conditioning import T5Conditioner
 from core.nn.delay_pattern import DelayPattern
 from core.nn.lm import LMModel
@@ -45,37 +46,7 @@ from core.takes.take import Take
 
 COSINE_EPS = 1e-6  # explain.py:77 `nn.CosineSimilarity(dim=-1, eps=1e-6)`
 MAX_EXPLAINER_BYTES = 8 * 1024**3  # parameters, gradients and Adam's two moments, float32
-
-
-@dataclass(frozen=True)
-class ExplainSettings:
-    """AudioGenX's defaults (hjkng/audiogenX): explain.py:33-38 and :102, mask.py:11 and :22, explainer.py:21-24."""
-
-    epochs: int = 50  # explain.py:35
-    lr: float = 1e-3  # explain.py:34
-    weight_decay: float = 1e-3  # explain.py:102 `optim.Adam(..., lr=lr, weight_decay=1e-3)`
-    beta: float = 1e-3  # explain.py:37, weight of |M|_1
-    gamma: float = 1e-1  # explain.py:38, weight of |M|_2
-    tau: float = 1.0  # mask.py:11, Gumbel-softmax temperature
-    hard: bool = False  # explain.py:33 `--hard` default False (the demo sets `mask_gen.hard = False`)
-    hidden: int = HIDDEN  # mask.py:22
-    seed: int = 42  # explainer.py:21-24 seed everything with 42
-    word_merge: str = "max"  # our choice: the repository scores pieces only (core.explain.words)
-
-    def __post_init__(self) -> None:
-        """Settings are checked once, when made: every function that takes them can trust them."""
-        checks = [
-            (self.epochs >= 1, f"epochs must be 1 or more (an untrained explainer scores nothing), got {self.epochs}"),
-            (self.lr > 0, f"the learning rate must be positive, got {self.lr}"),
-            (self.weight_decay >= 0, f"weight decay must be 0 or more, got {self.weight_decay}"),
-            (self.beta >= 0 and self.gamma >= 0, f"beta and gamma must be 0 or more ({self.beta}, {self.gamma})"),
-            (self.tau > 0, f"tau must be positive, got {self.tau}"),
-            (self.hidden >= 1, f"the explainer needs at least 1 hidden unit, got {self.hidden}"),
-            (self.word_merge in MERGES, f"word_merge must be one of {MERGES}, got {self.word_merge!r}"),
-        ]
-        for ok, sentence in checks:
-            if not ok:
-                raise InvalidParameterError(f"Explain settings: {sentence}.")
+DEFAULT_SETTINGS = ExplainSettings()
 
 
 @dataclass(frozen=True)
@@ -149,7 +120,7 @@ def explain_codes(
     codes: torch.Tensor,
     text: PromptPieces,
     frame_rate: float,
-    settings: ExplainSettings = ExplainSettings(),
+    settings: ExplainSettings = DEFAULT_SETTINGS,
     window: tuple[float, float] | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-HIDDEN = 512  # mask.py:22 `self.hidden_dim = 512`
+from core.explain.settings import HIDDEN
+
 GUMBEL_EPS = 1e-9  # mask.py:40 `torch.log(total_mask_prob + 1e-9)`
 PRELU_INIT = 0.25  # torch.nn.PReLU's default slope
 

@@ -17,48 +17,22 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.cancel import CancelToken, Progress
-from core.errors import InvalidParameterError
 from core.export.loop_chunks import add_loop_metadata
-from core.loops.meter import FOUR_FOUR, Meter, bars_of, bars_seconds, loop_beats
+from core.loops.meter import Meter, bars_of, bars_seconds, loop_beats
 from core.loops.music import make_music_loop
 from core.loops.seamless import make_seamless_loop
+from core.loops.spec import DEFAULT_CROSSFADE_MS, LOOP_KINDS, MAX_CROSSFADE_MS, LoopSpec  # noqa: F401 (re-exported)
 from core.takes.atomic import ensure_folder
 from core.takes.library import Library, TakeRecord, take_stem
 from core.takes.naming import unique_stem
 from core.takes.take import TAKE_SUFFIXES as LIBRARY_SUFFIXES
 from core.takes.take import Take, TakeFiles, save_take
-
-LOOP_KINDS = ("music", "seamless")
-DEFAULT_CROSSFADE_MS = 30.0
-MAX_CROSSFADE_MS = 2000.0
-
-
-@dataclass(frozen=True)
-class LoopSpec:
-    """What loop to make: a bar-exact music loop (`bpm`, `bars`, `meter`) or a seamless one."""
-
-    kind: str = "music"
-    bpm: float | None = None
-    bars: int | None = None
-    meter: Meter = FOUR_FOUR
-    crossfade_ms: float = DEFAULT_CROSSFADE_MS
-
-    def __post_init__(self) -> None:
-        if self.kind not in LOOP_KINDS:
-            raise InvalidParameterError(f"A loop is 'music' or 'seamless', got {self.kind!r}.")
-        if self.kind == "music" and (self.bpm is None or self.bars is None):
-            raise InvalidParameterError("A music loop needs a tempo (BPM) and a number of bars.")
-        if not 0 <= self.crossfade_ms <= MAX_CROSSFADE_MS:
-            raise InvalidParameterError(
-                f"The crossfade must lie between 0 and {MAX_CROSSFADE_MS:g} ms, got {self.crossfade_ms:g}."
-            )
 
 
 def default_loop_bars(take_bars: int) -> int:

@@ -1,40 +1,37 @@
 """The int8 weights of a checkpoint, quantized once and kept in the user cache (safetensors, never pickle).
 
-Keyed by the checkpoint's content hash (SHA-256 of `state_dict.bin`), so a changed file is quantized again and
-a moved or copied one is not. Hashing a multi-GB file takes seconds, so the hash is remembered per
-(path, size, mtime) in `hashes.json`. Files are written to a temporary name and renamed: a crash never leaves a
-half-written cache entry, and a damaged or mismatching entry is quantized again.
+Keyed by the checkpoint's content hash (SHA-256 of `state_dict.bin`; core.models.disk_cache), so a changed file is
+quantized again and a moved or copied one is not. The values do not depend on the CPU (exact float32 arithmetic:
+a maximum, a division, a rounding); the entry still records torch's version, and another version quantizes again.
+Files are written to a temporary name and renamed: a crash never leaves a half-written entry.
+
+What is read is checked before it is used: the header (names, dtypes, offsets that fit the file), the metadata
+(this format, this checkpoint's hash, this torch) and each tensor's CRC-32, computed when it is read. A
+mismatching or damaged entry is quantized again and rewritten, with one log line; never used, never a crash.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
-import os
-import secrets
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import save_file
 
+from core.models.disk_cache import CACHE_ENV, cache_root, write_atomic
+from core.models.disk_cache import content_hash as _content_hash
 from core.nn.lm import LMModel
 from core.nn.quantize import matches, quantize_lm
 
+__all__ = ["CACHE_ENV", "FORMAT", "StoredTensors", "cache_dir", "cache_root", "content_hash", "int8_weights"]
 log = logging.getLogger(__name__)
 FORMAT = "int8-per-channel-v1"
-CACHE_ENV = "SOUNDDESK_CACHE_DIR"
-
-
-def cache_root() -> Path:
-    """`$SOUNDDESK_CACHE_DIR`, else the platform's user cache folder for SoundDesk."""
-    override = os.environ.get(CACHE_ENV)
-    return Path(override) if override else Path(platformdirs.user_cache_dir("SoundDesk", "SoundDesk"))
 
 
 def cache_dir() -> Path:
@@ -44,22 +41,16 @@ def cache_dir() -> Path:
 
 def content_hash(path: Path, folder: Path | None = None) -> str:
     """SHA-256 of the file's bytes, remembered per (path, size, mtime) in the cache folder."""
-    folder = folder or cache_dir()
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    memo_path = folder / "hashes.json"
-    memo = _read_json(memo_path)
-    if key in memo:
-        return memo[key]
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    memo[key] = digest
-    _write_atomic(memo_path, lambda tmp: tmp.write_text(json.dumps(memo, indent=1)))
-    return digest
+    return _content_hash(path, folder or cache_dir())
+
+
+class DamagedEntry(SafetensorError):
+    """A cache entry whose content is not what was written for this checkpoint."""
 
 
 class StoredTensors(Mapping[str, torch.Tensor]):
-    """The tensors of a safetensors file, each read (not memory-mapped) when it is asked for.
+    """The tensors of a safetensors file, each read (not memory-mapped) when it is asked for, and checked against
+    the CRC-32 the file's metadata records for it (`DamagedEntry` when it differs).
 
     A model's int8 weights are then packed one at a time and the file's pages never count in the process's
     memory: a mapped file stays resident as long as any tensor viewing it lives.
@@ -69,20 +60,28 @@ class StoredTensors(Mapping[str, torch.Tensor]):
         self.path = path
         with path.open("rb") as handle:
             size = int.from_bytes(handle.read(8), "little")
-            header = json.loads(handle.read(size)) if 0 < size <= _MAX_HEADER else None
+            try:
+                header = json.loads(handle.read(size)) if 0 < size <= _MAX_HEADER else None
+            except ValueError:  # not UTF-8, not JSON: a garbled header
+                header = None
         if not isinstance(header, dict):
             raise SafetensorError(f"{path.name} has no safetensors header")
-        header.pop("__metadata__", None)
+        metadata = header.pop("__metadata__", None)
         self._start, length = 8 + size, path.stat().st_size
         self._entries = {name: _entry(name, info, length - self._start) for name, info in header.items()}
+        self.record = _record(metadata if isinstance(metadata, dict) else {}, self._entries)
+        self._crc = None if self.record is None else self.record["crc32"]
 
     def __getitem__(self, name: str) -> torch.Tensor:
         shape, dtype, (begin, end) = self._entries[name]
         tensor = torch.empty(shape, dtype=dtype)
+        data = tensor.numpy().view(np.uint8).reshape(-1)
         with self.path.open("rb") as handle:
             handle.seek(self._start + begin)
-            if handle.readinto(tensor.numpy().view(np.uint8).reshape(-1)) != end - begin:
+            if handle.readinto(data) != end - begin:
                 raise SafetensorError(f"{self.path.name}: {name} is cut short")
+        if self._crc is not None and zlib.crc32(data) != self._crc[name]:
+            raise DamagedEntry(f"the bytes of {name} differ from those written")
         return tensor
 
     def __iter__(self) -> Iterator[str]:
@@ -103,50 +102,116 @@ _DTYPES = {"I8": torch.int8, "F32": torch.float32}
 
 def _entry(name: str, info: dict, data_bytes: int) -> tuple[tuple[int, ...], torch.dtype, tuple[int, int]]:
     """A header entry checked against the file: a known dtype, and offsets that hold exactly its shape."""
-    dtype = _DTYPES.get(info.get("dtype"))
-    shape, (begin, end) = tuple(int(n) for n in info.get("shape", ())), info.get("data_offsets", (0, -1))
-    if dtype is None or not 0 <= begin <= end <= data_bytes or end - begin != math.prod(shape) * dtype.itemsize:
+    try:
+        dtype = _DTYPES.get(info.get("dtype"))
+        shape, (begin, end) = tuple(int(n) for n in info.get("shape", ())), info.get("data_offsets", (0, -1))
+        fits = dtype is not None and 0 <= begin <= end <= data_bytes
+    except (AttributeError, TypeError, ValueError):  # not a mapping, shape or offsets of the wrong kind
+        fits = False
+    if not fits or end - begin != math.prod(shape) * dtype.itemsize:
         raise SafetensorError(f"damaged entry {name!r}")
     return shape, dtype, (int(begin), int(end))
 
 
+def _record(metadata: dict, entries: dict) -> dict | None:
+    """What `_metadata` recorded (None for an entry written without it), its CRC-32s one for every tensor, or
+    DamagedEntry."""
+    if "sounddesk" not in metadata:
+        return None
+    try:
+        record = json.loads(metadata["sounddesk"])
+        crc = record["crc32"]
+        complete = isinstance(crc, dict) and set(crc) == set(entries) and all(type(v) is int for v in crc.values())
+    except (TypeError, ValueError, KeyError):
+        complete = False
+    if not complete:
+        raise DamagedEntry("its metadata is damaged")
+    return record
+
+
+def _metadata(digest: str, tensors: Mapping[str, torch.Tensor]) -> dict[str, str]:
+    """What an entry records: its format, the checkpoint it was quantized from, torch's version, each CRC-32 (one
+    metadata key: safetensors writes several in a varying order, and the same entry should be the same bytes)."""
+    crc = {name: zlib.crc32(t.contiguous().numpy().view(np.uint8).reshape(-1)) for name, t in tensors.items()}
+    record = {"format": FORMAT, "source": digest, "torch": torch.__version__, "crc32": crc}
+    return {"sounddesk": json.dumps(record, sort_keys=True)}
+
+
+def _why_not_usable(stored: StoredTensors, digest: str, lm: LMModel) -> str | None:
+    """Why a readable entry must not serve this checkpoint and torch, or None when it may."""
+    meta = stored.record
+    if meta is None or meta.get("format") != FORMAT:
+        return "it was written in an older layout"
+    if meta.get("source") != digest:
+        return "it was made from another checkpoint"
+    if meta.get("torch") != torch.__version__:
+        return f"it was made with torch {meta.get('torch')}"
+    return None if matches(lm, stored) else "its tensors do not fit this model"
+
+
 def int8_weights(lm: LMModel, checkpoint: Path, folder: Path | None = None) -> Mapping[str, torch.Tensor]:
-    """The LM's int8 tensors: from the cache when present and valid (read lazily), else quantized now and cached."""
+    """The LM's int8 tensors: from the cache when present and valid (read lazily and checked), else quantized now
+    and cached. A damaged or foreign entry is quantized again and rewritten, with one log line."""
     folder = folder or cache_dir()
     try:
-        entry = folder / f"{content_hash(checkpoint, folder)}-{FORMAT}.safetensors"
+        digest = content_hash(checkpoint, folder)
     except OSError as exc:
         log.warning("int8 cache unavailable (%s): quantizing without it", exc)
         return quantize_lm(lm)
+    entry = folder / f"{digest}-{FORMAT}.safetensors"
     if entry.is_file():
         try:
-            tensors = StoredTensors(entry)
-            if matches(lm, tensors):
-                return tensors
+            stored = StoredTensors(entry)
+            why = _why_not_usable(stored, digest, lm)
         except (OSError, SafetensorError) as exc:
-            log.warning("int8 cache entry %s unreadable (%s): quantizing again", entry.name, exc)
-    tensors = quantize_lm(lm)
-    try:
-        _write_atomic(entry, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
-        return StoredTensors(entry)  # read back one at a time: the quantized copies are not held while packing
-    except (OSError, SafetensorError) as exc:  # a full disk or a read-only cache must not stop generation
-        log.warning("could not write the int8 cache entry %s: %s", entry, exc)
+            why = f"it is damaged: {exc}"
+        if why is None:
+            return _Checked(lm, entry, digest, stored)
+        log.warning("int8 cache entry %s not used (%s): quantizing again", entry.name, why)
+    return _store(lm, entry, digest, quantize_lm(lm))
+
+
+def _store(lm: LMModel, entry: Path, digest: str, tensors: dict[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
+    """Write the entry and read it back lazily (the quantized copies are not held while packing); `tensors` as they
+    are where the cache cannot be written (a full disk or a read-only cache must not stop generation)."""
+    if _write(entry, digest, tensors):
+        try:
+            return _Checked(lm, entry, digest, StoredTensors(entry))
+        except (OSError, SafetensorError) as exc:
+            log.warning("could not read back the int8 cache entry %s: %s", entry, exc)
     return tensors
 
 
-def _read_json(path: Path) -> dict:
+def _write(entry: Path, digest: str, tensors: dict[str, torch.Tensor]) -> bool:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        write_atomic(entry, lambda tmp: save_file(tensors, str(tmp), metadata=_metadata(digest, tensors)))
+    except (OSError, SafetensorError) as exc:
+        log.warning("could not write the int8 cache entry %s: %s", entry, exc)
+        return False
+    return True
 
 
-def _write_atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+class _Checked(Mapping[str, torch.Tensor]):
+    """A cache entry's tensors for one load, each checked as it is read. The first damaged one makes the whole LM
+    quantized again from its float weights (still held while the load packs) and the entry rewritten: every
+    tensor served is then the quantization of this checkpoint, read intact or made now."""
+
+    def __init__(self, lm: LMModel, entry: Path, digest: str, stored: StoredTensors) -> None:
+        self._lm, self._entry, self._digest = lm, entry, digest
+        self._tensors: Mapping[str, torch.Tensor] = stored
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if isinstance(self._tensors, StoredTensors):
+            try:
+                return self._tensors[name]
+            except (OSError, SafetensorError) as exc:
+                log.warning("int8 cache entry %s is damaged (%s): quantizing again", self._entry.name, exc)
+                self._tensors = quantize_lm(self._lm)  # kept in memory: this load does not read the entry again
+                _write(self._entry, self._digest, self._tensors)
+        return self._tensors[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)

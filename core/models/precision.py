@@ -51,33 +51,20 @@ def _measured_cpu_choice() -> str:
     Remembered because a measurement on a busy machine can differ from the next one: every process (the window,
     `main.py generate`) must resolve auto alike, or the same request would make different takes.
     """
-    import json
-    import os
-
     import torch
 
-    from core.models.int8_cache import cache_root
+    from core.models.disk_cache import cache_root, read_checked_json, write_checked_json
     from core.nn import kernels
 
     key = f"{torch.backends.cpu.get_cpu_capability()}|torch {torch.__version__}|" + ",".join(
         f"{name}={kernels.available(name)}" for name in kernels.KERNELS
     )
     path = cache_root() / "auto.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        stored = {}
-    if isinstance(stored, dict) and stored.get(key) in RESOLVED:
+    stored = read_checked_json(path)  # checksummed: a damaged record is measured again, never used
+    if stored.get(key) in RESOLVED:
         return stored[key]
     choice = kernels.fastest_cpu_precision()
-    stored = {**(stored if isinstance(stored, dict) else {}), key: choice}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".auto.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(stored, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an unwritable cache: measured again next time
+    write_checked_json(path, {**stored, key: choice})  # an unwritable cache: measured again next time
     return choice
 
 

@@ -211,14 +211,21 @@ class DecodeStep:
         return self.script(sequence, options.get("start", 0), caches, cross_kv)
 
 
-def build_decode_step(lm: LMModel) -> DecodeStep | None:
+def build_decode_step(lm: LMModel, verdict: bool | None = None) -> DecodeStep | None:
     """The LM's scripted decoding step, checked against the eager path on the model itself; None where it cannot
-    serve (a kernel it has no form for, no TorchScript, a failure to compile or run, or any difference)."""
+    serve (a kernel it has no form for, no TorchScript, a failure to compile or run, or any difference).
+
+    `verdict` is the outcome of that check for these weights in this precision on this torch, CPU and thread count,
+    when an earlier load made it (core.models.load_facts): True builds the step without checking it again, False
+    does not build it."""
+    if verdict is False:
+        log.info("no scripted decoding step: it failed its check for this model on this machine")
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript's own deprecation notices: the check below decides
             step = DecodeStep(torch.jit.script(_Step(lm).eval()))
-        same = _agrees(lm, step)
+        same = verdict or _agrees(lm, step)
     except _Unknown as exc:
         log.info("no scripted decoding step: no scripted form for %s", exc)
         return None

@@ -177,6 +177,18 @@ def available(name: str) -> bool:
     return _probed[name]
 
 
+def probed() -> dict[str, bool]:
+    """The answers of this process's probes so far (core.models.load_facts keeps them per torch and CPU)."""
+    return dict(_probed)
+
+
+def adopt(answers: dict[str, bool]) -> None:
+    """Take earlier probes' answers on this torch and CPU instead of probing again (unknown names are ignored)."""
+    for name, ok in answers.items():
+        if name in KERNELS and isinstance(ok, bool):
+            _probed.setdefault(name, ok)
+
+
 @contextmanager
 def forced(name: str, value: bool) -> Iterator[None]:
     """Answer `available(name)` with `value` inside the block: how tests act out a CPU lacking a kernel."""

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from core.nn.decode_step import build_decode_step
-from core.nn.fast_linear import Int8Linear, PackedLinear, PreparedLinear, prepare
+from core.nn.fast_linear import Int8Linear, PackedLinear, PreparedLinear, prepare, row_sums
 from core.nn.lm import LMModel
 from core.nn.pages import drop_file_pages
 
@@ -43,11 +43,13 @@ def linear_weight_names(lm: LMModel) -> list[str]:
 
 
 def quantize_lm(lm: LMModel) -> dict[str, torch.Tensor]:
-    """`{name}.q` and `{name}.scale` for every quantized weight of the LM (from its float weights)."""
+    """`{name}.q`, `{name}.scale` and `{name}.sums` (q's exact row sums, which fbgemm's path needs) for every
+    quantized weight of the LM (from its float weights)."""
     params = dict(lm.named_parameters())
     out: dict[str, torch.Tensor] = {}
     for name in linear_weight_names(lm):
         out[f"{name}.q"], out[f"{name}.scale"] = quantize_per_channel(params[name])
+        out[f"{name}.sums"] = row_sums(out[f"{name}.q"])
         drop_file_pages(params[name])  # a file's tensor: read once; its pages come back from the file if read again
     return out
 
@@ -58,34 +60,42 @@ def matches(lm: LMModel, tensors: Mapping[str, torch.Tensor]) -> bool:
     A mapping with `describe(name) -> (shape, dtype)` is checked from that (a file's header), others by reading."""
     params = dict(lm.named_parameters())
     names = linear_weight_names(lm)
-    if set(tensors) != {f"{n}.{part}" for n in names for part in ("q", "scale")}:
+    if set(tensors) != {f"{n}.{part}" for n in names for part in ("q", "scale", "sums")}:
         return False
     describe = getattr(tensors, "describe", lambda name: (tuple(tensors[name].shape), tensors[name].dtype))
     for n in names:
-        (q_shape, q_dtype), (scale_shape, _) = describe(f"{n}.q"), describe(f"{n}.scale")
-        if q_shape != tuple(params[n].shape) or q_dtype != torch.int8 or scale_shape != tuple(params[n].shape[:1]):
+        (q_shape, q_dtype), (scale_shape, _), (sums_shape, _) = (describe(f"{n}.{p}") for p in ("q", "scale", "sums"))
+        rows = tuple(params[n].shape[:1])
+        if q_shape != tuple(params[n].shape) or q_dtype != torch.int8 or not scale_shape == sums_shape == rows:
             return False
     return True
 
 
-def apply_precision(lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor] | None = None) -> None:
+def apply_precision(
+    lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor] | None = None, step_verdict: bool | None = None
+) -> None:
     """Give the LM's linears their decode-time form for `precision` ("fp32", "bf16" or "int8").
 
     For "fp32" and "bf16" the LM holds its weights in the precision's float dtype, except those `prepare` packs
     (they may still be the file's float32 tensors): each is released as soon as its packed copy exists, so the two
     copies never coexist for the whole model. For "int8", `int8` holds `quantize_lm`'s tensors and the float
     copies of the quantized weights are released. The decoding loop's steps then run scripted where the kernels
-    allow it (`core.nn.decode_step`).
+    allow it (`core.nn.decode_step`; `step_verdict`: an earlier load's outcome of its check, see there).
     """
     if precision != "int8":
         lm.prepare(lambda name, weight: _released_if_packed(lm, name, prepare(weight, precision)))
     else:
         assert int8 is not None, "int8 precision needs the quantized tensors"
         device = lm.emb[0].weight.device
-        lm.prepare(lambda name, weight: Int8Linear(int8[f"{name}.q"].to(device), int8[f"{name}.scale"].to(device)))
+        lm.prepare(lambda name, weight: _int8_form(int8, name, device))
         for name in linear_weight_names(lm):
             _release(lm, name)
-    lm.decode_step = build_decode_step(lm)
+    lm.decode_step = build_decode_step(lm, step_verdict)
+
+
+def _int8_form(int8: Mapping[str, torch.Tensor], name: str, device: torch.device) -> Int8Linear:
+    sums = int8.get(f"{name}.sums")
+    return Int8Linear(int8[f"{name}.q"].to(device), int8[f"{name}.scale"].to(device), sums=sums)
 
 
 def _released_if_packed(lm: LMModel, name: str, prepared: PreparedLinear) -> PreparedLinear:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.nn.fast_linear import PreparedLinear, linear
+from core.nn.fast_linear import PreparedLinear, int8_values_kept, linear
 from core.nn.kv_cache import KVCache
 
 
@@ -225,7 +225,8 @@ class Transformer(nn.Module):
             if layer.cross_attention is not None:
                 cross, d = layer.cross_attention, layer.cross_attention.dim
                 whole = make(f"{name}cross_attention.in_proj_weight", cross.in_proj_weight)
-                cross.packed = {part: whole.part(part * d, (part + 1) * d) for part in range(3)}
+                with int8_values_kept([whole]):  # an int8 weight is unpacked once for its three parts, not thrice
+                    cross.packed = {part: whole.part(part * d, (part + 1) * d) for part in range(3)}
                 cross.packed["out"] = make(f"{name}cross_attention.out_proj.weight", cross.out_proj.weight)
 
     def cross_kv(self, src: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]] | None:

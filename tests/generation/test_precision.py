@@ -94,18 +94,19 @@ def test_a_model_that_cannot_fit_is_refused_before_loading(fixtures_dir):
 
 def test_auto_is_measured_once_per_machine_and_remembered(tmp_path, monkeypatch):
     """Every process resolves auto alike: the measured choice is kept in the cache folder and read back."""
-    import json
-
+    from core.models.disk_cache import read_checked_json, write_checked_json
     from core.models.precision import resolve_precision
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "fresh"))
     first = resolve_precision("auto")
     stored_path = tmp_path / "fresh" / "auto.json"
-    stored = json.loads(stored_path.read_text())
+    stored = read_checked_json(stored_path)
     assert list(stored.values()) == [first]
     other = next(p for p in ("fp32", "bf16", "int8") if p != first)
-    stored_path.write_text(json.dumps({key: other for key in stored}))
+    write_checked_json(stored_path, {key: other for key in stored})
     assert resolve_precision("auto") == other
+    stored_path.write_text(stored_path.read_text().replace(other, first))  # changed by hand: not trusted
+    assert resolve_precision("auto") == first and read_checked_json(stored_path) == stored
 
 
 @pytest.mark.parametrize("name", ["magnet", "audio-magnet"])

@@ -13,6 +13,7 @@ from benchmarks.common import random_lm
 from core.engine import Engine
 from core.models.int8_cache import CACHE_ENV, FORMAT, cache_dir, content_hash, int8_weights
 from core.nn import kernels
+from core.nn.fast_linear import row_sums
 from core.nn.lm import Conditions
 from core.nn.quantize import apply_precision, linear_weight_names, quantize_lm, quantize_per_channel
 
@@ -146,3 +147,11 @@ def test_packed_float32_weights_are_held_once():
         torch.testing.assert_close(lm(sequence, cond), plain(sequence, cond), atol=1e-5, rtol=1e-5)
     with pytest.raises(RuntimeError, match="released"):
         lm.linears[0](torch.randn(1, 32))
+
+
+def test_row_sums_are_the_exact_integer_sums():
+    """fbgemm's path undoes its input map with q's row sums: float32 sums must equal the int64 ones, extremes too."""
+    q = torch.randint(-127, 128, (64, 8192), dtype=torch.int8, generator=torch.Generator().manual_seed(0))
+    q[0], q[1] = 127, -127
+    assert torch.equal(row_sums(q).double(), q.sum(dim=1, dtype=torch.int64).double())
+    assert set(quantize_lm(random_lm(dim=32, num_heads=2, num_layers=1, card=16))) >= {"linears.0.weight.sums"}
