@@ -72,6 +72,14 @@ def default_loop_bars(take_bars: int) -> int:
     return bars
 
 
+def fitting_loop_bars(seconds: float, bpm: float, meter: Meter = FOUR_FOUR) -> int:
+    """Bars of a loop to propose for a take of `seconds` made without a tempo: the whole bars it lasts at `bpm`,
+    less one for where its first downbeat falls, rounded down to a power of two (`default_loop_bars`); 0 when it
+    is shorter than one bar. 5 s at 120 BPM in 4/4 holds 2 bars of 2 s: 1 bar is proposed."""
+    whole = int(seconds / bars_seconds(bpm, 1, meter) + 1e-9)
+    return default_loop_bars(whole) if whole >= 1 else 0
+
+
 def is_loop(take_extra: dict[str, Any]) -> bool:
     """Whether a take's extra fields (or a library row's) describe a loop."""
     return isinstance(take_extra.get("loop"), dict)
