@@ -3,8 +3,8 @@
 `LivePreview` listens to the GenerationController's preview signals: each audio chunk extends the shown
 waveform (on the full time axis of the take being made) and, when the user plays it, the playing stream;
 playback that catches up with the generation waits in silence and continues. When the takes are recorded
-the list selects the first one, which replaces the preview; a cancel or failure drops the preview and stops
-its playback.
+the list selects the first one, which replaces the preview; a cancel or failure drops the preview, stops
+its playback and hands the detail view back (`released`) to the selected take, or to none.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class LivePreview(QObject):
 
     changed = Signal()  # a chunk arrived, a preview started or ended
     active_changed = Signal(bool)
+    released = Signal()  # a cancel or failure dropped the preview it showed: the detail view shows the selection
 
     def __init__(self, controller: GenerationController, detail: TakeDetail, player: Player, parent=None) -> None:
         super().__init__(parent)
@@ -109,7 +110,7 @@ class LivePreview(QObject):
         self.detail.waveform.setXRange(0, max(spec.params.duration, self.seconds()), padding=0)
 
     def _ended(self, kept: bool) -> None:
-        self.generating = False
+        self.generating, shown = False, self.showing
         if kept:
             self.player.end_growing(self.key)  # plays to the end; the recorded take replaces the view
         else:
@@ -120,6 +121,8 @@ class LivePreview(QObject):
         self.showing = False
         self.active_changed.emit(False)
         self.changed.emit()
+        if shown and not kept:
+            self.released.emit()
 
     def _position(self, key: object, seconds: float) -> None:
         if key == self.key and self.active:
