@@ -48,6 +48,7 @@ from desktop.takes.separate import Separation
 from desktop.takes.sound_search import SoundSearch
 from desktop.widgets import theme
 from desktop.widgets.reveal import reveal
+from desktop.widgets.space_key import SpaceForFocusedButtons
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
         self._connect()
+        self.space_guard = SpaceForFocusedButtons(self)  # Space on a focused button presses it, not Play
         self._make_menus()
         self._add_take_features()
         self._add_loops()
@@ -142,8 +144,10 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.takes_panel.undo_action)
         edit_menu.addAction(self.takes_panel.redo_action)
         take_menu = self.take_menu = bar.addMenu("&Take")
-        for action in [self.takes_panel.loop_action, *self.takes_panel.take_actions]:
-            take_menu.addAction(action)
+        playback = [self.takes_panel.play_action, self.takes_panel.loop_action]  # hearing it, apart from Make loop…
+        take_menu.addActions(playback)
+        take_menu.addSeparator()
+        take_menu.addActions([action for action in self.takes_panel.take_actions if action not in playback])
         self.index_action = take_menu.addAction(
             "Index the library for search by sound", self.sound_search.index_library
         )
@@ -201,6 +205,7 @@ class MainWindow(QMainWindow):
         self.live = LivePreview(controller, takes.detail, takes.player, self)
         takes.live = self.live
         self.live.changed.connect(takes.refresh_actions)
+        self.live.released.connect(takes.show_selected)
         takes.list.current_record_changed.connect(lambda _record: self.live.hide())
         self.compact = CompactMode(self, self.generate_panel, takes, controller, self.generate)
         self.first_run = FirstRunBox()
@@ -210,22 +215,7 @@ class MainWindow(QMainWindow):
         controller.model_loaded.connect(lambda _info: self._refresh_first_run())
         self.generate_panel.models.model_changed.connect(lambda _ref: self._refresh_first_run())
         self.menuBar().actions()[0].menu().insertAction(self.preferences_action, self.compact.action)
-        for action, name in (
-            (self.generate_action, "generate"),
-            (self.cancel_action, "cancel"),
-            (self.open_folder_action, "folder"),
-            (takes.play_action, "play"),
-            (takes.loop_action, "loop"),
-            (takes.star_action, "star"),
-            (takes.rename_action, "rename"),
-            (takes.delete_action, "delete"),
-            (takes.recall_action, "recall"),
-            (takes.export_action, "export"),
-            (self.explain.action, "explain"),
-        ):
-            action.setIcon(theme.icon(name))
-        self.generate_panel.generate_button.setIcon(theme.icon("generate"))
-        self.generate_panel.cancel_button.setIcon(theme.icon("cancel"))
+        self._apply_icons()
         bar = self.toolbar = QToolBar("Main")
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
@@ -246,6 +236,27 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.link.label)
         self.link.message.connect(self.show_status)
         self.loops.follow_tempo = self.link.bpm
+
+    def _apply_icons(self) -> None:
+        """Icons in the theme's colour (again after a theme change: each is drawn for one background)."""
+        takes = self.takes_panel
+        for action, name in (
+            (self.generate_action, "generate"),
+            (self.cancel_action, "cancel"),
+            (self.open_folder_action, "folder"),
+            (takes.loop_action, "loop"),
+            (takes.star_action, "star"),
+            (takes.rename_action, "rename"),
+            (takes.delete_action, "delete"),
+            (takes.recall_action, "recall"),
+            (takes.export_action, "export"),
+            (self.explain.action, "explain"),
+        ):
+            action.setIcon(theme.icon(name))
+        self.generate_panel.generate_button.setIcon(theme.icon("generate", on_accent=True))
+        self.generate_panel.cancel_button.setIcon(theme.icon("cancel"))
+        takes.show_playing()  # Play / Stop
+        self.compact.apply_icons()
 
     def _refresh_first_run(self) -> None:
         self.first_run.refresh(len(self.generate_panel.models.local_folders()))
@@ -365,7 +376,7 @@ class MainWindow(QMainWindow):
         self.takes_panel.player.set_device(preferences.output_device or None)
         if (initial or preferences.theme != self.preferences.theme) and QApplication.instance() is not None:
             theme.apply(QApplication.instance(), preferences.theme)
-            self.takes_panel.detail.waveform.show_spectrogram(self.takes_panel.detail.waveform.spectrogram_shown)
+            self._apply_icons()
         if preferences.offline or not initial:
             hub.set_offline(preferences.offline)
         self.offline_action.blockSignals(True)

@@ -196,7 +196,7 @@ class Player(QObject):
             except Exception as exc:  # an opened stream that cannot start is closed, not left to PortAudio
                 last_error = exc
                 _close_quietly(stream)
-        self.error.emit(f"Cannot play audio on this machine ({_describe(last_error)}).")
+        self.error.emit(_no_output_message(last_error, self._device))
         return None
 
     def _poll(self) -> None:
@@ -215,6 +215,21 @@ def _close_quietly(stream: Any) -> None:
             step()
         except Exception as exc:
             log.warning("closing the audio stream failed: %s", exc)
+
+
+NO_OUTPUT_DEVICE = (
+    "No sound output was found: connect headphones or speakers (or choose an output in File ▸ Preferences), "
+    "then press Play again."
+)
+
+
+def _no_output_message(exc: Exception | None, device: int | str | None) -> str:
+    """What the status line says when no stream opens. PortAudio's "Error querying device -1" means the system
+    has no default output device (-1 is PortAudio's "no device"): that becomes a sentence a user can act on."""
+    text = str(exc) if exc is not None else ""
+    if device is None and ("device -1" in text or not output_devices()):
+        return NO_OUTPUT_DEVICE
+    return f"Cannot play audio on this machine ({_describe(exc)})."
 
 
 def _describe(exc: Exception | None) -> str:

@@ -1,12 +1,14 @@
 """Screenshots of the real window on a virtual screen: the main window (fixture takes, one selected, the
-spectrogram on), the take being heard while it generates, compact mode, search by sound over takes made
-unranked (indexed first), and a renamed take's export; at 1280x800 and 1920x1080.
+spectrogram on), the take being heard while it generates, compact mode, compact mode after generating from a
+model folder, the window just after a cancelled generation, search by sound over takes made unranked (indexed
+first), and a renamed take's export; at 1280x800 and 1920x1080.
 
     python scripts/screenshot.py [--model ../shared/fixtures/musicgen] [--out screenshots] [--sizes 1280x800,1920x1080]
 
-Writes screenshots/{main,preview,compact,search,export}-WxH.png. Settings and the take library go to a temporary
-folder (the user's own are never touched); the hub runs offline against ../shared/fixtures/hf-cache. Each size
-gets its own Xvfb screen; without Xvfb on PATH it falls back to Qt's offscreen platform and widget grabs.
+Writes screenshots/{main,preview,compact,compact-folder,cancelled,search,export}-WxH.png. Settings and the take
+library go to a temporary folder (the user's own are never touched); the hub runs offline against
+../shared/fixtures/hf-cache. Each size gets its own Xvfb screen; without Xvfb on PATH it falls back to Qt's
+offscreen platform and widget grabs.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def save(app, widget, path: Path, real_screen: bool) -> None:
 
 
 def capture(args: argparse.Namespace, real_screen: bool) -> int:
-    """In the child process: one screen size, three pictures."""
+    """In the child process: one screen size, five pictures."""
     sys.path.insert(0, str(ROOT))
     from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
 
@@ -162,8 +164,9 @@ def capture(args: argparse.Namespace, real_screen: bool) -> int:
     window.compact.set_compact(True)
     window.compact.window.prompt.setText("footsteps on gravel, slow")
     save(app, window.compact.window, args.out / f"compact-{size}.png", real_screen)
-    window.compact.set_compact(False)
-    status = 0 if library_shots(app, window, args, real_screen) else 1
+    status = shoot_compact_folder(app, window, args, real_screen) or shoot_cancelled(app, window, args, real_screen)
+    if status == 0 and not library_shots(app, window, args, real_screen):
+        status = 1
     window.close()
     return status
 
@@ -197,6 +200,50 @@ def library_shots(app, window, args: argparse.Namespace, real_screen: bool) -> b
     save(app, window if real_screen else dialog, args.out / f"export-{size}.png", real_screen)
     dialog.close()
     return True
+
+
+def run_until_idle(window, timeout: float, start) -> list[str]:
+    """Call `start()` and run the event loop until the queue is idle (or `timeout` s); the errors it showed."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    errors: list[str] = []
+    window.controller.error.connect(errors.append)
+    loop = QEventLoop()
+    window.controller.queue.idle.connect(loop.quit)
+    QTimer.singleShot(int(timeout * 1000), loop.quit)
+    start()
+    loop.exec()
+    window.controller.queue.idle.disconnect(loop.quit)
+    return errors + (["timed out"] if window.controller.busy else [])
+
+
+def shoot_compact_folder(app, window, args: argparse.Namespace, real_screen: bool) -> int:
+    """Compact mode after generating from it with a local model folder: its picker still names the folder."""
+    window.generate_panel.params.variations.setValue(1)
+    compact = window.compact.window
+    errors = run_until_idle(window, args.timeout, compact.generate_button.click)
+    if errors:
+        print(f"compact generation did not finish: {errors}", file=sys.stderr)
+        return 1
+    save(app, compact, args.out / f"compact-folder-{args.size}.png", real_screen)
+    window.compact.set_compact(False)
+    return 0
+
+
+def shoot_cancelled(app, window, args: argparse.Namespace, real_screen: bool) -> int:
+    """The window just after a generation was cancelled mid-way: the details show the selected take again."""
+    panel, live = window.generate_panel, window.live
+    panel.prompt.set_prompt("slow evolving drone, cancelled")
+    panel.params.duration.setValue(30.0)  # far longer than the wait below
+    cancel = lambda: window.controller.cancel() if live.wav is not None and live.seconds() >= 0.5 else None  # noqa: E731
+    live.changed.connect(cancel)
+    errors = run_until_idle(window, args.timeout, window.generate)
+    live.changed.disconnect(cancel)
+    if errors:
+        print(f"the cancelled generation did not end: {errors}", file=sys.stderr)
+        return 1
+    save(app, window, args.out / f"cancelled-{args.size}.png", real_screen)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

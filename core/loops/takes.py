@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from core.cancel import CancelToken, Progress
+from core.errors import InvalidParameterError
 from core.export.loop_chunks import add_loop_metadata
-from core.loops.meter import Meter, bars_of, bars_seconds, loop_beats
+from core.loops.meter import FOUR_FOUR, Meter, bars_of, bars_seconds, loop_beats
 from core.loops.music import make_music_loop
 from core.loops.seamless import make_seamless_loop
 from core.loops.spec import DEFAULT_CROSSFADE_MS, LOOP_KINDS, MAX_CROSSFADE_MS, LoopSpec  # noqa: F401 (re-exported)
@@ -44,6 +45,14 @@ def default_loop_bars(take_bars: int) -> int:
     while bars * 2 < take_bars:
         bars *= 2
     return bars
+
+
+def fitting_loop_bars(seconds: float, bpm: float, meter: Meter = FOUR_FOUR) -> int:
+    """Bars of a loop to propose for a take of `seconds` made without a tempo: the whole bars it lasts at `bpm`,
+    less one for where its first downbeat falls, rounded down to a power of two (`default_loop_bars`); 0 when it
+    is shorter than one bar. 5 s at 120 BPM in 4/4 holds 2 bars of 2 s: 1 bar is proposed."""
+    whole = int(seconds / bars_seconds(bpm, 1, meter) + 1e-9)
+    return default_loop_bars(whole) if whole >= 1 else 0
 
 
 def is_loop(take_extra: dict[str, Any]) -> bool:

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from core.cancel import CancelToken, Progress
-from core.errors import GenerationCancelled, ModelNotFoundError
+from core.errors import GenerationCancelled, ModelNotDownloadedError, ModelNotFoundError
 
 RELEASE_FILES = ("state_dict.bin", "compression_state_dict.bin")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -104,11 +104,7 @@ def download_file(
     except GenerationCancelled:
         raise
     except LocalEntryNotFoundError as exc:  # (a subclass of EntryNotFoundError: test it first)
-        reason = "offline mode is on" if is_offline() else "the hub cannot be reached"
-        raise ModelNotFoundError(
-            f"'{repo_id}' is not downloaded yet and {reason}: download it once with network access, "
-            f"or pass a local model folder."
-        ) from exc
+        raise ModelNotDownloadedError(repo_id, is_offline()) from exc
     except RepositoryNotFoundError as exc:
         raise ModelNotFoundError(f"There is no model '{repo_id}' on the hub (or it is private).") from exc
     except EntryNotFoundError as exc:

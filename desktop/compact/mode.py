@@ -42,12 +42,17 @@ class CompactMode(QObject):
         self.window.expand_requested.connect(lambda: self.action.setChecked(False))
         controller.progress.connect(self.window.show_progress)
         controller.busy_changed.connect(self.window.set_busy)
-        self.action = QAction(theme.icon("compact"), "Compact mode", main, checkable=True)
+        self.action = QAction("Compact mode", main, checkable=True)
         self.action.setObjectName("compact")
         self.action.setShortcut(QKeySequence("Ctrl+Shift+M"))
         self.action.setToolTip("A small always-on-top window to keep beside your DAW (Ctrl+Shift+M)")
         self.action.toggled.connect(self.set_compact)
         self._placed = False
+
+    def apply_icons(self) -> None:
+        """The action's and the compact window's icons in the current theme's colour."""
+        self.action.setIcon(theme.icon("compact"))
+        self.window.apply_icons()
 
     @property
     def active(self) -> bool:

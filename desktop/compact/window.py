@@ -13,6 +13,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -30,6 +31,7 @@ from desktop.widgets import theme
 from desktop.widgets.run_controls import run_buttons, show_busy, show_progress
 
 DEFAULT_SIZE = (380, 460)
+IDLE_TEXT = "Nothing plays: click a take to hear it."
 
 
 class CompactWindow(QWidget):
@@ -52,14 +54,14 @@ class CompactWindow(QWidget):
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model.currentIndexChanged.connect(self._on_model)
         panel.models.combo.currentIndexChanged.connect(self._sync_model)
-        self.generate_button = QPushButton(theme.icon("generate"), "Generate")
+        panel.models.refilled.connect(self._sync_model)  # a refill moves this view's index, not the picker's
+        self.generate_button = QPushButton("Generate")
         self.generate_button.setObjectName("generateButton")
         self.generate_button.clicked.connect(self._generate)
-        self.cancel_button = QPushButton(theme.icon("cancel"), "Cancel")
+        self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.expand_button = QToolButton()
-        self.expand_button.setIcon(theme.icon("expand"))
         self.expand_button.setToolTip("Back to the full window (Ctrl+Shift+M)")
         self.expand_button.clicked.connect(self.expand_requested)
         self.progress = QProgressBar()
@@ -71,12 +73,27 @@ class CompactWindow(QWidget):
         self.list.current_record_changed.connect(lambda record: self._follow(record, takes.list))
         takes.list.current_record_changed.connect(lambda record: self._follow(record, self.list))
         self.list.clicked.connect(lambda _index: self.play())
-        self.list.setToolTip("Click to play, drag into your DAW")
+        self.list.setToolTip("Click to play (again to stop), drag into your DAW")
+        self.play_button = QToolButton()  # Play / Stop, as the main window's toolbar (Space here too)
+        self.play_button.setDefaultAction(takes.play_action)
+        self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addAction(takes.play_action)
+        self.now_playing = QLabel(IDLE_TEXT)
+        self.now_playing.setObjectName("nowPlaying")
+        self.now_playing.setWordWrap(True)
+        takes.playing_changed.connect(self._show_playing)
         QShortcut(QKeySequence("Ctrl+Shift+M"), self, activated=self.expand_requested.emit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_requested.emit)
         self._layout()
         self._sync_model()
+        self.apply_icons()
         self.resize(*DEFAULT_SIZE)
+
+    def apply_icons(self) -> None:
+        """Icons in the current theme's colour; Generate's stays white on its accent background."""
+        self.generate_button.setIcon(theme.icon("generate", on_accent=True))
+        self.cancel_button.setIcon(theme.icon("cancel"))
+        self.expand_button.setIcon(theme.icon("expand"))
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -91,6 +108,10 @@ class CompactWindow(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.list, 1)
+        playing = QHBoxLayout()
+        playing.addWidget(self.play_button)
+        playing.addWidget(self.now_playing, 1)
+        layout.addLayout(playing)
 
     @staticmethod
     def _follow(record: TakeRecord | None, other: TakesList) -> None:
@@ -108,8 +129,13 @@ class CompactWindow(QWidget):
         return self.list.current_record()
 
     def play(self) -> None:
-        """Play (or stop) the selected take through the main window's player."""
-        self.takes.toggle_play()
+        """Play the selected take through the main window's player (instead of what played), or stop it."""
+        self.takes.audition(self.current())
+
+    def _show_playing(self, take_id: int | None, text: str) -> None:
+        """The list marks the take that plays; the line under it says what plays."""
+        self.list.set_playing(take_id)
+        self.now_playing.setText(text or IDLE_TEXT)
 
     def _generate(self) -> None:
         text = self.prompt.text().strip()

@@ -7,6 +7,7 @@ on the GUI thread (the worker has already written the files). Progress becomes "
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -56,20 +57,33 @@ def format_bytes(count: int) -> str:
     return str(count)
 
 
+ETA_MIN_STEPS = 3
+"""Steps measured before a time left is shown: a stage's first steps are slower (the model warms up)."""
+ETA_WINDOW_S = 3.0
+"""The step rate is measured over the last seconds of steps, not from the stage's start: a slow start (warm-up,
+a first window of a long take) would otherwise count in every later estimate (26 s said, 2 s to go)."""
+
+
 class _Rate:
-    """Time-left estimate for one stage from its elapsed time and progress."""
+    """Time-left estimate for one stage from its measured step rate over the last ETA_WINDOW_S seconds."""
 
     def __init__(self) -> None:
         self.stage = ""
-        self.started = 0.0
+        self.marks: deque[tuple[float, int]] = deque()  # (time, step) of the reports in the window
 
     def eta(self, stage: str, step: int, total: int) -> float | None:
         now = time.monotonic()
-        if stage != self.stage or step <= 0:
-            self.stage, self.started = stage, now
+        if stage != self.stage or step <= 0 or (self.marks and step < self.marks[-1][1]):  # a new stage or pass
+            self.stage = stage
+            self.marks.clear()
+        self.marks.append((now, step))
+        while len(self.marks) > ETA_MIN_STEPS + 1 and now - self.marks[1][0] >= ETA_WINDOW_S:
+            self.marks.popleft()
+        since, first = self.marks[0]
+        steps = step - first
+        if total <= 0 or steps < ETA_MIN_STEPS or now - since < 0.2:
             return None
-        elapsed = now - self.started
-        return elapsed * (total - step) / step if elapsed > 0.2 and total > 0 else None
+        return (total - step) * (now - since) / steps
 
 
 class GenerationController(QObject):

@@ -47,6 +47,7 @@ class ModelPicker(QWidget):
 
     model_changed = Signal(str)
     folder_opened = Signal(str)
+    refilled = Signal()  # the list was rebuilt (the chosen model kept): views sharing it re-select that one
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +81,7 @@ class ModelPicker(QWidget):
         self.combo.setCurrentIndex(max(index, 0))
         self.combo.blockSignals(False)
         self._show_details()
+        self.refilled.emit()
 
     def local_folders(self) -> list[str]:
         """The model folders opened on this computer, most recent first."""

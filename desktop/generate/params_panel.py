@@ -26,9 +26,14 @@ from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from core.takes.schemas import load_preset
 from desktop.generate.precision_box import PrecisionBox
 from desktop.generate.tempo_fields import TempoFields
-from desktop.settings import read_bool, read_int, read_json, write_json
+from desktop.settings import read_bool, read_float, read_int, read_json, write_json
 
 MAX_SEED = 2**31 - 1
+RANDOM_SEED = -1  # the seed field's value while unlocked: it shows "Random", each run draws its own seed
+SEED_TIP = (
+    "Random: each run draws a new seed (a take's details show its seed). "
+    "Type a seed, press Dice or Lock to keep one for every run."
+)
 MAX_VARIATIONS = 8
 MAX_DURATION = 300.0
 log = logging.getLogger(__name__)
@@ -89,13 +94,19 @@ class ParamsPanel(QWidget):
         self.preset.addItems(list(self._presets))
         self.preset.activated.connect(self._apply_preset)
         self.duration = _spin(0.1, MAX_DURATION, 0.5, 1, " s")
+        self._free_duration = 5.0  # the duration typed last, while "Bars" sets it
         self.tempo = TempoFields()
         self.tempo.changed.connect(self._follow_tempo)
         self.variations = _int_spin(1, MAX_VARIATIONS)
-        self.seed = _int_spin(0, MAX_SEED)
+        self.seed = _int_spin(RANDOM_SEED, MAX_SEED)
+        self.seed.setSpecialValueText("Random")  # what RANDOM_SEED shows: a new seed each run
+        self.seed.setToolTip(SEED_TIP)
         self.seed_lock = QToolButton(text="Lock", checkable=True, toolTip="Keep this seed for every run")
-        self.seed_random = QToolButton(text="Dice", toolTip="Draw a new random seed")
+        self.seed_random = QToolButton(text="Dice", toolTip="Draw a random seed and keep it (Lock)")
         self.seed_random.clicked.connect(self.randomise_seed)
+        self.seed.valueChanged.connect(self._seed_edited)
+        self.seed_lock.toggled.connect(self._lock_toggled)
+        self.last_seed: int | None = None  # the seed the last unlocked run drew
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.seed_lock)
@@ -117,12 +128,15 @@ class ParamsPanel(QWidget):
             tempo = self.tempo.request()
         except SoundDeskError:
             tempo = None
+        if tempo is not None and self.duration.isEnabled():
+            self._free_duration = self.duration.value()  # what the duration goes back to with "Bars" off
+        elif tempo is None and not self.duration.isEnabled():
+            self.duration.setDecimals(1)
+            self.duration.setValue(self._free_duration)
         self.duration.setEnabled(tempo is None)
         if tempo is not None:
             self.duration.setDecimals(3)
             self.duration.setValue(min(tempo.duration, MAX_DURATION))
-        else:
-            self.duration.setDecimals(1)
 
     def _build_advanced(self) -> None:
         self.advanced_toggle = QToolButton(text="Advanced sampling", checkable=True)
@@ -218,14 +232,29 @@ class ParamsPanel(QWidget):
         self.preset.setCurrentIndex(0)
 
     def randomise_seed(self) -> int:
+        """Dice: a random seed, shown and kept (locked) for the next runs."""
         self.seed.setValue(random.randint(0, MAX_SEED))
         return self.seed.value()
 
     def seed_for_run(self) -> int:
-        """The seed of the next run: the shown one when locked, else a fresh random one (then shown)."""
+        """The seed of the next run: the shown one when locked, else a fresh random one (the field keeps showing
+        "Random": a number there would look like a seed every run uses)."""
         if self.seed_lock.isChecked():
             return self.seed.value()
-        return self.randomise_seed()
+        self.last_seed = random.randint(0, MAX_SEED)
+        return self.last_seed
+
+    def _seed_edited(self, value: int) -> None:
+        """A seed typed or set is a seed to keep: Lock goes on."""
+        if value != RANDOM_SEED and not self.seed_lock.isChecked():
+            self.seed_lock.setChecked(True)
+
+    def _lock_toggled(self, locked: bool) -> None:
+        """Lock keeps the shown seed, or the last run's when the field says Random; unlocked, it says Random."""
+        if not locked:
+            self.seed.setValue(RANDOM_SEED)
+        elif self.seed.value() == RANDOM_SEED:
+            self.seed.setValue(self.last_seed if self.last_seed is not None else random.randint(0, MAX_SEED))
 
     def recall(self, params: GenerationParams, seed: int, precision: str | None = None) -> None:
         """Put a take's parameters, seed and precision back, seed locked, so Generate makes the same take again."""
@@ -241,6 +270,7 @@ class ParamsPanel(QWidget):
         settings.setValue("variations", self.variations.value())
         settings.setValue("seed", self.seed.value())
         settings.setValue("seed_locked", self.seed_lock.isChecked())
+        settings.setValue("free_duration", self._free_duration)
         settings.setValue("advanced_open", self.advanced_toggle.isChecked())
         self.precision.save_state(settings)
         self.tempo.save_state(settings)
@@ -253,8 +283,10 @@ class ParamsPanel(QWidget):
             except (TypeError, ValueError, SoundDeskError):
                 pass  # settings from another version: keep the defaults
         self.variations.setValue(read_int(settings, "variations", 1))
-        self.seed.setValue(read_int(settings, "seed", 0))
+        self.seed.setValue(read_int(settings, "seed", RANDOM_SEED))
         self.seed_lock.setChecked(read_bool(settings, "seed_locked", False))
+        free_duration = read_float(settings, "free_duration", self.duration.value())
         self.advanced_toggle.setChecked(read_bool(settings, "advanced_open", False))
         self.precision.restore_state(settings)
         self.tempo.restore_state(settings)
+        self._free_duration = free_duration  # (turning "Bars" on just now took the bars' duration for it)

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from core.cancel import CancelToken
-from core.errors import GenerationCancelled, SoundDeskError
+from core.errors import GenerationCancelled, ModelNotDownloadedError, SoundDeskError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,18 @@ Task = Callable[[Report, CancelToken], Any]
 
 PROGRESS_INTERVAL_S = 0.03
 """Progress signals are thinned to about 30 per second (plus every stage's first and last step)."""
+
+
+OPEN_FOLDER = "open a model folder you already have (File ▸ Open model folder…)"
+
+
+def window_sentence(exc: SoundDeskError) -> str:
+    """The error's sentence, in the window's words where core's speaks command line (a model not downloaded:
+    the window's way out is its menus, not a --model argument)."""
+    if isinstance(exc, ModelNotDownloadedError):
+        download = "untick Model ▸ Work offline" if exc.offline else "connect to the network"
+        return exc.sentence(f"{download} to download it, or {OPEN_FOLDER}")
+    return str(exc)
 
 
 class Worker(QObject):
@@ -56,7 +68,7 @@ class Worker(QObject):
         except GenerationCancelled:
             self.cancelled.emit()
         except SoundDeskError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(window_sentence(exc))
         except MemoryError:
             self.failed.emit("Out of memory: try a shorter duration, fewer variations or a smaller model.")
         except Exception as exc:

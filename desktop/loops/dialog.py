@@ -9,19 +9,35 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QLabel,
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from core.loops.meter import MAX_BARS, MAX_BPM, MIN_BPM, Meter
-from core.loops.takes import DEFAULT_CROSSFADE_MS, MAX_CROSSFADE_MS, LoopSpec, default_loop_bars, is_loop
+from core.errors import SoundDeskError
+from core.loops.meter import FOUR_FOUR, MAX_BARS, MAX_BPM, MIN_BPM, Meter, bars_seconds
+from core.loops.takes import (
+    DEFAULT_CROSSFADE_MS,
+    MAX_CROSSFADE_MS,
+    LoopSpec,
+    default_loop_bars,
+    fitting_loop_bars,
+    is_loop,
+)
 from core.takes.library import TakeRecord
 from desktop.generate.tempo_fields import METERS
 from desktop.settings import group, read_bool, read_float, read_int
 
 SETTINGS_GROUP = "loops"
+
+
+def _meter_or_four_four(text: str) -> Meter:
+    try:
+        return Meter.parse(text)
+    except SoundDeskError:
+        return FOUR_FOUR
 
 
 class MakeLoopDialog(QDialog):
@@ -48,20 +64,30 @@ class MakeLoopDialog(QDialog):
         form.addRow("Meter", self.meter)
         form.addRow(self.seamless)
         form.addRow("Crossfade", self.crossfade)
+        self.seconds = record.duration
+        self.fit = QLabel()  # how long the asked loop is against the take: "too long" before, not as an error after
+        self.fit.setObjectName("loopFit")
+        self.fit.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Make loop")
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Make loop")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.fit)
         layout.addWidget(self.buttons)
         self.music.toggled.connect(self._kind_changed)
         self._restore(record)
+        self.bpm.valueChanged.connect(self._check_fit)
+        self.bars.valueChanged.connect(self._check_fit)
+        self.meter.currentTextChanged.connect(self._check_fit)
+        self._check_fit()
 
     def _restore(self, record: TakeRecord) -> None:
         with group(self.settings, SETTINGS_GROUP) as s:
             seamless = read_bool(s, "seamless", False)
-            bpm, bars = read_float(s, "bpm", 120.0), read_int(s, "bars", 4)
+            bpm, bars = min(max(read_float(s, "bpm", 120.0), MIN_BPM), MAX_BPM), read_int(s, "bars", 4)
             meter = str(s.value("meter", "4/4"))
             self.crossfade.setValue(read_float(s, "crossfade_ms", DEFAULT_CROSSFADE_MS))
         extra = record.extra
@@ -70,6 +96,9 @@ class MakeLoopDialog(QDialog):
             bars = int(extra["bars"]) if is_loop(extra) else default_loop_bars(int(extra["bars"]))
         elif record.extra.get("family") == "audiogen":
             seamless = True  # sound effects and ambiences have no bars
+        else:  # the bars last asked for, if this take holds them; else what it holds (a loop starts on a downbeat)
+            fit = fitting_loop_bars(self.seconds, bpm, _meter_or_four_four(meter))
+            seamless, bars = seamless or fit == 0, max(1, min(bars, fit))
         self.bpm.setValue(bpm)
         self.bars.setValue(bars)
         if self.meter.findText(meter) < 0:
@@ -81,6 +110,26 @@ class MakeLoopDialog(QDialog):
     def _kind_changed(self) -> None:
         for widget in (self.bpm, self.bars, self.meter):
             widget.setEnabled(self.music.isChecked())
+        self._check_fit()
+
+    def _check_fit(self) -> None:
+        """Say how the asked loop compares with the take; a loop longer than the whole take cannot be asked for."""
+        possible, text = True, f"This take lasts {self.seconds:.2f} s; the loop is cut where its seam matches best."
+        if self.music.isChecked():
+            meter = _meter_or_four_four(self.meter.currentText())
+            bpm, bars = self.bpm.value(), self.bars.value()
+            need, fit = bars_seconds(bpm, bars, meter), fitting_loop_bars(self.seconds, bpm, meter)
+            held = (
+                f"{fit} bar{' fits' if fit == 1 else 's fit'} with room for its first downbeat"
+                if fit
+                else "it is shorter than one bar at this tempo: try a faster tempo or a seamless loop"
+            )
+            asked = f"{bars} bar{'s' if bars != 1 else ''} of {meter} at {bpm:g} BPM last {need:.2f} s"
+            possible = need <= self.seconds
+            verdict = "too long for this take" if not possible else ("may not fit" if bars > fit else "fits")
+            text = f"{asked}: {verdict}. This take lasts {self.seconds:.2f} s; {held}."
+        self.fit.setText(text)
+        self.ok_button.setEnabled(possible)
 
     def spec(self) -> LoopSpec:
         """The loop asked for (raises InvalidParameterError for a combination the fields let through)."""

@@ -26,6 +26,21 @@ from desktop.settings import read_bool, restore_bytes
 from desktop.takes.detail import TakeDetail
 from desktop.takes.library_model import TakesModel
 from desktop.takes.view import TakesList
+from desktop.widgets import theme
+
+PLAY_TIP = "Play the selected take (Space); while something plays, this stops it"
+ACTION_TIPS = {
+    "loop": "Repeat playback: takes play over and over until stopped (the take itself is not changed; "
+    "Make loop… makes a loop take)",
+    "star": "Star this take (S), or unstar it; “★ only” lists the starred ones",
+    "rename": "Rename this take (F2)",
+    "delete": "Move this take to the library's trash (Del); Ctrl+Z brings it back",
+    "recall": "Put this take's prompt, model, seed and settings back on the left: Generate makes it again (Ctrl+R)",
+    "export": "Export this take as an audio file for your DAW or game engine (Ctrl+E)",
+    "reveal": "Show this take's files in the file manager",
+    "more_like": "List the takes that sound most like this one (Ctrl+M)",
+}
+"""What each take action does, for its tooltip (the details show most of them as icons only)."""
 
 
 class DeleteTake(QUndoCommand):
@@ -52,6 +67,7 @@ class TakesPanel(QWidget):
     rank_requested = Signal(object)  # TakeRecord: score the takes of its prompt by how well they fit it
     sound_search_opened = Signal()  # "by sound" was ticked: a good moment to index what is not indexed yet
     message = Signal(str)
+    playing_changed = Signal(object, str)  # the take id playing (None: none, or the preview), what plays in words
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,8 +91,9 @@ class TakesPanel(QWidget):
         self.live = None  # the LivePreview of a take being generated (desktop.takes.preview), set by the window
         self.list = TakesList(self.model)
         self.list.current_record_changed.connect(self._show_current)
-        self.list.activated_record.connect(lambda record: self.toggle_play())
+        self.list.activated_record.connect(self.audition)
         self.model.modelReset.connect(self._after_reload)  # after the list has restored its selection
+        self._playing_name = ""  # what the player plays, in words (the take's name, or the take being generated)
         self.detail = TakeDetail(
             [
                 self.play_action,
@@ -108,7 +125,7 @@ class TakesPanel(QWidget):
             return act
 
         self.play_action = action("play", "Play", lambda: self.toggle_play(), Qt.Key.Key_Space)
-        self.loop_action = action("loop", "Loop", self._set_loop, checkable=True)
+        self.loop_action = action("loop", "Repeat playback", self._set_loop, checkable=True)
         self.star_action = action("star", "Star", lambda: self.toggle_star(), "S")
         self.rename_action = action("rename", "Rename…", lambda: self.rename_current(), Qt.Key.Key_F2)
         self.delete_action = action("delete", "Delete", lambda: self.delete_current(), QKeySequence.StandardKey.Delete)
@@ -124,7 +141,6 @@ class TakesPanel(QWidget):
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        self.play_action.setToolTip("Play / stop the selected take (Space)")
         self.take_actions = [
             self.play_action,
             self.star_action,
@@ -136,6 +152,8 @@ class TakesPanel(QWidget):
             self.more_like_action,
             self.rank_action,
         ]
+        for act in (self.loop_action, *self.take_actions):
+            act.setToolTip(ACTION_TIPS.get(act.objectName(), act.toolTip()))
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -206,26 +224,41 @@ class TakesPanel(QWidget):
         elif kept is not None:
             self.list.select_take(kept.id)
 
+    def show_selected(self) -> None:
+        """Show the selected take (or none) in the details again, after a preview there was dropped."""
+        self._show_current(self.current())
+
     def refresh_actions(self) -> None:
         """Play works on the preview of a take being generated as on a selected take."""
         live = self.live is not None and self.live.active
         self.play_action.setEnabled(live or self.current() is not None)
 
     def toggle_play(self) -> None:
-        if self.live is not None and self.live.active:
+        """Play / Stop, as a transport: whatever plays stops (whichever take is selected); else the selected take
+        (or the take being generated, while its preview is shown) plays."""
+        if self.player.is_playing():
+            self.player.stop()
+        elif self.live is not None and self.live.active:
             self.live.toggle_play()
-            return
-        record = self.current()
+        elif self.current() is not None:
+            self._play(self.current())
+
+    def audition(self, record: TakeRecord | None) -> None:
+        """A take clicked or activated in a list: it plays (instead of what played), or stops if it played."""
         if record is None:
             return
         if self.player.is_playing(record.id):
             self.player.stop()
-            return
+        else:
+            self._play(record)
+
+    def _play(self, record: TakeRecord) -> None:
         try:
             wav, rate = self.model.audio(record)
         except (OSError, RuntimeError) as exc:
             self.message.emit(f"Cannot read {record.wav_path}: {exc}.")
             return
+        self._playing_name = f"“{record.name}”"
         # a loop take always plays as a loop: the callback wraps from its last sample to its first
         self.player.play(record.id, wav, rate, loop=self.loop_action.isChecked() or is_loop(record.extra))
 
@@ -357,12 +390,29 @@ class TakesPanel(QWidget):
             self.detail.set_playhead(seconds)
 
     def _on_playing(self, _key: object) -> None:
+        """Play says what Space will do: Stop (naming what plays) while anything plays, whichever take is
+        selected; the list marks the playing take."""
         playing = self.player.playing_key
-        self.list.set_playing(playing if isinstance(playing, int) else None)
-        record = self.current()
-        self.play_action.setText("Stop" if record is not None and self.player.is_playing(record.id) else "Play")
+        take_id = playing if isinstance(playing, int) else None
+        if playing is not None and take_id is None:
+            self._playing_name = "the take being generated"  # the preview's key
+        self.list.set_playing(take_id)
+        self.show_playing()
         if playing is None:
             self.detail.set_playhead(0.0)
+        self.playing_changed.emit(take_id, self.playing_text())
+
+    def playing_text(self) -> str:
+        """What plays, in words ("" when nothing does)."""
+        return f"Playing {self._playing_name or 'a take'}" if self.player.is_playing() else ""
+
+    def show_playing(self) -> None:
+        """The Play action's text, icon and tooltip for what the player does now."""
+        playing = self.player.is_playing()
+        self.play_action.setText("Stop" if playing else "Play")
+        self.play_action.setIcon(theme.icon("stop" if playing else "play"))
+        what = self._playing_name or "what plays"
+        self.play_action.setToolTip(f"Stop {what} (Space)" if playing else PLAY_TIP)
 
     def save_state(self, settings: QSettings) -> None:
         settings.setValue("splitter", self.splitter.saveState())

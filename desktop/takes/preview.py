@@ -5,8 +5,8 @@ waveform (on the full time axis of the take being made) and, when the user plays
 playback that catches up with the generation waits in silence and continues. With several variations
 "Listen to" picks the one to follow as it grows, or each in turn (the first until it is complete, then the
 next); switching while it plays goes on playing the other one from the same moment. When the takes are
-recorded the list selects the first one, which replaces the preview; a cancel or failure drops the preview
-and stops its playback.
+recorded the list selects the first one, which replaces the preview; a cancel or failure drops the preview,
+stops its playback and hands the detail view back (`released`) to the selected take, or to none.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class LivePreview(QObject):
 
     changed = Signal()  # a chunk arrived, a preview started or ended
     active_changed = Signal(bool)
+    released = Signal()  # a cancel or failure dropped the preview it showed: the detail view shows the selection
 
     def __init__(self, controller: GenerationController, detail: TakeDetail, player: Player, parent=None) -> None:
         super().__init__(parent)
@@ -172,7 +173,7 @@ class LivePreview(QObject):
         self.detail.waveform.setXRange(0, max(spec.params.duration, self.seconds()), padding=0)
 
     def _ended(self, kept: bool) -> None:
-        self.generating = False
+        self.generating, shown = False, self.showing
         if kept:
             self.player.end_growing(self.key)  # plays to the end; the recorded take replaces the view
         else:
@@ -184,6 +185,8 @@ class LivePreview(QObject):
         self.follow_row.hide()
         self.active_changed.emit(False)
         self.changed.emit()
+        if shown and not kept:
+            self.released.emit()
 
     def _position(self, key: object, seconds: float) -> None:
         if key == self.key:

@@ -11,6 +11,9 @@ from PySide6.QtWidgets import QApplication
 
 STYLES = Path(__file__).resolve().parents[2] / "resources" / "styles"
 ACCENT = "#3d9df3"
+ICON_COLOURS = ("#aab4c0", "#ffffff")  # what the SVGs in resources/icons are drawn in; replaced by the theme's
+ON_ACCENT = "#ffffff"  # icons on an accent-coloured button (Generate)
+ICON_SIZES = (16, 20, 24, 32, 48, 64)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Theme:
     playhead: str
     selection: str = "#2b5f91"  # the accent, darker: selected rows keep their blue thumbnails legible
     accent: str = ACCENT
+    icon: str = "#aab4c0"  # the strokes of icons on the window's own background (toolbar, tool buttons)
 
     @property
     def qss(self) -> Path:
@@ -51,6 +55,7 @@ THEMES = {
         "#1f6fc4",
         "#e0561b",
         selection="#cfe3f8",
+        icon="#4a515c",
     ),
 }
 DEFAULT_THEME = "dark"
@@ -107,9 +112,31 @@ def apply(app: QApplication, name: str = DEFAULT_THEME) -> Theme:
     return theme
 
 
-def icon(name: str):
-    """An icon from resources/icons/<name>.svg (an empty icon when it is missing)."""
-    from PySide6.QtGui import QIcon
+def icon(name: str, on_accent: bool = False):
+    """An icon from resources/icons/<name>.svg drawn in the current theme's icon colour (white on an accent
+    button): a white icon on the light theme's toolbar would vanish. An empty icon when the file is missing."""
+    return _drawn_icon(name, ON_ACCENT if on_accent else _current.icon)
+
+
+def _drawn_icon(name: str, colour: str):
+    """Drawn afresh each time (a few small pixmaps): a cache would keep pixmaps past the application's end."""
+    from PySide6.QtCore import QByteArray, Qt
+    from PySide6.QtGui import QIcon, QPainter, QPixmap
+    from PySide6.QtSvg import QSvgRenderer
 
     path = STYLES.parent / "icons" / f"{name}.svg"
-    return QIcon(str(path)) if path.is_file() else QIcon()
+    if not path.is_file():
+        return QIcon()
+    svg = path.read_text(encoding="utf-8")
+    for drawn in ICON_COLOURS:
+        svg = svg.replace(drawn, colour)
+    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+    result = QIcon()
+    for size in ICON_SIZES:
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        renderer.render(painter)
+        painter.end()
+        result.addPixmap(pixmap)
+    return result

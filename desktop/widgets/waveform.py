@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QWidget
 
@@ -194,6 +194,9 @@ class WaveformView(pg.PlotWidget):
         colours = theme.current()
         self._wave.setPen(pg.mkPen(colours.wave))
         self.playhead.setPen(pg.mkPen(colours.playhead, width=2))
+        axis = self.getPlotItem().getAxis("bottom")
+        axis.setPen(colours.dim)
+        axis.setTextPen(colours.dim)
         self._wave.setVisible(wav is not None and not self._spectrogram)
         self._image.setVisible(wav is not None and self._spectrogram)
         self.playhead.setVisible(wav is not None)
@@ -232,6 +235,14 @@ class WaveformView(pg.PlotWidget):
         """The plotted (x, y) of the waveform curve, for tests and screenshots."""
         x, y = self._wave.getData()
         return None if x is None else (x, y)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        """A theme change (a new application palette): drop the cached background (pyqtgraph caches it, so the
+        old theme's would stay) and redraw in the new theme's colours."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "duration"):  # (not while it is built)
+            self.resetCachedContent()
+            self._redraw()
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.button() == Qt.MouseButton.LeftButton:
