@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers", type=int, help="local worker processes, at least 1 (default 1: this process, no worker process)"
     )
     p.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per take (default: this machine's threads divided by --workers); takes made with the "
+        "same count are identical bit for bit, so give the same value to resume or repeat a render elsewhere",
+    )
+    p.add_argument(
         "--cluster",
         metavar="ray|ray://HOST:PORT|auto",
         help="render on Ray: 'ray' joins this machine's cluster or starts a local one, 'ray://HOST:PORT' connects "
@@ -40,16 +46,16 @@ def run(args: argparse.Namespace) -> int:
     from core.render.manifest import read_manifest
     from core.render.runner import invalid_rows_error, make_backend, render_manifest
 
-    if args.cluster and args.workers is not None:
+    if args.cluster and (args.workers is not None or args.threads is not None):
         raise InvalidParameterError(
-            "--workers is for local rendering; on a Ray cluster each node runs one worker per model."
+            "--workers and --threads are for local rendering; on a Ray cluster each node runs one worker per model."
         )
     manifest = read_manifest(args.manifest)
     for error in manifest.errors:
         print(f"{'skipped' if args.skip_invalid else 'invalid'}: {manifest.path.name} {error}", file=sys.stderr)
     if manifest.errors and not args.skip_invalid:
         raise invalid_rows_error(manifest)
-    backend = make_backend(1 if args.workers is None else args.workers, args.cluster, args.device)
+    backend = make_backend(1 if args.workers is None else args.workers, args.cluster, args.device, threads=args.threads)
     printer = ProgressPrinter(sys.stderr)
     try:
         report = render_manifest(manifest, args.out, backend, printer, skip_invalid=True)

@@ -1,8 +1,9 @@
 """Local backends: render in this process, or in N worker processes, each handed one job at a time.
 
 Each worker process (multiprocessing "spawn": no inherited torch state) keeps its own Engine, so it loads
-each model once. Every take is rendered with TAKE_THREADS torch threads, in this process as in a worker, so its
-samples are the same whatever the worker count (N workers use N cores).
+each model once. Every take of a render runs with the same torch thread count (`threads`, by default this
+process's threads shared among the workers; see worker.default_threads), so a take does not depend on which
+worker made it or on how many takes were left when a render was resumed.
 Workers ignore Ctrl+C (the driver stops them) and exit when the driver dies (even by SIGKILL). Each has its
 own pipe to the driver: the driver sends it a job and gets its outcome back, then sends the next. So the driver
 always knows which take a worker holds, and a worker killed at any moment (the out-of-memory killer) breaks
@@ -23,7 +24,7 @@ from core.cancel import CancelToken, check_cancel
 from core.errors import GenerationCancelled
 from core.render.backend import Deliver
 from core.render.plan import TakeJob
-from core.render.worker import TakeFailure, TakeRenderer, TakeResult, take_threads
+from core.render.worker import TakeFailure, TakeRenderer, TakeResult, default_threads, take_threads, threads_label
 
 POLL_S = 0.2
 TakeOutcome = TakeResult | TakeFailure
@@ -34,14 +35,13 @@ STOP_WAIT_S = 10.0
 class InProcessBackend:
     """One worker: this process, with the caller's Engine if given (the window keeps its loaded models)."""
 
-    name = "this process"
-
-    def __init__(self, device: str = "cpu", engine=None) -> None:
-        self.device = device
+    def __init__(self, device: str = "cpu", engine=None, threads: int | None = None) -> None:
+        self.device, self.threads = device, threads or default_threads(1)
+        self.name = f"this process, {threads_label(self.threads)}"
         self.renderer = TakeRenderer(device, engine, name="main")
 
     def run(self, jobs: list[TakeJob], deliver: Deliver, cancel: CancelToken | None) -> None:
-        with take_threads():
+        with take_threads(self.threads):
             for job in jobs:
                 check_cancel(cancel)
                 deliver(self.renderer.render(job, cancel=cancel))
@@ -57,15 +57,15 @@ class _EventToken(CancelToken):
 class ProcessBackend:
     """`workers` spawned processes, each handed one job at a time; outcomes come back to the driver's thread."""
 
-    def __init__(self, workers: int, device: str = "cpu") -> None:
-        self.workers, self.device = workers, device
-        self.name = f"{workers} local worker processes"
+    def __init__(self, workers: int, device: str = "cpu", threads: int | None = None) -> None:
+        self.workers, self.device, self.threads = workers, device, threads or default_threads(workers)
+        self.name = f"{workers} local worker processes, {threads_label(self.threads)}"
 
     def run(self, jobs: list[TakeJob], deliver: Deliver, cancel: CancelToken | None) -> None:
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
         count = min(self.workers, len(jobs))
-        pool = _Pool(ctx, deque(jobs), (stop, self.device))
+        pool = _Pool(ctx, deque(jobs), (stop, self.device, self.threads))
         try:
             for index in range(count):
                 pool.start(index)
@@ -175,11 +175,11 @@ class _Pool:
             conn.close()
 
 
-def worker_main(index: int, conn, stop, device: str) -> None:
+def worker_main(index: int, conn, stop, device: str, threads: int) -> None:
     """A worker process: render the jobs the driver hands it until it sends None or cancels; one Engine."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
-    with take_threads():
+    with take_threads(threads):
         _serve(index, conn, stop, device)
 
 

@@ -27,8 +27,11 @@ from core.takes.take import COMMIT_ORDER
 LOWEST_RATE = 16000  # Hz: AudioGen's, the lowest of every model family
 
 
-def make_backend(workers: int = 1, cluster: str | None = None, device: str = "cpu", engine=None) -> Backend:
-    """`cluster` ('ray', 'ray://host:port' or 'auto') -> Ray; else `workers` local processes (1: this process)."""
+def make_backend(
+    workers: int = 1, cluster: str | None = None, device: str = "cpu", engine=None, threads: int | None = None
+) -> Backend:
+    """`cluster` ('ray', 'ray://host:port' or 'auto') -> Ray; else `workers` local processes (1: this process),
+    each take with `threads` torch threads (default: worker.default_threads)."""
     if cluster:
         from core.render.cluster import RayBackend
 
@@ -37,7 +40,11 @@ def make_backend(workers: int = 1, cluster: str | None = None, device: str = "cp
 
     if workers < 1:  # 0 and negative counts alike: one rule, no hidden meaning for 0
         raise InvalidParameterError(f"--workers must be at least 1 (1 renders in this process), got {workers}.")
-    return InProcessBackend(device, engine) if workers == 1 else ProcessBackend(workers, device)
+    if threads is not None and threads < 1:
+        raise InvalidParameterError(f"--threads must be at least 1, got {threads}.")
+    if workers == 1:
+        return InProcessBackend(device, engine, threads)
+    return ProcessBackend(workers, device, threads)
 
 
 def invalid_rows_error(manifest: Manifest) -> InvalidParameterError:

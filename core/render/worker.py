@@ -20,11 +20,6 @@ from core.render.plan import KEY_FIELD, TakeJob
 from core.takes.audio_io import shorten
 
 log = logging.getLogger(__name__)
-TAKE_THREADS = 1
-"""torch threads a local render runs each take with, whatever `--workers` is (and whether a resumed render's last
-take runs alone): torch sums in another order with another thread count, and a take's samples would differ in
-the last bits between an uninterrupted render and a resumed one. One thread per take also means N workers use
-N cores without oversubscribing them."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +40,30 @@ class TakeFailure:
 Outcome = TakeResult | TakeFailure
 
 
+def default_threads(workers: int) -> int:
+    """torch threads per take when a render does not name them: this process's threads shared among `workers`.
+
+    A local render fixes its thread count when it starts, from `--workers` alone (never from how many takes are
+    left), because torch sums in another order with another thread count: takes made with the same count are
+    identical bit for bit, so a resumed render matches an uninterrupted one. In this process (1 worker) that is
+    `generate`'s own count, so a rendered take equals the take `generate` writes for the same row.
+    """
+    import torch
+
+    return max(1, torch.get_num_threads() // max(1, workers))
+
+
+def threads_label(threads: int) -> str:
+    return f"{threads} torch thread{'s' if threads != 1 else ''} per take"
+
+
 @contextmanager
-def take_threads() -> Iterator[None]:
-    """Run torch with TAKE_THREADS threads inside, as before outside (the window shares its process with a render)."""
+def take_threads(threads: int) -> Iterator[None]:
+    """Run torch with `threads` threads inside, as before outside (the window shares its process with a render)."""
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(TAKE_THREADS)
+    torch.set_num_threads(threads)
     try:
         yield
     finally:
