@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QIcon
@@ -14,8 +13,8 @@ from PySide6.QtWidgets import QApplication
 from desktop.crash import ExceptionHandler, setup_logging
 from desktop.settings import APPLICATION, ORGANISATION
 from desktop.widgets import theme
+from resources import resource_path
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +23,7 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sounddesk", *argv])
     QCoreApplication.setOrganizationName(ORGANISATION)
     QCoreApplication.setApplicationName(APPLICATION)
-    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "sounddesk.svg")))
+    app.setWindowIcon(QIcon(str(resource_path("icons", "sounddesk.svg"))))
     from PySide6.QtCore import QSettings
 
     theme.apply(app, str(QSettings().value("preferences/theme", theme.DEFAULT_THEME)))

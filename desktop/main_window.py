@@ -44,8 +44,8 @@ from desktop.takes.preview import LivePreview
 from desktop.takes.separate import Separation
 from desktop.takes.sound_search import SoundSearch
 from desktop.widgets import theme
+from resources import resource_path
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
 SCREEN_FRACTION = 0.85  # of the available screen, for a first start without a remembered geometry
 LEFT_WIDTH = 400  # px of the generate column at a first start; the takes get the rest
@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, warm_start: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("SoundDesk")
-        self.setWindowIcon(QIcon(str(RESOURCES / "icons" / "sounddesk.svg")))
+        self.setWindowIcon(QIcon(str(resource_path("icons", "sounddesk.svg"))))
         self.settings = settings if settings is not None else QSettings()
         self.preferences = Preferences.load(self.settings)
         self.library: Library | None = None

@@ -9,7 +9,9 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-STYLES = Path(__file__).resolve().parents[2] / "resources" / "styles"
+from resources import resource_path
+
+STYLES = resource_path("styles")
 ACCENT = "#3d9df3"
 
 
@@ -111,5 +113,5 @@ def icon(name: str):
     """An icon from resources/icons/<name>.svg (an empty icon when it is missing)."""
     from PySide6.QtGui import QIcon
 
-    path = STYLES.parent / "icons" / f"{name}.svg"
+    path = resource_path("icons", f"{name}.svg")
     return QIcon(str(path)) if path.is_file() else QIcon()
