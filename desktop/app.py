@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -16,6 +17,9 @@ from desktop.widgets import theme
 from resources import resource_path
 
 log = logging.getLogger(__name__)
+SMOKE_TEST_ENV = "SOUNDDESK_SMOKE_TEST"
+"""When set, the window opens, says on stdout once its event loop runs whether the first-run box shows, and
+closes: how the built app is checked on a virtual screen (scripts/smoke_app.sh)."""
 
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
@@ -41,7 +45,17 @@ def run(argv: Sequence[str] = ()) -> int:
     window = MainWindow(warm_start=True)
     window.show()
     log.info("window shown (log file %s)", log_path)
+    if os.environ.get(SMOKE_TEST_ENV):
+        QTimer.singleShot(0, lambda: _smoke_test(window))
     try:
         return int(app.exec())
     finally:
         handler.uninstall()
+
+
+def _smoke_test(window) -> None:
+    """Print the window's state once it is up, then close it (as the user would: settings saved, worker stopped)."""
+    box = "shown" if window.first_run.isVisible() else "hidden"
+    print(f"SoundDesk window ready; first-run box {box}", flush=True)
+    window.close()
+    QApplication.quit()
