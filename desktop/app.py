@@ -18,8 +18,8 @@ from resources import resource_path
 
 log = logging.getLogger(__name__)
 SMOKE_TEST_ENV = "SOUNDDESK_SMOKE_TEST"
-"""When set, the window opens, says on stdout once its event loop runs whether the first-run box shows, and
-closes: how the built app is checked on a virtual screen (scripts/smoke_app.sh)."""
+"""When set, the window opens, says on stdout once its event loop runs whether the first-run box shows, saves a
+picture of itself if the value is a .png path, and closes: how the built app is checked (scripts/smoke_app.sh)."""
 
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
@@ -57,5 +57,8 @@ def _smoke_test(window) -> None:
     """Print the window's state once it is up, then close it (as the user would: settings saved, worker stopped)."""
     box = "shown" if window.first_run.isVisible() else "hidden"
     print(f"SoundDesk window ready; first-run box {box}", flush=True)
+    picture = os.environ.get(SMOKE_TEST_ENV, "")
+    if picture.endswith(".png"):
+        window.grab().save(picture)
     window.close()
     QApplication.quit()

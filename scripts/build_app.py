@@ -27,7 +27,8 @@ SPEC = ROOT / "packaging" / "sounddesk.spec"
 ICON_SVG = ROOT / "resources" / "icons" / "sounddesk.svg"
 LINUX_EXTRAS = ROOT / "packaging" / "linux"
 APP = "SoundDesk"
-STRIP_OVER_MB = 10  # Linux: torch's libraries this large carry a symbol table the app never reads
+STRIP = ("torch/lib", "llvmlite/binding")  # Linux: their large libraries carry symbol tables the app never reads
+STRIP_OVER_MB = 10
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the app and its archive go")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "app", help="PyInstaller's work folder")
     parser.add_argument("--no-archive", action="store_true", help="build the folder only")
-    parser.add_argument("--no-strip", action="store_true", help="Linux: keep torch's symbol tables")
+    parser.add_argument("--no-strip", action="store_true", help="Linux: keep the libraries' symbol tables")
     return parser.parse_args(argv)
 
 
@@ -83,15 +84,18 @@ def run_pyinstaller(args: argparse.Namespace, icon: Path) -> None:
     subprocess.run(command, cwd=ROOT, env=env, check=True)
 
 
-def strip_torch(folder: Path) -> None:
-    """Linux: drop the symbol tables of torch's large libraries (about 90 MB), keeping what the loader needs."""
+def strip_large_libraries(folder: Path) -> None:
+    """Linux: drop the symbol tables of torch's and llvmlite's large libraries (about 110 MB), keeping the dynamic
+    symbols the loader needs. Only these: they are linked as built (no RPATH rewritten by patchelf, which strip
+    can break), and the smoke test runs both (generation, and librosa's numba code in `loop`)."""
     strip = shutil.which("strip")
     if strip is None:
-        print("note: no `strip` on PATH; torch's libraries keep their symbol tables")
+        print("note: no `strip` on PATH; the libraries keep their symbol tables")
         return
-    for lib in sorted((folder / "_internal" / "torch" / "lib").glob("*.so*")):
-        if lib.stat().st_size > STRIP_OVER_MB * 2**20:
-            subprocess.run([strip, "--strip-unneeded", str(lib)], check=True)
+    for part in STRIP:
+        for lib in sorted((folder / "_internal" / part).glob("*.so*")):
+            if lib.stat().st_size > STRIP_OVER_MB * 2**20:
+                subprocess.run([strip, "--strip-unneeded", str(lib)], check=True)
 
 
 def add_linux_extras(folder: Path, icon_png: Path) -> None:
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.dist / APP
     if system == "linux":
         if not args.no_strip:
-            strip_torch(folder)
+            strip_large_libraries(folder)
         add_linux_extras(folder, icon)
     built = time.perf_counter() - started
     app = args.dist / f"{APP}.app" if system == "macos" else folder

@@ -7,8 +7,8 @@
 # Checks: `sounddesk --help` answers; a headless `generate` on the fixture AudioGen, given as a self-contained
 # model folder (release files + text_encoder/), writes the same codes as this checkout's `python main.py` for
 # the same request and seed, in fp32 and int8, and builds the scripted decoding step wherever the checkout does;
-# `render --workers 2` runs its worker processes (the app started again as a worker); the window opens on a
-# virtual screen (xvfb-run) and shows its first-run box. The checkout's side runs with the `python` on PATH
+# `loop` cuts a loop (librosa, numba); `render --workers 2` runs its worker processes (the app started again as
+# a worker); the window opens on a virtual screen (xvfb-run) and shows its first-run box. The checkout's side runs with the `python` on PATH
 # (CI's venv). Exits non-zero on the first failure; prints each step's wall time.
 set -euo pipefail
 
@@ -73,7 +73,7 @@ timed generate-help clean "$APP" generate --help
 
 MODEL="$(model_folder)"
 for precision in fp32 int8; do
-    args=(-v generate "$PROMPT" --model "$MODEL" --duration 1 --seed "$SEED" --precision "$precision")
+    args=(-v generate "$PROMPT" --model "$MODEL" --bpm 120 --bars 2 --seed "$SEED" --precision "$precision")
     timed "source-$precision" env HOME="$WORK/home" python "$ROOT/main.py" "${args[@]}" --out "$WORK/source-$precision"
     timed "app-$precision" clean "$APP" "${args[@]}" --out "$WORK/app-$precision"
     same_codes "$WORK/source-$precision" "$WORK/app-$precision" || fail "$precision: the app's codes differ"
@@ -85,12 +85,18 @@ for precision in fp32 int8; do
     fi
 done
 
+# librosa (numba, lazy_loader's stub files) in the app: a 1-bar loop of the int8 take
+timed loop clean "$APP" loop "$WORK"/app-int8/*.json --bars 1 --out "$WORK/loop"
+[ "$(find "$WORK/loop" -name '*.wav' | wc -l)" -eq 1 ] || fail "loop did not write its take"
+
 printf 'prompt,model,duration,seed\n"%s",%s,0.5,1\n"rain on a roof",%s,0.5,2\n' "$PROMPT" "$MODEL" "$MODEL" \
     >"$WORK/manifest.csv"
 timed render-2-workers clean "$APP" render "$WORK/manifest.csv" --workers 2 --out "$WORK/render"
 [ "$(find "$WORK/render" -name '*.codes.npy' | wc -l)" -eq 2 ] || fail "render --workers 2 did not write 2 takes"
 
-timed window clean SOUNDDESK_SMOKE_TEST=1 xvfb-run -a -s "-screen 0 1280x800x24" "$APP"
+SHOT="${SMOKE_SCREENSHOT:-$WORK/window.png}"  # SMOKE_SCREENSHOT=path keeps the window's picture
+timed window clean SOUNDDESK_SMOKE_TEST="$SHOT" xvfb-run -a -s "-screen 0 1280x800x24" "$APP"
 grep -q "first-run box shown" "$WORK/window.log" || fail "the window did not show its first-run box"
 grep "SoundDesk window ready" "$WORK/window.log"
+[ -s "$SHOT" ] || fail "the window saved no picture of itself"
 say "all checks passed"

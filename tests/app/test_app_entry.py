@@ -30,10 +30,13 @@ def test_smoke_test_mode_opens_the_window_and_reports_the_first_run_box(tmp_path
     empty = tmp_path / "hf"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "XDG_"))}
-    env.update(HOME=str(tmp_path), HF_HUB_CACHE=str(empty), SOUNDDESK_SMOKE_TEST="1", QT_QPA_PLATFORM="offscreen")
+    picture = tmp_path / "window.png"
+    env.update(HOME=str(tmp_path), HF_HUB_CACHE=str(empty), SOUNDDESK_SMOKE_TEST=str(picture))
+    env["QT_QPA_PLATFORM"] = "offscreen"
     done = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "SoundDesk window ready; first-run box shown" in done.stdout
+    assert picture.stat().st_size > 0
 
 
 def test_the_app_names_what_to_do_when_render_cluster_has_no_ray(monkeypatch):
