@@ -8,7 +8,8 @@
 # model folder (release files + text_encoder/), writes the same codes as this checkout's `python main.py` for
 # the same request and seed, in fp32 and int8, and builds the scripted decoding step wherever the checkout does;
 # `loop` cuts a loop (librosa, numba); `render --workers 2` runs its worker processes (the app started again as
-# a worker); the window opens on a virtual screen (xvfb-run) and shows its first-run box. The checkout's side runs with the `python` on PATH
+# a worker); the window opens on a virtual screen (xvfb-run) and shows its first-run box; and none of it
+# writes into the app's folder. The checkout's side runs with the `python` on PATH
 # (CI's venv). Exits non-zero on the first failure; prints each step's wall time.
 set -euo pipefail
 
@@ -65,6 +66,7 @@ EOF
 }
 
 [ -x "$APP" ] || fail "$APP is not there: build it with python scripts/build_app.py"
+touch "$WORK/started"  # the app folder may be read-only: nothing below may write into it
 say "app $APP_DIR ($(du -sh "$APP_DIR" | cut -f1)), fixtures $FIXTURES"
 
 timed help clean "$APP" --help
@@ -99,4 +101,6 @@ timed window clean SOUNDDESK_SMOKE_TEST="$SHOT" xvfb-run -a -s "-screen 0 1280x8
 grep -q "first-run box shown" "$WORK/window.log" || fail "the window did not show its first-run box"
 grep "SoundDesk window ready" "$WORK/window.log"
 [ -s "$SHOT" ] || fail "the window saved no picture of itself"
+written=$(find "$APP_DIR" -newer "$WORK/started" | head -n 5)
+[ -z "$written" ] || fail "the app wrote into its own folder: $written"
 say "all checks passed"
