@@ -29,4 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the built app: a render worker process is this executable, started again
     sys.exit(main())

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop.crash import ExceptionHandler, setup_logging
 from desktop.settings import APPLICATION, ORGANISATION
 from desktop.widgets import theme
+from resources import resource_path
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 log = logging.getLogger(__name__)
+SMOKE_TEST_ENV = "SOUNDDESK_SMOKE_TEST"
+"""When set, the window opens, says on stdout once its event loop runs whether the first-run box shows, saves a
+picture of itself if the value is a .png path, and closes: how the built app is checked (scripts/smoke_app.sh)."""
 
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
@@ -24,7 +27,7 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sounddesk", *argv])
     QCoreApplication.setOrganizationName(ORGANISATION)
     QCoreApplication.setApplicationName(APPLICATION)
-    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "sounddesk.svg")))
+    app.setWindowIcon(QIcon(str(resource_path("icons", "sounddesk.svg"))))
     from PySide6.QtCore import QSettings
 
     theme.apply(app, str(QSettings().value("preferences/theme", theme.DEFAULT_THEME)))
@@ -42,7 +45,20 @@ def run(argv: Sequence[str] = ()) -> int:
     window = MainWindow(warm_start=True)
     window.show()
     log.info("window shown (log file %s)", log_path)
+    if os.environ.get(SMOKE_TEST_ENV):
+        QTimer.singleShot(0, lambda: _smoke_test(window))
     try:
         return int(app.exec())
     finally:
         handler.uninstall()
+
+
+def _smoke_test(window) -> None:
+    """Print the window's state once it is up, then close it (as the user would: settings saved, worker stopped)."""
+    box = "shown" if window.first_run.isVisible() else "hidden"
+    print(f"SoundDesk window ready; first-run box {box}", flush=True)
+    picture = os.environ.get(SMOKE_TEST_ENV, "")
+    if picture.endswith(".png"):
+        window.grab().save(picture)
+    window.close()
+    QApplication.quit()

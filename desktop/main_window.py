@@ -49,8 +49,8 @@ from desktop.takes.sound_search import SoundSearch
 from desktop.widgets import theme
 from desktop.widgets.reveal import reveal
 from desktop.widgets.space_key import SpaceForFocusedButtons
+from resources import resource_path
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 STATUS_TIMEOUT_MS = 8000
 SCREEN_FRACTION = 0.85  # of the available screen, for a first start without a remembered geometry
 LEFT_WIDTH = 400  # px of the generate column at a first start; the takes get the rest
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, warm_start: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("SoundDesk")
-        self.setWindowIcon(QIcon(str(RESOURCES / "icons" / "sounddesk.svg")))
+        self.setWindowIcon(QIcon(str(resource_path("icons", "sounddesk.svg"))))
         self.settings = settings if settings is not None else QSettings()
         self.preferences = Preferences.load(self.settings)
         self.library: Library | None = None

@@ -28,6 +28,7 @@ from transformers import EncodecModel
 from core.codec.encodec import build_from_export, load_pretrained
 from core.errors import CheckpointError, InvalidParameterError
 from core.models.checkpoint import load_weights_file, parse_xp_cfg
+from core.models.hub import CODEC_DIR, bundled
 
 COMPRESSION_FILE = "compression_state_dict.bin"
 
@@ -220,14 +221,15 @@ def load_compression_model(
     dtype: torch.dtype = torch.float32,
 ) -> CompressionModel:
     """The EnCodec of a `compression_state_dict.bin` (its path, its folder, or its already loaded dict)."""
+    own_codec = None  # a model folder's own copy of the hub codec a short-form file names (core.models.hub)
     if isinstance(path_or_state, Mapping):
         package, source = path_or_state, "the compression checkpoint"
     else:
         path = Path(path_or_state)
         path = path / COMPRESSION_FILE if path.is_dir() else path
-        package, source = load_weights_file(path), str(path)
+        package, source, own_codec = load_weights_file(path), str(path), bundled(path.parent, CODEC_DIR)
     if isinstance(package.get("pretrained"), str):
-        encodec, n_q = load_pretrained(package["pretrained"], source)
+        encodec, n_q = load_pretrained(str(own_codec or package["pretrained"]), source)
     elif isinstance(package.get("best_state"), Mapping) and "xp.cfg" in package:
         encodec, n_q = build_from_export(package["best_state"], parse_xp_cfg(package, source), source)
     else:

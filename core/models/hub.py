@@ -3,6 +3,11 @@
 A model reference is either a folder holding `state_dict.bin` and `compression_state_dict.bin` (audiocraft's
 release layout) or a hub id such as `facebook/musicgen-small`. Hub files go through huggingface_hub, so its
 cache (`HF_HOME` / `HF_HUB_CACHE`) and offline mode (`HF_HUB_OFFLINE=1`) apply.
+
+A model folder is self-contained when it also carries the models its release only names: its T5 text encoder
+in `text_encoder/` and, for a release whose compression file names a hub EnCodec, that codec in `codec/`
+(each a Hugging Face model folder, as `save_pretrained` writes it). Those are used instead of the names, so
+such a folder works with no cache, network or environment variable.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from core.cancel import CancelToken, Progress
 from core.errors import GenerationCancelled, ModelNotDownloadedError, ModelNotFoundError
 
 RELEASE_FILES = ("state_dict.bin", "compression_state_dict.bin")
+TEXT_ENCODER_DIR = "text_encoder"  # a model folder's own T5 (tokenizer + encoder), used instead of the one it names
+CODEC_DIR = "codec"  # its own EnCodec, for a compression file that names a hub codec
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -56,6 +63,12 @@ def _check_release_folder(folder: Path) -> Path:
             f"(a release folder holds {' and '.join(RELEASE_FILES)})."
         )
     return folder
+
+
+def bundled(folder: Path, part: str) -> Path | None:
+    """`folder/part` (TEXT_ENCODER_DIR or CODEC_DIR) when the model folder carries that model itself, else None."""
+    sub = folder / part
+    return sub if (sub / "config.json").is_file() else None
 
 
 def is_downloaded(ref: str) -> bool:

@@ -13,6 +13,7 @@ from torch import nn
 from core.errors import CheckpointError, ModelNotFoundError
 from core.models.capabilities import Capabilities
 from core.models.checkpoint import cfg_get, load_weights_file, parse_xp_cfg, state_dict
+from core.models.hub import TEXT_ENCODER_DIR, bundled
 from core.nn.conditioning import ChromaConditioner, Fuser, T5Conditioner
 from core.nn.delay_pattern import DelayPattern
 from core.nn.lm import LMConfig, LMModel
@@ -187,10 +188,11 @@ def _build_conditioners(
         }
         if kind in _TEXT_CONDITIONERS:
             name_t5 = entry["t5"]["name"]
+            source = str(bundled(path.parent, TEXT_ENCODER_DIR) or name_t5)  # the folder's own T5 first
             encoders = {} if text_encoders is None else text_encoders
-            if name_t5 not in encoders:
-                encoders[name_t5] = load_t5(name_t5)
-            module = T5Conditioner(name_t5, proj["weight"].shape[1], lm_dim, encoders[name_t5])
+            if source not in encoders:
+                encoders[source] = load_t5(source)
+            module = T5Conditioner(name_t5, proj["weight"].shape[1], lm_dim, encoders[source])
             text.append(name)
         elif kind in _WAV_CONDITIONERS:
             module = _chroma_conditioner(cfg, name, entry[kind], lm_dim, proj["weight"].shape[1])
@@ -215,7 +217,8 @@ def _chroma_conditioner(cfg: DictConfig, name: str, entry: dict, lm_dim: int, n_
 
 
 def load_t5(name: str) -> tuple:
-    """(tokenizer, frozen T5 encoder) of `name`, through the Hugging Face cache first (offline-safe)."""
+    """(tokenizer, frozen T5 encoder) of `name` (a hub name, or a model folder's own `text_encoder/`), through the
+    Hugging Face cache first (offline-safe)."""
     from transformers import AutoTokenizer, T5EncoderModel
     from transformers.utils import logging as hf_logging
 
@@ -225,8 +228,10 @@ def load_t5(name: str) -> tuple:
     try:
         tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
         model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: transformers' word for a folder it cannot make a tokenizer of
         why = "it is neither in the local Hugging Face cache nor downloadable (offline mode or no network)"
+        if Path(name).is_dir():
+            why = "its folder does not hold a readable Hugging Face T5 (config.json, weights and tokenizer)"
         first = str(exc).splitlines()[0]
         raise ModelNotFoundError(f"The text encoder '{name}' is not available: {why}. Original error: {first}") from exc
     return tokenizer, model.eval().requires_grad_(False)

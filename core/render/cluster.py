@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import socket
+import sys
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -39,6 +40,11 @@ def _ray():
     try:
         import ray
     except ImportError as exc:
+        if getattr(sys, "frozen", False):  # the built app leaves Ray out (packaging/sounddesk.spec)
+            raise ClusterError(
+                "The SoundDesk app does not include Ray: render on a cluster from a Python install of SoundDesk "
+                "with its cluster extra (pip install -e '.[cluster]'), or drop --cluster to render on this computer."
+            ) from exc
         raise ClusterError("Rendering on Ray needs Ray: pip install -e '.[cluster]' (the cluster extra).") from exc
     return ray
 

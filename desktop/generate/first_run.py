@@ -81,16 +81,17 @@ class FirstRunBox(QFrame):
         if offline:
             self.text.setText(
                 "You are working offline, so nothing can be downloaded. Add a model folder already on this "
-                "computer (one with state_dict.bin and compression_state_dict.bin) with Open model folder…, "
-                "or turn off Model ▸ Work offline to download one."
+                "computer (one with state_dict.bin and compression_state_dict.bin, and its text encoder in a "
+                "text_encoder folder inside it) with Open model folder…, or turn off Model ▸ Work offline to "
+                "download one."
             )
             return
         spec = CATALOG[self.choice.currentData()]
         self.text.setText(
             f"Download {spec.id.split('/')[-1]}: about {download_gb(spec):.1f} GB "
             f"(+{TEXT_ENCODER_GB:.1f} GB text encoder on first use); {free_gb(cache_dir()):.0f} GB free on the "
-            f"disk of {cache_dir()}. Licence {spec.licence} (non-commercial use). Progress and Cancel are below; "
-            f"or add a model folder you already have."
+            f"disk of {cache_dir()}. Licence {spec.licence} (non-commercial use). Progress and Cancel are below. "
+            f"Already have a model folder? Choose Open model folder…"
         )
 
     def refresh(self, local_folders: int = 0) -> None:

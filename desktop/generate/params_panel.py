@@ -27,6 +27,7 @@ from core.takes.schemas import load_preset
 from desktop.generate.precision_box import PrecisionBox
 from desktop.generate.tempo_fields import TempoFields
 from desktop.settings import read_bool, read_float, read_int, read_json, write_json
+from resources import resource_path
 
 MAX_SEED = 2**31 - 1
 RANDOM_SEED = -1  # the seed field's value while unlocked: it shows "Random", each run draws its own seed
@@ -37,7 +38,7 @@ SEED_TIP = (
 MAX_VARIATIONS = 8
 MAX_DURATION = 300.0
 log = logging.getLogger(__name__)
-PRESETS_DIR = Path(__file__).resolve().parents[2] / "resources" / "presets"
+PRESETS_DIR = resource_path("presets")
 
 
 def _spin(low: float, high: float, step: float, decimals: int, suffix: str = "") -> QDoubleSpinBox:

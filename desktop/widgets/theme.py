@@ -9,7 +9,9 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-STYLES = Path(__file__).resolve().parents[2] / "resources" / "styles"
+from resources import resource_path
+
+STYLES = resource_path("styles")
 ACCENT = "#3d9df3"
 ICON_COLOURS = ("#aab4c0", "#ffffff")  # what the SVGs in resources/icons are drawn in; replaced by the theme's
 ON_ACCENT = "#ffffff"  # icons on an accent-coloured button (Generate)
@@ -124,7 +126,7 @@ def _drawn_icon(name: str, colour: str):
     from PySide6.QtGui import QIcon, QPainter, QPixmap
     from PySide6.QtSvg import QSvgRenderer
 
-    path = STYLES.parent / "icons" / f"{name}.svg"
+    path = resource_path("icons", f"{name}.svg")
     if not path.is_file():
         return QIcon()
     svg = path.read_text(encoding="utf-8")

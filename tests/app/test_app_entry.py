@@ -1,0 +1,48 @@
+"""What the built app relies on in the source: resources found frozen or not, the window's smoke-test mode, and a
+sentence instead of a traceback where the app leaves a part out (Ray). The built folder itself is checked by
+scripts/smoke_app.sh, which CI runs after building it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resources import resource_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_resources_are_found_from_the_checkout():
+    for parts in (("icons", "sounddesk.svg"), ("styles", "dark.qss"), ("presets", "short-sfx.json")):
+        assert resource_path(*parts).is_file()
+
+
+def test_resources_are_found_under_the_frozen_apps_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)  # what PyInstaller's bootloader sets
+    assert resource_path("styles", "dark.qss") == tmp_path / "resources" / "styles" / "dark.qss"
+
+
+def test_smoke_test_mode_opens_the_window_and_reports_the_first_run_box(tmp_path):
+    empty = tmp_path / "hf"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "XDG_"))}
+    picture = tmp_path / "window.png"
+    env.update(HOME=str(tmp_path), HF_HUB_CACHE=str(empty), SOUNDDESK_SMOKE_TEST=str(picture))
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    done = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "SoundDesk window ready; first-run box shown" in done.stdout
+    assert picture.stat().st_size > 0
+
+
+def test_the_app_names_what_to_do_when_render_cluster_has_no_ray(monkeypatch):
+    from core.render.cluster import ClusterError, _ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as in the app
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with pytest.raises(ClusterError, match="The SoundDesk app does not include Ray"):
+        _ray()
