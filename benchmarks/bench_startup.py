@@ -10,7 +10,8 @@ Every figure is the wall time of a fresh `python main.py ...` process, as a user
   caches read back; targets <= 4 s at musicgen-small size, <= 10 s at audiogen-medium size).
 Model sizes are random-weight releases written by benchmarks/random_release.py under --models (made when missing;
 they take 1.7 GB and 6.5 GB of disk), with the fixtures' tiny T5 and SEANet, so the LM dominates as with the real
-models. The window's figures (launch to ready, Generate to the first preview chunk) have their own section below.
+models. Then, per size, the window's figures (launch to ready, Generate to the first preview chunk: from
+benchmarks/bench_startup_window.py) unless --no-window.
 """
 
 from __future__ import annotations
@@ -79,21 +80,12 @@ def _figures(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s, best {min(values):.2f} s ({len(values)} runs)"
 
 
-# --- The window's figures: implemented on branch startup-window (issue 25, "the window is ready before it is
-# --- asked" and "the preview is nearly free"). Each returns seconds, or None where not measured.
+def window_figures(model: Path) -> None:
+    """The window's figures for `model` (benchmarks/bench_startup_window.py: launch to ready, Generate to the first
+    preview chunk), a cold launch and a warm one."""
+    from benchmarks.bench_startup_window import main as window_main
 
-
-def window_ready_seconds(model: Path) -> float | None:
-    """From launching the window to ready-to-generate with `model` (the last used one) loaded."""
-    return None
-
-
-def first_preview_chunk_seconds(model: Path) -> float | None:
-    """From pressing Generate to the first preview chunk audible."""
-    return None
-
-
-# --- end of the window's figures
+    window_main(["--model", str(model), "--runs", "2"])
 
 
 def main() -> None:
@@ -102,6 +94,7 @@ def main() -> None:
     parser.add_argument("--models", type=Path, default=Path(tempfile.gettempdir()) / "sounddesk-releases")
     parser.add_argument("--precision", default="int8", choices=("int8", "fp32", "bf16", "auto"))
     parser.add_argument("--repeats", type=int, default=3, help="warm runs per figure (default 3)")
+    parser.add_argument("--no-window", dest="window", action="store_false", help="skip the window's figures")
     args = parser.parse_args()
     from benchmarks.common import machine
 
@@ -111,11 +104,8 @@ def main() -> None:
         folder = model_folder(size, args.models)
         cold, warm = take_seconds(folder, args.precision, args.repeats)
         print(f"{size}, 0.1 s take, {args.precision}: cold {cold:.2f} s; warm {_figures(warm)}", flush=True)
-        for what, seconds in (
-            ("window ready", window_ready_seconds(folder)),
-            ("Generate to first preview chunk", first_preview_chunk_seconds(folder)),
-        ):
-            print(f"{size}, {what}: " + ("not measured here" if seconds is None else f"{seconds:.2f} s"))
+        if args.window and size != "fixture":
+            window_figures(folder)
 
 
 if __name__ == "__main__":
