@@ -46,9 +46,8 @@ from desktop.takes.panel import TakesPanel
 from desktop.takes.preview import LivePreview
 from desktop.takes.separate import Separation
 from desktop.takes.sound_search import SoundSearch
-from desktop.widgets import theme
+from desktop.widgets import space_key, theme
 from desktop.widgets.reveal import reveal
-from desktop.widgets.space_key import SpaceForFocusedButtons
 from resources import resource_path
 
 STATUS_TIMEOUT_MS = 8000
@@ -81,7 +80,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
         self._connect()
-        self.space_guard = SpaceForFocusedButtons(self)  # Space on a focused button presses it, not Play
+        space_key.install()  # Space on a focused button presses it, not Play
         self._make_menus()
         self._add_take_features()
         self._add_loops()

@@ -9,14 +9,9 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox
 
 
 class SpaceForFocusedButtons(QObject):
-    """An application event filter: Space (no modifiers) on a focused button goes to the button, not to a
-    shortcut. Parented to a window, it is removed with it."""
-
-    def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+    """The application's event filter: Space (no modifiers) on a focused button goes to the button, not to a
+    shortcut. One per application (`install`), however many windows open: every event of every widget passes an
+    application filter, so a filter per window would multiply that cost with each window."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if (
@@ -29,3 +24,15 @@ class SpaceForFocusedButtons(QObject):
             event.accept()  # "the widget wants this key": Qt delivers the press to it instead of the shortcut
             return True
         return False
+
+
+def install() -> SpaceForFocusedButtons | None:
+    """The application's one SpaceForFocusedButtons (made and installed the first time); None without an app."""
+    app = QApplication.instance()
+    if app is None:
+        return None
+    guard = app.findChild(SpaceForFocusedButtons)
+    if guard is None:
+        guard = SpaceForFocusedButtons(app)
+        app.installEventFilter(guard)
+    return guard

@@ -182,6 +182,14 @@ def test_space_presses_the_focused_button(qtbot, make_window):
     assert played == [True]
 
 
+def test_windows_share_one_space_filter(qapp, make_window):
+    """Every event of every widget passes an application event filter: a second window must not add another."""
+    from desktop.widgets.space_key import SpaceForFocusedButtons
+
+    make_window(), make_window()
+    assert len(qapp.findChildren(SpaceForFocusedButtons)) == 1
+
+
 def test_icon_only_buttons_say_what_they_do(make_window):
     """Item 7: every icon-only button in the take details and in compact mode has a tooltip that explains it."""
     window = make_window()
