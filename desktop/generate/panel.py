@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -95,8 +95,7 @@ class GeneratePanel(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         # Never a horizontal scrollbar: the column is at least as wide as its widest row (and a scrollbar).
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        bar = scroll.verticalScrollBar().sizeHint().width()
-        scroll.setMinimumWidth(form.minimumSizeHint().width() + bar)
+        self._fit = _FitColumn(scroll, form)  # and stays so when rows widen (fonts, theme, texts)
         buttons = run_buttons(self.generate_button, self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 8, 2, 8)
@@ -179,3 +178,26 @@ class GeneratePanel(QWidget):
         with group(settings, "prompt"):
             self.prompt.set_prompt(str(settings.value("text", "") or ""))
         self._on_model_changed(self.models.current_ref())
+
+
+class _FitColumn(QObject):
+    """Keeps a scroll area (no horizontal scrollbar) at least as wide as its content's widest row plus the
+    vertical scrollbar, again whenever the content's layout changes: a width fixed once at construction let a
+    later, wider row (a larger font, a theme's padding, a longer label) squeeze the rows and clip their buttons."""
+
+    WATCHED = (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange, QEvent.Type.FontChange, QEvent.Type.Show)
+
+    def __init__(self, scroll: QScrollArea, content: QWidget) -> None:
+        super().__init__(scroll)
+        self.scroll, self.content = scroll, content
+        content.installEventFilter(self)
+        self.fit()
+
+    def fit(self) -> None:
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        self.scroll.setMinimumWidth(self.content.minimumSizeHint().width() + bar)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in self.WATCHED:
+            self.fit()
+        return False

@@ -15,7 +15,7 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QSettings, QThread  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QThread  # noqa: E402
 
 TEST_ORGANISATION = "SoundDeskTests"
 
@@ -83,3 +83,5 @@ def make_window(qtbot, tmp_settings, tmp_path, no_dangling_threads):
     for window in windows:
         if window.isVisible() or window.compact.active:
             window.close()
+        window.deleteLater()  # a closed window lives on, and every later theme change restyles it
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
