@@ -173,7 +173,7 @@ def test_audio_slot_takes_dropped_files(qtbot, audio_dir, tmp_path):
     assert not drop(slot, flac)
 
 
-def test_exception_hook_logs_and_shows_one_dialog(qtbot, tmp_path):
+def test_exception_hook_logs_and_shows_one_dialog(qtbot, tmp_path, capsys):
     log_path = setup_logging(tmp_path / "logs" / "sounddesk.log")
     handler = ExceptionHandler(log_path)
     handler.install()
@@ -193,6 +193,7 @@ def test_exception_hook_logs_and_shows_one_dialog(qtbot, tmp_path):
             h.flush()
         text = log_path.read_text()
         assert "boom 0" in text and "boom 19" in text and "Traceback" in text
+        assert "RuntimeError: boom 19" in capsys.readouterr().err  # a crash at start is seen in the terminal too
         handler.dialog.accept()
     finally:
         handler.uninstall()
