@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from resources import resource_path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def test_resources_are_found_from_the_checkout():
