@@ -19,7 +19,7 @@ from core.codec.compression import (
     load_compression_model,
     wrap_for_lm,
 )
-from core.codec.encodec import extra_padding
+from core.codec.seanet import extra_padding
 from core.errors import CheckpointError, InvalidParameterError
 from core.models.checkpoint import load_weights_file
 
