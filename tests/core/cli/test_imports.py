@@ -65,3 +65,12 @@ def test_importtime_of_help_lists_no_torch():
     assert done.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
     assert "torch" not in imported and "transformers" not in imported
+
+
+def test_a_short_take_never_imports_transformers(fixtures_dir, tmp_path):
+    """The generate path (EnCodec, T5 and its tokenizer) is plain torch: transformers' import alone cost seconds."""
+    args = ["generate", "rain", "--model", str(fixtures_dir / "musicgen"), "--duration", "0.1"]
+    result = _run([*args, "--precision", "int8", "--out", str(tmp_path)])
+    assert result["code"] == 0
+    assert "torch" in result["modules"] and "transformers" not in result["modules"]
+    assert len(list(tmp_path.glob("*.wav"))) == 1
