@@ -31,7 +31,7 @@ def _name(fixtures_dir: Path, name: str) -> str:
 
 @pytest.fixture(scope="module", params=NAMES)
 def both(request, fixtures_dir):
-    """(ours, transformers') tokenizer and encoder of one fixture T5 (the hub names resolve through the fixture cache)."""
+    """(ours, transformers') tokenizer and encoder of one fixture T5 (hub names resolve through the fixture cache)."""
     from transformers import AutoTokenizer, T5EncoderModel
 
     name = _name(fixtures_dir, request.param)
