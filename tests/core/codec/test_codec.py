@@ -255,3 +255,19 @@ def test_bad_inputs_give_readable_errors(musicgen_codec):
         codec.decode(torch.full((1, 4, 3), 64))
     with pytest.raises(InvalidParameterError, match="codebooks"):
         codec.decode(torch.zeros(1, 5, 3, dtype=torch.long))
+
+
+def test_a_hub_codec_missing_offline_or_misconfigured_is_named(fixtures_dir, tmp_path):
+    from core.errors import ModelNotFoundError
+
+    ckpt = tmp_path / "compression_state_dict.bin"
+    torch.save({"pretrained": "facebook/encodec_not_cached", "exported": True}, ckpt)
+    with pytest.raises(ModelNotFoundError, match="'facebook/encodec_not_cached' .* not downloaded"):
+        load_compression_model(ckpt)
+    folder = tmp_path / "chunked"
+    shutil.copytree(next((fixtures_dir / ENCODEC_SNAPSHOT).iterdir()), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "chunk_length_s": 1.0, "overlap": 0.01}))
+    torch.save({"pretrained": str(folder), "exported": True}, ckpt)
+    with pytest.raises(CheckpointError, match="chunks its input"):
+        load_compression_model(ckpt)
