@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from core.nn.meta import embedding
+
 
 @dataclass(frozen=True)
 class T5Config:
@@ -74,7 +76,7 @@ class T5Attention(nn.Module):
         self.o = nn.Linear(inner, config.d_model, bias=False)
         self.buckets, self.max_distance = config.relative_attention_num_buckets, config.relative_attention_max_distance
         if has_bias:
-            self.relative_attention_bias = nn.Embedding(self.buckets, self.heads)
+            self.relative_attention_bias = embedding(self.buckets, self.heads)
 
     def position_bias(self, length: int, device: torch.device) -> torch.Tensor:  # [1, H, L, L]
         position = torch.arange(length, dtype=torch.long, device=device)
@@ -162,7 +164,7 @@ class T5Encoder(nn.Module):
     def __init__(self, config: T5Config):
         super().__init__()
         self.config = config
-        self.shared = nn.Embedding(config.vocab_size, config.d_model)
+        self.shared = embedding(config.vocab_size, config.d_model)
         self.encoder = T5Stack(config)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> T5Output:
