@@ -271,3 +271,38 @@ def test_a_hub_codec_missing_offline_or_misconfigured_is_named(fixtures_dir, tmp
     torch.save({"pretrained": str(folder), "exported": True}, ckpt)
     with pytest.raises(CheckpointError, match="chunks its input"):
         load_compression_model(ckpt)
+
+
+@pytest.mark.parametrize(
+    ("causal", "norm", "conv_shortcut"), [(True, "weight_norm", True), (False, "time_group_norm", False)]
+)
+def test_variants_the_fixtures_lack_compute_what_transformers_computes(tmp_path, causal, norm, conv_shortcut):
+    """Causal padding, conv shortcuts and time_group_norm, against transformers' EncodecModel (random weights)."""
+    from transformers import EncodecConfig, EncodecModel
+
+    config = EncodecConfig(
+        sampling_rate=16000,
+        num_filters=4,
+        hidden_size=16,
+        upsampling_ratios=[8, 5, 4, 2],  # 50 Hz: 1 kbps = 4 codebooks of 32
+        codebook_size=32,
+        target_bandwidths=[1.0],
+        use_causal_conv=causal,
+        norm_type=norm,
+        use_conv_shortcut=conv_shortcut,
+        normalize=False,
+    )
+    torch.manual_seed(0)
+    theirs = EncodecModel(config).eval()
+    for layer in theirs.quantizer.layers:
+        layer.codebook.embed.normal_()
+    theirs.save_pretrained(tmp_path / "codec")
+    torch.save({"pretrained": str(tmp_path / "codec"), "exported": True}, tmp_path / "compression_state_dict.bin")
+    ours = load_compression_model(tmp_path / "compression_state_dict.bin")
+    wav = torch.randn(2, 1, 3201, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        latent = theirs.encoder(wav)
+        codes = theirs.quantizer.encode(latent, bandwidth=1.0).transpose(0, 1)
+        assert (ours.encode_latent(wav) - latent).abs().max() <= 1e-5
+        assert torch.equal(ours.encode(wav), codes)
+        assert (ours.decode(codes) - theirs.decoder(theirs.quantizer.decode(codes.transpose(0, 1)))).abs().max() <= 1e-5
