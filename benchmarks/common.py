@@ -15,29 +15,36 @@ MUSICGEN_SMALL = dict(dim=1024, num_heads=16, num_layers=24, hidden_scale=4, n_q
 
 def real_size_codec(norm: str = "weight_norm", causal: bool = False):
     """An EnCodec 32 kHz of the size MusicGen ships (64 filters, 128 dims, codebook 2048, 2 LSTM layers, ratios
-    8/5/4/4, non-causal) with random weights (seed 0), built as the app loads one (`use_exact_padding`)."""
-    from transformers import EncodecConfig, EncodecModel
-
+    8/5/4/4, non-causal) with random weights (seed 0), built from the same modules the app loads."""
     from core.codec.compression import EncodecCompressionModel
-    from core.codec.encodec import use_exact_padding
+    from core.codec.seanet import Encodec, SeanetConfig
 
-    config = EncodecConfig(
+    config = SeanetConfig(
         sampling_rate=32000,
         audio_channels=1,
-        num_filters=64,
         hidden_size=128,
-        codebook_size=2048,
-        codebook_dim=128,
-        upsampling_ratios=[8, 5, 4, 4],
-        num_lstm_layers=2,
+        num_filters=64,
+        num_residual_layers=1,
+        upsampling_ratios=(8, 5, 4, 4),
         norm_type=norm,
+        kernel_size=7,
+        last_kernel_size=7,
+        residual_kernel_size=3,
+        dilation_growth_rate=2,
         use_causal_conv=causal,
-        normalize=False,
         pad_mode="reflect",
-        target_bandwidths=[2.2],
+        compress=2,
+        num_lstm_layers=2,
+        trim_right_ratio=1.0,
+        use_conv_shortcut=True,  # transformers' default, which the earlier benchmark codec had
+        codebook_size=2048,
+        num_quantizers=4,
     )
     torch.manual_seed(0)
-    return EncodecCompressionModel(use_exact_padding(EncodecModel(config)).eval(), 4)
+    model = Encodec(config)
+    for layer in model.quantizer.layers:
+        layer.codebook.embed.normal_()
+    return EncodecCompressionModel(model.eval(), 4)
 
 
 def machine() -> str:

@@ -2,8 +2,8 @@
 
 `load_compression_model(path)` reads a release `compression_state_dict.bin` in either form audiocraft
 writes: the full export (`{'best_state', 'xp.cfg', ...}`, as in the AudioGen / MAGNeT repos) or the short
-form `{'pretrained': 'facebook/encodec_32khz'}` (MusicGen repos), which names a transformers EnCodec on the
-hub. Both become an `EncodecCompressionModel` (see `core.codec.encodec` for why it equals audiocraft's).
+form `{'pretrained': 'facebook/encodec_32khz'}` (MusicGen repos), which names a Hugging Face EnCodec on the
+hub. Both become an `EncodecCompressionModel` around our own `core.codec.seanet.Encodec` (no transformers).
 `wrap_for_lm(codec, lm_cfg)` then applies what the LM's own config asks for, as audiocraft's
 `get_wrapped_compression_model` does: stereo interleaving (`InterleavedStereo`) and `compression_model_n_q`.
 
@@ -23,9 +23,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from torch import nn
-from transformers import EncodecModel
 
 from core.codec.encodec import build_from_export, load_pretrained
+from core.codec.seanet import Encodec
 from core.errors import CheckpointError, InvalidParameterError
 from core.models.checkpoint import load_weights_file, parse_xp_cfg
 from core.models.hub import CODEC_DIR, bundled
@@ -66,7 +66,7 @@ class CompressionModel(nn.Module):
 class EncodecCompressionModel(CompressionModel):
     """A (mono or multichannel) EnCodec using its first `num_codebooks` RVQ codebooks."""
 
-    def __init__(self, encodec: EncodecModel, num_codebooks: int):
+    def __init__(self, encodec: Encodec, num_codebooks: int):
         super().__init__()
         self.model = encodec
         config = encodec.config
@@ -108,7 +108,7 @@ class EncodecCompressionModel(CompressionModel):
 
     @torch.inference_mode()
     def quantize(self, latent: torch.Tensor) -> torch.Tensor:  # [B, D, F] -> [B, K, F]
-        """Residual vector quantisation with the active codebooks (HF's / audiocraft's RVQ loop)."""
+        """Residual vector quantisation with the active codebooks (audiocraft's RVQ loop)."""
         residual = latent
         codes = []
         for layer in self.model.quantizer.layers[: self.num_codebooks]:

@@ -1,29 +1,18 @@
-"""Builds a transformers `EncodecModel` that computes exactly what audiocraft's EnCodec computes.
+"""Loads an EnCodec (`core.codec.seanet`) from either checkpoint layout a release uses.
 
-Two sources: an audiocraft export (`xp.cfg` + SEANet/RVQ state dict, `build_from_export`) and a hub
-EnCodec named by the short-form checkpoint (`load_pretrained`). Both end up as the same HF module tree
-with our `SeanetConv1d` in place of HF's `EncodecConv1d`.
+Two sources: an audiocraft export (`xp.cfg` + SEANet/RVQ state dict, `build_from_export`) and a Hugging Face
+EnCodec (config.json + model.safetensors, e.g. `facebook/encodec_32khz`) named by the short-form checkpoint
+(`load_pretrained`). Both become the same `Encodec` module tree, named as transformers names it:
 
-audiocraft SEANet vs transformers' EnCodec, checked line by line (audiocraft `modules/seanet.py`, `conv.py`,
-`lstm.py`, `quantization/core_vq.py`, `models/encodec.py`; transformers 5.23 `modeling_encodec.py`) and
-against the fixtures:
+* audiocraft's module order and indices equal transformers' (`encoder.model.{i}` = `encoder.layers.{i}`, resnet
+  `block.{1,3}`, LSTM at 13 / 1), so its state dict maps by renaming keys only (`_RENAMES`);
+* weight norm, audiocraft's old-style `weight_g/weight_v` or the parametrization's `original0/original1`, is
+  `torch._weight_norm(v, g, dim=0)` for convs and transposed convs alike: folded once here (`fold_weight_norm`);
+* the RVQ keeps only the codebook vectors (`embed`); the EMA statistics stored beside them are training state.
 
-* module order and indices are identical (`encoder.model.{i}` = `encoder.layers.{i}`, resnet `block.{1,3}`,
-  LSTM at 13 / 1), so the state dict maps by renaming keys only (`_hf_key`);
-* weight norm: audiocraft's old-style `weight_g/weight_v` and HF's parametrization `original0/original1`
-  are both `torch._weight_norm(v, g, dim=0)`, transposed convs included;
-* LSTM with skip (`y + x`), resnet `shortcut(x) + block(x)` with identity shortcut when `true_skip`,
-  `nn.ELU()` (alpha 1), transposed-conv trimming (`padding_total // 2` on the right unless causal) and the
-  RVQ (`-(|x|^2 - 2 x.e + |e|^2)` argmax, residual loop, embedding sum) are the same code;
-* HF has no switch for what audiocraft can also build (no LSTM, other activations, `norm: none`, outer
-  blocks without norm, a final activation, input renormalisation): `encodec_config` refuses those with a
-  `CheckpointError` instead of computing something else. No released MusicGen/AudioGen/MAGNeT codec uses them.
-
-One piece is ours: `SeanetConv1d`. HF's `EncodecConv1d` computes the extra right padding from int64
-buffers divided in float32 (`(length - k + pad) / stride + 1`), which rounds once a signal passes 2**24
-samples (8.7 minutes at 32 kHz): the padding then comes out negative and silently trims the audio.
-audiocraft's `StreamableConv1d` does it in Python floats. `SeanetConv1d` keeps HF's `conv` (and
-`norm`) submodules, so weights and state-dict keys are unchanged, and pads with exact integers.
+What no released MusicGen/AudioGen/MAGNeT codec uses (no LSTM, other activations, `norm: none`, outer blocks
+without norm, a final activation, input renormalisation) is refused with a `CheckpointError` instead of being
+computed otherwise.
 """
 
 from __future__ import annotations
@@ -36,74 +25,16 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from torch import nn
-from torch.nn import functional as F
-from transformers import EncodecConfig, EncodecModel
-from transformers.models.encodec.modeling_encodec import EncodecConv1d
 
+from core.codec.seanet import Encodec, SeanetConfig
 from core.errors import CheckpointError, ModelNotFoundError
-from core.models.hub import from_pretrained_cached_first
+from core.models.pretrained import pretrained_file, read_config, read_weights
+
+# --- audiocraft export -> config ------------------------------------------------------------------------
 
 
-class SeanetConv1d(nn.Module):
-    """audiocraft's `StreamableConv1d` padding around HF's (weight-normed) conv and optional GroupNorm."""
-
-    def __init__(self, hf_conv: EncodecConv1d):
-        super().__init__()
-        self.conv = hf_conv.conv
-        self.norm = getattr(hf_conv, "norm", None)  # only for norm_type "time_group_norm"
-        self.causal = bool(hf_conv.causal)
-        self.pad_mode = hf_conv.pad_mode
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, T] -> [B, C', ceil(T / stride)]
-        stride = self.conv.stride[0]
-        kernel = (self.conv.kernel_size[0] - 1) * self.conv.dilation[0] + 1
-        padding_total = kernel - stride
-        extra = extra_padding(x.shape[-1], kernel, stride, padding_total)
-        if self.causal:
-            left, right = padding_total, extra
-        else:
-            right = padding_total // 2
-            left, right = padding_total - right, right + extra
-        x = pad1d(x, left, right, self.pad_mode)
-        x = self.conv(x)
-        return x if self.norm is None else self.norm(x)
-
-
-def extra_padding(length: int, kernel: int, stride: int, padding_total: int) -> int:
-    """Right padding that makes the last conv window full (audiocraft `get_extra_padding_for_conv1d`)."""
-    frames_minus_one = -(-(length - kernel + padding_total) // stride)  # ceil division, exact for any length
-    ideal_length = frames_minus_one * stride + kernel - padding_total
-    return ideal_length - length
-
-
-def pad1d(x: torch.Tensor, left: int, right: int, mode: str) -> torch.Tensor:
-    """`F.pad`, but reflect padding also works on inputs shorter than the padding (audiocraft `pad1d`)."""
-    if mode != "reflect":
-        return F.pad(x, (left, right), mode)
-    extra = max(0, max(left, right) - x.shape[-1] + 1)
-    padded = F.pad(F.pad(x, (0, extra)), (left, right), mode)
-    return padded[..., : padded.shape[-1] - extra]
-
-
-def use_exact_padding(model: EncodecModel) -> EncodecModel:
-    """Swap every `EncodecConv1d` of `model` for a `SeanetConv1d` sharing its conv (works on meta too)."""
-    swaps = [
-        (parent, name, child)
-        for parent in model.modules()
-        for name, child in parent.named_children()
-        if isinstance(child, EncodecConv1d)
-    ]
-    for parent, name, child in swaps:
-        setattr(parent, name, SeanetConv1d(child))
-    return model
-
-
-# --- audiocraft export -> HF config --------------------------------------------------------------------
-
-
-def encodec_config(cfg: DictConfig, source: str) -> tuple[EncodecConfig, int]:
-    """The HF config equivalent to the EnCodec of an audiocraft `xp.cfg`, and its number of codebooks."""
+def encodec_config(cfg: DictConfig, source: str) -> SeanetConfig:
+    """The codec an audiocraft `xp.cfg` describes."""
     if _get(cfg, "compression_model", source) != "encodec":
         raise _unsupported(source, f"compression_model '{_get(cfg, 'compression_model', source)}'")
     encodec = _section(cfg, "encodec", source)
@@ -116,45 +47,33 @@ def encodec_config(cfg: DictConfig, source: str) -> tuple[EncodecConfig, int]:
     _check_seanet(seanet, enc_over, dec_over, source)
     rvq = _section(cfg, "rvq", source)
     try:
-        n_q, bins = int(rvq["n_q"]), int(rvq["bins"])
-        sample_rate = int(encodec["sample_rate"])
-        ratios = [int(r) for r in seanet["ratios"]]
-        frame_rate = math.ceil(sample_rate / math.prod(ratios))  # as EncodecConfig.frame_rate
-        config = EncodecConfig(
-            sampling_rate=sample_rate,
+        return SeanetConfig(
+            sampling_rate=int(encodec["sample_rate"]),
             audio_channels=int(seanet["channels"]),
-            normalize=False,
-            chunk_length_s=None,
-            overlap=None,
             hidden_size=int(seanet["dimension"]),
-            codebook_dim=int(seanet["dimension"]),
             num_filters=int(seanet["n_filters"]),
             num_residual_layers=int(seanet["n_residual_layers"]),
-            upsampling_ratios=ratios,
-            norm_type=seanet["norm"],
+            upsampling_ratios=tuple(int(r) for r in seanet["ratios"]),
+            norm_type=str(seanet["norm"]),
             kernel_size=int(seanet["kernel_size"]),
             last_kernel_size=int(seanet["last_kernel_size"]),
             residual_kernel_size=int(seanet["residual_kernel_size"]),
             dilation_growth_rate=int(seanet["dilation_base"]),
             use_causal_conv=bool(seanet["causal"]),
-            pad_mode=seanet["pad_mode"],
+            pad_mode=str(seanet["pad_mode"]),
             compress=int(seanet["compress"]),
             num_lstm_layers=int(seanet["lstm"]),
             trim_right_ratio=float(dec_over.get("trim_right_ratio", 1.0)),
             use_conv_shortcut=not seanet["true_skip"],
-            codebook_size=bins,
-            # nudged up so that the float floor division in `EncodecConfig.num_quantizers` gives n_q
-            target_bandwidths=[n_q * frame_rate * math.log2(bins) / 1000 * (1 + 1e-9)],
+            codebook_size=int(rvq["bins"]),
+            num_quantizers=int(rvq["n_q"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"The EnCodec config inside {source} is incomplete or invalid ({exc}).") from exc
-    if config.num_quantizers != n_q:
-        raise CheckpointError(f"The EnCodec config inside {source} does not give {n_q} codebooks.")
-    return config, n_q
 
 
 def _check_seanet(seanet: dict, enc_over: dict, dec_over: dict, source: str) -> None:
-    """Refuse SEANet options that transformers' EnCodec cannot express."""
+    """Refuse SEANet options that no released codec uses (and `core.codec.seanet` does not build)."""
     checks = {
         "an activation other than ELU(alpha=1)": seanet.get("activation", "ELU") != "ELU"
         or float((seanet.get("activation_params") or {}).get("alpha", 1.0)) != 1.0,
@@ -194,63 +113,136 @@ def _section(cfg: DictConfig, key: str, source: str) -> dict:
         raise CheckpointError(f"The '{key}' section inside {source} cannot be resolved ({exc}).") from exc
 
 
-# --- audiocraft export -> HF weights ---------------------------------------------------------------------
+# --- checkpoint weights -> Encodec -----------------------------------------------------------------------
 
 _RENAMES = [
     (r"^(encoder|decoder)\.model\.", r"\1.layers."),
     (r"\.conv\.conv\.", ".conv."),  # StreamableConv1d.NormConv1d.Conv1d -> SeanetConv1d.conv
     (r"\.convtr\.convtr\.", ".conv."),  # StreamableConvTranspose1d.NormConvTranspose1d.ConvTranspose1d
     (r"\.(conv|convtr)\.norm\.", ".norm."),  # time_group_norm's GroupNorm
-    (r"\.weight_g$", ".parametrizations.weight.original0"),
-    (r"\.weight_v$", ".parametrizations.weight.original1"),
     (r"^quantizer\.vq\.layers\.(\d+)\._codebook\.", r"quantizer.layers.\1.codebook."),
 ]
+_WEIGHT_NORM = {  # (magnitude g, direction v) suffixes, old style and parametrization
+    ".weight_g": ".weight_v",
+    ".parametrizations.weight.original0": ".parametrizations.weight.original1",
+}
+_TRAINING_STATE = re.compile(r"^quantizer\.layers\.\d+\.codebook\.(inited|cluster_size|embed_avg)$")
 
 
-def _hf_key(key: str) -> str:
+def _our_key(key: str) -> str:
     for pattern, replacement in _RENAMES:
         key = re.sub(pattern, replacement, key)
     return key
 
 
-def build_from_export(best_state: Mapping[str, torch.Tensor], cfg: DictConfig, source: str) -> tuple[EncodecModel, int]:
-    """An HF EnCodec holding the weights of an audiocraft export, built on meta and filled by assignment."""
-    config, n_q = encodec_config(cfg, source)
+def fold_weight_norm(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`state` with every weight-normed (g, v) pair replaced by the weight it stands for."""
+    folded = dict(state)
+    for key in list(state):
+        for g_suffix, v_suffix in _WEIGHT_NORM.items():
+            if key.endswith(g_suffix) and key[: -len(g_suffix)] + v_suffix in state:
+                base = key[: -len(g_suffix)]
+                g, v = folded.pop(key), folded.pop(base + v_suffix)
+                folded[base + ".weight"] = torch._weight_norm(v, g, 0)
+    return folded
+
+
+def load_weights(config: SeanetConfig, state: Mapping[str, torch.Tensor], source: str) -> Encodec:
+    """An `Encodec` of `config` holding `state` (either layout), built on meta and filled by assignment."""
+    renamed = {_our_key(k): v for k, v in state.items()}
+    weights = {k: v for k, v in fold_weight_norm(renamed).items() if not _TRAINING_STATE.match(k)}
     with torch.device("meta"):
-        model = use_exact_padding(EncodecModel(config))
-    state = {_hf_key(k): v for k, v in best_state.items()}
+        model = Encodec(config)
     try:
-        model.load_state_dict(state, strict=True, assign=True)
+        model.load_state_dict(weights, strict=True, assign=True)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:400]
         raise CheckpointError(f"The EnCodec weights in {source} do not match its config: {detail}") from exc
-    return model.eval(), n_q
+    return model.eval()
+
+
+def build_from_export(best_state: Mapping[str, torch.Tensor], cfg: DictConfig, source: str) -> tuple[Encodec, int]:
+    """The EnCodec of an audiocraft export and its number of codebooks."""
+    config = encodec_config(cfg, source)
+    return load_weights(config, best_state, source), config.num_quantizers
 
 
 # --- short form: {'pretrained': 'facebook/encodec_32khz'} ------------------------------------------------
 
 
-def load_pretrained(name: str, source: str) -> tuple[EncodecModel, int]:
-    """The hub EnCodec a short-form checkpoint names (HF cache and offline mode apply), with its codebooks."""
+def load_pretrained(name: str, source: str) -> tuple[Encodec, int]:
+    """The Hugging Face EnCodec a short-form checkpoint names (a folder, or a hub id: cache first, offline-safe)."""
     if name in ("dac_44khz", "dac_24khz", "debug_compression_model"):
         raise CheckpointError(f"{source} asks for the '{name}' codec, which SoundDesk does not support.")
     try:
-        model = from_pretrained_cached_first(EncodecModel.from_pretrained, name)
+        config_file = pretrained_file(name, "config.json")
+        weights_file = pretrained_file(name, "model.safetensors", "pytorch_model.bin") if config_file else None
     except OSError as exc:
+        config_file = weights_file = None
+        why = f" ({str(exc).splitlines()[0]})"
+    else:
+        why = ""
+    if config_file is None or weights_file is None:
         raise ModelNotFoundError(
-            f"The codec '{name}' that {source} needs is not downloaded and cannot be fetched now ({exc})."
-        ) from exc
-    if not isinstance(model, EncodecModel):
+            f"The codec '{name}' that {source} needs is not downloaded and cannot be fetched now{why}."
+        )
+    config, n_q = hf_encodec_config(read_config(config_file), name, source)
+    return load_weights(config, read_weights(weights_file), str(weights_file)), n_q
+
+
+_HF_DEFAULTS = {  # transformers' EncodecConfig defaults, for keys a config.json leaves out
+    "target_bandwidths": [1.5, 3.0, 6.0, 12.0, 24.0],
+    "sampling_rate": 24_000,
+    "audio_channels": 1,
+    "normalize": False,
+    "chunk_length_s": None,
+    "hidden_size": 128,
+    "num_filters": 32,
+    "num_residual_layers": 1,
+    "upsampling_ratios": [8, 5, 4, 2],
+    "norm_type": "weight_norm",
+    "kernel_size": 7,
+    "last_kernel_size": 7,
+    "residual_kernel_size": 3,
+    "dilation_growth_rate": 2,
+    "use_causal_conv": True,
+    "pad_mode": "reflect",
+    "compress": 2,
+    "num_lstm_layers": 2,
+    "trim_right_ratio": 1.0,
+    "codebook_size": 1024,
+    "codebook_dim": None,
+    "use_conv_shortcut": True,
+}
+
+
+def hf_encodec_config(raw: Mapping[str, Any], name: str, source: str) -> tuple[SeanetConfig, int]:
+    """The codec a Hugging Face EnCodec config.json describes, and how many of its codebooks audiocraft uses."""
+    if raw.get("model_type", "encodec") != "encodec":
         raise CheckpointError(f"'{name}', named by {source}, is not an EnCodec model.")
-    if model.config.normalize or model.config.chunk_length_s is not None:
+    c = {**_HF_DEFAULTS, **{k: v for k, v in raw.items() if k in _HF_DEFAULTS}}
+    if c["normalize"] or c["chunk_length_s"] is not None:
         raise CheckpointError(f"'{name}', named by {source}, normalises or chunks its input: not supported.")
-    return use_exact_padding(model).eval(), hf_num_codebooks(model.config, name)
+    try:
+        if c["codebook_dim"] not in (None, c["hidden_size"]) or int(c["num_lstm_layers"]) < 1:
+            raise CheckpointError(f"'{name}', named by {source}, is an EnCodec variant SoundDesk does not support.")
+        ratios = tuple(int(r) for r in c["upsampling_ratios"])
+        bandwidths = [float(b) for b in c["target_bandwidths"]]
+        frame_rate = math.ceil(int(c["sampling_rate"]) / math.prod(ratios))
+        stored = int(1000 * bandwidths[-1] // (frame_rate * math.ceil(math.log2(int(c["codebook_size"])))))
+        fields = {
+            k: c[k] for k in SeanetConfig.__dataclass_fields__ if k not in ("num_quantizers", "upsampling_ratios")
+        }
+        config = SeanetConfig(**fields, upsampling_ratios=ratios, num_quantizers=stored)  # transformers' count
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CheckpointError(f"The config of '{name}' is incomplete or invalid ({exc}).") from exc
+    return config, hf_num_codebooks(config, bandwidths, name)
 
 
-def hf_num_codebooks(config: EncodecConfig, name: str) -> int:
+def hf_num_codebooks(config: SeanetConfig, bandwidths: list[float], name: str) -> int:
     """audiocraft's `HFEncodecCompressionModel` choice: the most codebooks any target bandwidth gives."""
-    frame_rate = config.sampling_rate / math.prod(config.upsampling_ratios)
-    counts = [bw * 1000 / (frame_rate * math.log2(config.codebook_size)) for bw in config.target_bandwidths]
+    frame_rate = config.sampling_rate / config.hop_length
+    counts = [bw * 1000 / (frame_rate * math.log2(config.codebook_size)) for bw in bandwidths]
     if any(abs(c - round(c)) > 1e-3 for c in counts):
-        raise CheckpointError(f"The bandwidths of '{name}' {list(config.target_bandwidths)} give no whole codebooks.")
+        raise CheckpointError(f"The bandwidths of '{name}' {bandwidths} give no whole codebooks.")
     return max(round(c) for c in counts)

@@ -20,14 +20,11 @@ A codec this cannot stream (time_group_norm, a strided conv) raises `NotStreamab
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
-from transformers.models.encodec.modeling_encodec import EncodecConvTranspose1d, EncodecLSTM, EncodecResnetBlock
 
-from core.codec.encodec import SeanetConv1d, pad1d
+from core.codec.seanet import SeanetConv1d, SeanetConvTranspose1d, SeanetLstm, SeanetResnetBlock, pad1d
 
 
 class NotStreamable(Exception):
@@ -89,18 +86,18 @@ class _Conv:
 
 
 class _ConvTranspose:
-    """An `EncodecConvTranspose1d` by overlap-add: the k - s samples the next input still adds to are kept."""
+    """A `SeanetConvTranspose1d` by overlap-add: the k - s samples the next input still adds to are kept."""
 
-    def __init__(self, module: EncodecConvTranspose1d) -> None:
-        if module.norm_type != "weight_norm":
+    def __init__(self, module: SeanetConvTranspose1d) -> None:
+        if module.norm is not None:
             raise NotStreamable("a transposed conv with time_group_norm")
         conv = module.conv
-        weight = conv.weight.detach()  # [C, C', k], weight norm applied once
+        weight = conv.weight.detach()  # [C, C', k], weight norm folded at load
         self.out_channels, self.kernel, self.stride = weight.shape[1], weight.shape[2], conv.stride[0]
         self.columns = weight.flatten(1).t().contiguous()  # [C' * k, C]
         self.bias = conv.bias.detach()[:, None]  # [C', 1]
         self.overlap = self.kernel - self.stride
-        self.right = math.ceil(self.overlap * module.trim_right_ratio) if module.causal else self.overlap // 2
+        self.right = module.trims()[1]
         self.to_trim = self.overlap - self.right  # left padding still to drop from the start of the output
         self.tail: torch.Tensor | None = None  # [B, C', overlap] partial sums, bias not added
 
@@ -135,12 +132,12 @@ class _ConvTranspose:
 
 
 class _Lstm:
-    """`EncodecLSTM` with its (h, c) carried from one step to the next; the skip adds the input.
+    """`SeanetLstm` with its (h, c) carried from one step to the next; the skip adds the input.
 
     Written out per time step (gates i, f, g, o as torch orders them): torch's LSTM repacks its weights on every
     call, which costs more than a chunk's few frames."""
 
-    def __init__(self, module: EncodecLSTM) -> None:
+    def __init__(self, module: SeanetLstm) -> None:
         lstm = module.lstm
         self.layers = [
             (
@@ -194,9 +191,9 @@ class _Sequence:
 
 
 class _Resnet:
-    """`EncodecResnetBlock`: shortcut(x) + block(x), the shortcut's samples waiting for the block's."""
+    """`SeanetResnetBlock`: shortcut(x) + block(x), the shortcut's samples waiting for the block's."""
 
-    def __init__(self, module: EncodecResnetBlock) -> None:
+    def __init__(self, module: SeanetResnetBlock) -> None:
         self.block = _Sequence([_layer(m) for m in module.block])
         shortcut = module.shortcut
         self.shortcut = _Pointwise(shortcut) if isinstance(shortcut, nn.Identity) else _layer(shortcut)
@@ -220,9 +217,9 @@ def _layer(module: nn.Module):
         return _Pointwise(module)
     for kind, wrapper in (
         (SeanetConv1d, _Conv),
-        (EncodecConvTranspose1d, _ConvTranspose),
-        (EncodecLSTM, _Lstm),
-        (EncodecResnetBlock, _Resnet),
+        (SeanetConvTranspose1d, _ConvTranspose),
+        (SeanetLstm, _Lstm),
+        (SeanetResnetBlock, _Resnet),
     ):
         if isinstance(module, kind):
             return wrapper(module)

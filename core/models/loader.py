@@ -218,20 +218,14 @@ def _chroma_conditioner(cfg: DictConfig, name: str, entry: dict, lm_dim: int, n_
 
 def load_t5(name: str) -> tuple:
     """(tokenizer, frozen T5 encoder) of `name` (a hub name, or a model folder's own `text_encoder/`), through the
-    Hugging Face cache first (offline-safe)."""
-    from transformers import AutoTokenizer, T5EncoderModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    from core.models.hub import from_pretrained_cached_first
+    Hugging Face cache first (offline-safe); our own T5 (`core.models.text_encoder`), no transformers."""
+    from core.models.text_encoder import load_text_encoder
 
     try:
-        tokenizer = from_pretrained_cached_first(AutoTokenizer.from_pretrained, name)
-        model = from_pretrained_cached_first(T5EncoderModel.from_pretrained, name, dtype=torch.float32)
-    except (OSError, ValueError) as exc:  # ValueError: transformers' word for a folder it cannot make a tokenizer of
+        return load_text_encoder(name)
+    except (OSError, CheckpointError) as exc:
         why = "it is neither in the local Hugging Face cache nor downloadable (offline mode or no network)"
         if Path(name).is_dir():
             why = "its folder does not hold a readable Hugging Face T5 (config.json, weights and tokenizer)"
         first = str(exc).splitlines()[0]
         raise ModelNotFoundError(f"The text encoder '{name}' is not available: {why}. Original error: {first}") from exc
-    return tokenizer, model.eval().requires_grad_(False)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from core.nn.fast_linear import PreparedLinear, linear
+from core.nn.meta import embedding
 from core.nn.transformer import Transformer, TransformerConfig
 
 
@@ -48,7 +49,7 @@ class LMModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         dim = cfg.transformer.dim
-        self.emb = nn.ModuleList(nn.Embedding(cfg.card + 1, dim) for _ in range(cfg.n_q))
+        self.emb = nn.ModuleList(embedding(cfg.card + 1, dim) for _ in range(cfg.n_q))  # no torch._dynamo on meta
         self.transformer = Transformer(cfg.transformer)
         self.out_norm = nn.LayerNorm(dim, eps=1e-5) if cfg.norm_first else None
         self.linears = nn.ModuleList(nn.Linear(dim, cfg.card, bias=cfg.bias_proj) for _ in range(cfg.n_q))

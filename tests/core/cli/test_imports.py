@@ -65,3 +65,29 @@ def test_importtime_of_help_lists_no_torch():
     assert done.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
     assert "torch" not in imported and "transformers" not in imported
+
+
+_TAKE_PROBE = """
+import json, sys
+sys.argv = ["main.py", *json.loads(sys.argv[1])]
+import main
+code = main.main()
+print(json.dumps({"code": code, "loaded": [m for m in ("torch", "transformers", "torch._dynamo") if m in sys.modules]}))
+"""
+
+
+@pytest.mark.parametrize("model", ["musicgen", "audiogen"])
+def test_a_short_take_never_imports_transformers_or_dynamo(fixtures_dir, tmp_path, model):
+    """The generate path (EnCodec, T5 and its tokenizer) is plain torch: importing transformers cost 4-6 s of a take;
+    torch._dynamo (imported by a random init on the meta device) 1.5-2 s more."""
+    args = ["generate", "rain", "--model", str(fixtures_dir / model), "--duration", "0.1", "--precision", "int8"]
+    done = subprocess.run(
+        [sys.executable, "-c", _TAKE_PROBE, json.dumps([*args, "--out", str(tmp_path)])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"code": 0, "loaded": ["torch"]}, done.stderr[-2000:]
+    assert len(list(tmp_path.glob("*.wav"))) == 1

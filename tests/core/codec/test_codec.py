@@ -19,7 +19,7 @@ from core.codec.compression import (
     load_compression_model,
     wrap_for_lm,
 )
-from core.codec.encodec import extra_padding
+from core.codec.seanet import extra_padding
 from core.errors import CheckpointError, InvalidParameterError
 from core.models.checkpoint import load_weights_file
 
@@ -255,3 +255,54 @@ def test_bad_inputs_give_readable_errors(musicgen_codec):
         codec.decode(torch.full((1, 4, 3), 64))
     with pytest.raises(InvalidParameterError, match="codebooks"):
         codec.decode(torch.zeros(1, 5, 3, dtype=torch.long))
+
+
+def test_a_hub_codec_missing_offline_or_misconfigured_is_named(fixtures_dir, tmp_path):
+    from core.errors import ModelNotFoundError
+
+    ckpt = tmp_path / "compression_state_dict.bin"
+    torch.save({"pretrained": "facebook/encodec_not_cached", "exported": True}, ckpt)
+    with pytest.raises(ModelNotFoundError, match="'facebook/encodec_not_cached' .* not downloaded"):
+        load_compression_model(ckpt)
+    folder = tmp_path / "chunked"
+    shutil.copytree(next((fixtures_dir / ENCODEC_SNAPSHOT).iterdir()), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "chunk_length_s": 1.0, "overlap": 0.01}))
+    torch.save({"pretrained": str(folder), "exported": True}, ckpt)
+    with pytest.raises(CheckpointError, match="chunks its input"):
+        load_compression_model(ckpt)
+
+
+@pytest.mark.parametrize(
+    ("causal", "norm", "conv_shortcut"), [(True, "weight_norm", True), (False, "time_group_norm", False)]
+)
+def test_variants_the_fixtures_lack_compute_what_transformers_computes(tmp_path, causal, norm, conv_shortcut):
+    """Causal padding, conv shortcuts and time_group_norm, against transformers' EncodecModel (random weights)."""
+    from transformers import EncodecConfig, EncodecModel
+
+    config = EncodecConfig(
+        sampling_rate=16000,
+        num_filters=4,
+        hidden_size=16,
+        upsampling_ratios=[8, 5, 4, 2],  # 50 Hz: 1 kbps = 4 codebooks of 32
+        codebook_size=32,
+        target_bandwidths=[1.0],
+        use_causal_conv=causal,
+        norm_type=norm,
+        use_conv_shortcut=conv_shortcut,
+        normalize=False,
+    )
+    torch.manual_seed(0)
+    theirs = EncodecModel(config).eval()
+    for layer in theirs.quantizer.layers:
+        layer.codebook.embed.normal_()
+    theirs.save_pretrained(tmp_path / "codec")
+    torch.save({"pretrained": str(tmp_path / "codec"), "exported": True}, tmp_path / "compression_state_dict.bin")
+    ours = load_compression_model(tmp_path / "compression_state_dict.bin")
+    wav = torch.randn(2, 1, 3201, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        latent = theirs.encoder(wav)
+        codes = theirs.quantizer.encode(latent, bandwidth=1.0).transpose(0, 1)
+        assert (ours.encode_latent(wav) - latent).abs().max() <= 1e-5
+        assert torch.equal(ours.encode(wav), codes)
+        assert (ours.decode(codes) - theirs.decoder(theirs.quantizer.decode(codes.transpose(0, 1)))).abs().max() <= 1e-5
