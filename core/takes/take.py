@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from core.errors import ExportError
+from core.options import UNUSED_BY
 from core.params import GenerationParams
 from core.takes import schemas
 from core.takes.atomic import ensure_folder, write_files
@@ -23,8 +24,6 @@ TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
 """The files of one take: NAME.wav, NAME.json and NAME.codes.npy (a name is free when none of them exists)."""
 COMMIT_ORDER = (".wav", ".codes.npy", ".json")
 """The order `save_take` commits a take's files in: the sidecar last, so a sidecar marks a whole take."""
-_MASKED_ONLY = ("decoding_steps", "max_cfg_coef", "min_cfg_coef", "span_arrangement")
-UNUSED_BY_FAMILY = {"magnet": ("cfg_coef", "extend_stride"), "musicgen": _MASKED_ONLY, "audiogen": _MASKED_ONLY}
 
 
 @dataclass
@@ -52,7 +51,7 @@ class Take:
         """The parameters as recorded with the take: those its model's family does not use are left out
         (cfg and extend stride for MAGNeT, the masked-decoding fields for MusicGen and AudioGen)."""
         data = self.params.to_dict()
-        for name in UNUSED_BY_FAMILY.get(str(self.extra.get("family", "")), ()):
+        for name in UNUSED_BY.get(str(self.extra.get("family", "")), ()):
             data.pop(name, None)
         return data
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import InvalidParameterError, SoundDeskError
 from core.models.capabilities import Capabilities
+from core.options import fields_used
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from core.takes.schemas import load_preset
 from desktop.generate.precision_box import PrecisionBox
@@ -183,13 +184,14 @@ class ParamsPanel(QWidget):
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def set_capabilities(self, capabilities: Capabilities | None) -> None:
-        """Light up MAGNeT's own controls for a masked-decoding model (its CFG replaces the plain one); the
-        window-extension stride only for models that continue audio. None (not loaded yet): the common case."""
-        masked = capabilities is not None and capabilities.masked
-        self.magnet.setVisible(masked)
-        self.magnet.setEnabled(masked)
-        self.cfg_coef.setEnabled(not masked)
-        self.extend_stride.setEnabled(capabilities is None or capabilities.continuation)
+        """Enable the controls of the fields the model's family uses (core.options): MAGNeT's own for a masked-
+        decoding model (its CFG replaces the plain one), the stride for those that continue audio. None (not
+        loaded yet): the common case."""
+        used = fields_used(capabilities.family if capabilities is not None else None)
+        self.magnet.setVisible("decoding_steps" in used)
+        self.magnet.setEnabled("decoding_steps" in used)
+        self.cfg_coef.setEnabled("cfg_coef" in used)
+        self.extend_stride.setEnabled("extend_stride" in used)
 
     def params(self) -> GenerationParams:
         """The parameters as shown (raises InvalidParameterError for values the spin boxes let through)."""
