@@ -68,7 +68,7 @@ class Option:
         parser.add_argument(self.flag, dest=self.dest, type=self.type, default=self.default, help=self.help, **extra)
 
 
-_M = {"families": MASKED, "group": MAGNET_GROUP}
+_MAGNET = {"families": MASKED, "group": MAGNET_GROUP}
 OPTIONS: tuple[Option, ...] = (
     Option("duration", "--duration", "seconds per take (default: the model's default)", "duration", type=float,
            low=0.1),
@@ -89,17 +89,16 @@ OPTIONS: tuple[Option, ...] = (
            "use the melody file as is (skip removing drums and bass)", switch=True),
     Option("precision", "--precision", "numeric precision of the model", argument=False),
     Option("decoding_steps", "--decoding-steps", "decoding steps per codebook, e.g. 20,10,10,10 (one count per "
-           "codebook)", "decoding_steps", type=decoding_steps, metavar="N,N,...", low=1, high=200, **_M),
+           "codebook)", "decoding_steps", type=decoding_steps, metavar="N,N,...", low=1, high=200, **_MAGNET),
     Option("max_cfg", "--max-cfg", "guidance coefficient at the first step of each codebook", "max_cfg_coef",
-           type=float, low=0.0, high=30.0, **_M),
+           type=float, low=0.0, high=30.0, **_MAGNET),
     Option("min_cfg", "--min-cfg", "guidance coefficient the last step anneals to", "min_cfg_coef", type=float,
-           low=0.0, high=30.0, **_M),
+           low=0.0, high=30.0, **_MAGNET),
     Option("span_arrangement", "--span-arrangement",
            "re-mask non-overlapping spans (audiocraft's default) or spans starting at any frame", "span_arrangement",
-           choices=SPAN_ARRANGEMENTS, **_M),
+           choices=SPAN_ARRANGEMENTS, **_MAGNET),
 )  # fmt: skip
 BY_FIELD = {option.field: option for option in OPTIONS if option.field}
-BY_DEST = {option.dest: option for option in OPTIONS}
 MANIFEST_KEYS = frozenset(option.dest for option in OPTIONS if option.manifest)
 UNUSED_BY = {family: tuple(f for f, o in BY_FIELD.items() if family not in o.families) for family in FAMILIES}
 """Family -> the GenerationParams fields it ignores (a take of that family does not record them)."""
@@ -142,6 +141,12 @@ def fields_used(family: str | None) -> set[str]:
     """The GenerationParams fields a family uses; None (no model yet): those of the common case, MusicGen."""
     unused = UNUSED_BY.get(family or "musicgen", ())
     return {name for name in BY_FIELD if name not in unused}
+
+
+def limits(field: str) -> tuple[Any, Any]:
+    """(low, high) a control offers for `field`; duration's high is the model's longest take (capabilities)."""
+    option = BY_FIELD[field]
+    return option.low, option.high
 
 
 def unused(family: str, fields: Iterable[str]) -> list[str]:

@@ -16,7 +16,7 @@ from core.loops.tempo_prompt import TempoRequest
 from core.models import precision_option
 from core.params import GenerationParams
 from core.takes.interrupts import exit_code, shielded
-from core.takes.naming import model_label, prompt_slug, sanitize
+from core.takes.naming import generated_stem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -143,7 +143,7 @@ class _TakeWriter:
     def __call__(self, take) -> None:
         from core.takes.claim import save_new_take
 
-        stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(self.args.model)}_s{take.seed}")
+        stem = generated_stem(take.prompt, self.args.model, take.seed)
         if self.tempo:
             take.extra.update(self.tempo.record())
         score = _text_match(self.engine, take) if self.args.rank else None  # stored in the JSON as text_match

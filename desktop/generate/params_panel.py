@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import InvalidParameterError, SoundDeskError
-from core.models.capabilities import Capabilities
-from core.options import fields_used
+from core.models.capabilities import LONGEST_TAKE, Capabilities
+from core.options import fields_used, limits
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from core.takes.schemas import load_preset
 from desktop.generate.precision_box import PrecisionBox
@@ -37,7 +37,7 @@ SEED_TIP = (
     "Type a seed, press Dice or Lock to keep one for every run."
 )
 MAX_VARIATIONS = 8
-MAX_DURATION = 300.0
+MAX_DURATION = LONGEST_TAKE  # the capabilities' limit; each model's own is checked before it runs
 log = logging.getLogger(__name__)
 PRESETS_DIR = resource_path("presets")
 
@@ -95,7 +95,7 @@ class ParamsPanel(QWidget):
         self.preset.addItem("Preset…")
         self.preset.addItems(list(self._presets))
         self.preset.activated.connect(self._apply_preset)
-        self.duration = _spin(0.1, MAX_DURATION, 0.5, 1, " s")
+        self.duration = _spin(limits("duration")[0], MAX_DURATION, 0.5, 1, " s")
         self._free_duration = 5.0  # the duration typed last, while "Bars" sets it
         self.tempo = TempoFields()
         self.tempo.changed.connect(self._follow_tempo)
@@ -148,11 +148,11 @@ class ParamsPanel(QWidget):
         self.advanced = QGroupBox()
         form = QFormLayout(self.advanced)
         self.use_sampling = QCheckBox("Sample (off: greedy)")
-        self.top_k = _int_spin(0, 2048)
-        self.top_p = _spin(0.0, 1.0, 0.05, 2)
-        self.temperature = _spin(0.0, 10.0, 0.1, 2)
-        self.cfg_coef = _spin(0.0, 20.0, 0.5, 2)
-        self.extend_stride = _spin(1.0, 60.0, 1.0, 1, " s")
+        self.top_k = _int_spin(*limits("top_k"))  # ranges: core.options
+        self.top_p = _spin(*limits("top_p"), 0.05, 2)
+        self.temperature = _spin(*limits("temperature"), 0.1, 2)
+        self.cfg_coef = _spin(*limits("cfg_coef"), 0.5, 2)
+        self.extend_stride = _spin(*limits("extend_stride"), 1.0, 1, " s")
         form.addRow(self.use_sampling)
         form.addRow("Top-k", self.top_k)
         form.addRow("Top-p", self.top_p)
@@ -166,12 +166,12 @@ class ParamsPanel(QWidget):
     def _build_magnet(self) -> None:
         self.magnet = QGroupBox("MAGNeT decoding")
         form = QFormLayout(self.magnet)
-        self.decoding_steps = [_int_spin(1, 200) for _ in range(4)]
+        self.decoding_steps = [_int_spin(*limits("decoding_steps")) for _ in range(4)]
         steps_row = QHBoxLayout()
         for box in self.decoding_steps:
             steps_row.addWidget(box)
-        self.max_cfg = _spin(0.0, 30.0, 0.5, 2)
-        self.min_cfg = _spin(0.0, 30.0, 0.5, 2)
+        self.max_cfg = _spin(*limits("max_cfg_coef"), 0.5, 2)
+        self.min_cfg = _spin(*limits("min_cfg_coef"), 0.5, 2)
         self.span_arrangement = QComboBox()
         self.span_arrangement.addItems(list(SPAN_ARRANGEMENTS))
         form.addRow("Steps per codebook", steps_row)

@@ -14,9 +14,9 @@ import pytest
 import soundfile as sf
 
 from core.cli.main import main
-from core.export.metadata import read_metadata
 from core.export.scene import Layer, Scene, save_scene
 from core.takes.take import save_take
+from tests.export.metadata_reader import read_metadata
 from tests.export.test_export import make_take, noise_tone
 
 ROOT = Path(__file__).resolve().parents[2]
