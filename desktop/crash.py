@@ -26,7 +26,7 @@ def log_file() -> Path:
 
 
 def setup_logging(path: Path | None = None) -> Path:
-    """Log to a rotating file (and stderr); returns the file."""
+    """Log to a rotating file; returns the file."""
     path = path or log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
@@ -67,6 +67,8 @@ class ExceptionHandler(QObject):
             return
         details = "".join(traceback.format_exception(kind, value, tb))
         log.error("unhandled exception\n%s", details)
+        if sys.stderr is not None:  # a terminal sees it too (a windowed app on Windows/macOS has no stderr)
+            sys.stderr.write(details)
         if isinstance(value, SoundDeskError):
             text = str(value)
         else:

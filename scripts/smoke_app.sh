@@ -38,6 +38,8 @@ timed() {  # timed LABEL COMMAND...: run, print the wall time, keep the output i
     printf '%-20s %4d.%03d s (exit %d)\n' "$label" $((ms / 1000)) $((ms % 1000)) "$rc"
     if [ "$rc" -ne 0 ]; then
         tail -n 30 "$WORK/$label.log" >&2
+        local app_log="$WORK/home/.local/state/SoundDesk/log/sounddesk.log"  # the window's log (desktop.crash)
+        [ ! -f "$app_log" ] || tail -n 30 "$app_log" >&2
         fail "$label exited with $rc"
     fi
 }

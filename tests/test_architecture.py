@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 FORBIDDEN_IN_CORE = ("PySide6", "pyqtgraph", "sounddevice", "desktop")
 
 

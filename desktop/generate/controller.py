@@ -197,7 +197,7 @@ class GenerationController(QObject):
         if job in self._previews:
             self.preview_started.emit(self._previews[job])
         self.progress.emit("", 0, 0, f"{job.title}: starting…")
-        self.status.emit(f"Started {job.title}")
+        self.status.emit(f"Running: {job.title}")
 
     def _on_progress(self, job: Job, stage: str, step: int, total: int) -> None:
         eta = self._rate.eta(stage, step, total)

@@ -4,7 +4,9 @@ scripts/smoke_app.sh, which CI runs after building it."""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from resources import resource_path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def test_resources_are_found_from_the_checkout():
@@ -46,3 +47,22 @@ def test_the_app_names_what_to_do_when_render_cluster_has_no_ray(monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     with pytest.raises(ClusterError, match="The SoundDesk app does not include Ray"):
         _ray()
+
+
+def _qt_modules_imported_by(folder: Path) -> set[str]:
+    found = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            found.update(name for name in names if name.startswith("PySide6.Qt"))
+    return found
+
+
+def test_the_app_build_keeps_every_qt_module_the_window_imports():
+    spec = (ROOT / "packaging" / "sounddesk.spec").read_text(encoding="utf-8")
+    unused_block = spec.split("QT_UNUSED = [", 1)[1].split("]", 1)[0]
+    excluded = {f"PySide6.{name}" for name in re.findall(r"\bQt\w+", unused_block)}
+    imported = _qt_modules_imported_by(ROOT / "desktop")
+    assert "PySide6.QtWidgets" in imported  # the scan sees the window's imports, lazy ones inside functions included
+    assert not imported & excluded, f"the app build leaves out {sorted(imported & excluded)}, which desktop/ imports"

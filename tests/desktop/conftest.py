@@ -1,6 +1,6 @@
 """Shared Qt test set-up for desktop tests: offscreen platform, a guard against leaked QThreads, tmp settings.
 
-Imported by every tests/test_desktop_*.py module that needs Qt (it holds fixtures and helpers, no tests).
+Applies to every test under tests/desktop/ (it holds fixtures and helpers, no tests).
 """
 
 from __future__ import annotations
