@@ -18,7 +18,7 @@ from core.export.writer import ExportSettings, export_take, export_takes
 from core.params import GenerationParams
 from core.takes.naming import UcsFields
 from core.takes.take import Take, save_take
-from tests.export.metadata_reader import read_metadata
+from tests.core.export.metadata_reader import read_metadata
 
 RATE = 32000
 PROMPT = 'rain on a tin roof, "close" <mic>'
