@@ -17,19 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ExportError, InvalidParameterError
+from core.options import flag_of, unused
 from core.params import GenerationParams
 from core.takes.atomic import describe
 from core.takes.schemas import MAX_SEED
-from core.takes.take import UNUSED_BY_FAMILY
 
-FLAGS = {
-    "cfg_coef": "--cfg",
-    "extend_stride": "--extend-stride",
-    "decoding_steps": "--decoding-steps",
-    "max_cfg_coef": "--max-cfg",
-    "min_cfg_coef": "--min-cfg",
-    "span_arrangement": "--span-arrangement",
-}
 ASSUMED_BANDWIDTH = 10e9  # bytes/s a typical CPU reads weights at; each decoding step reads all weights once
 MIN_STEP_S = 0.002  # per-step overhead of a tiny model
 LONG_WORK_S = 60.0  # estimates above this are shown before starting
@@ -88,8 +80,7 @@ def check_duration(model: Any, params: GenerationParams) -> None:
 
 def check_options_apply(model: Any, given: set[str]) -> None:
     """Refuse parameters the user set that the chosen model does not use (so a take never records them)."""
-    unused = UNUSED_BY_FAMILY.get(model.family, ())
-    named = sorted(FLAGS.get(field, field) for field in unused if field in given)
+    named = sorted(flag_of(field) for field in unused(model.family, given))
     if named:
         kind = "an autoregressive (MusicGen / AudioGen)" if model.autoregressive else "a MAGNeT"
         raise InvalidParameterError(

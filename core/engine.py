@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +12,8 @@ import torch
 from core.cancel import CancelToken, Progress, check_cancel
 from core.checks import parse_device
 from core.codec.compression import CompressionModel, load_compression_model, wrap_for_lm
-from core.errors import InvalidParameterError
-from core.generation.generate import GenerationRequest
+from core.generation.generate import GenerationRequest, generate_takes
+from core.generation.variations import generate_variations  # noqa: F401 (the entry, with the engine)
 from core.models import load_facts
 from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
@@ -167,7 +166,6 @@ class LoadedModel:
     family = property(lambda self: self.capabilities.family)
     max_duration = property(lambda self: self.capabilities.max_duration)
     autoregressive = property(lambda self: self.capabilities.autoregressive)
-    supports_melody = property(lambda self: self.capabilities.melody)
     default_params = property(lambda self: self.capabilities.defaults)
     sample_rate = property(lambda self: int(self.codec.sample_rate))
     channels = property(lambda self: int(self.codec.channels))
@@ -180,66 +178,12 @@ class LoadedModel:
         cancel: CancelToken | None = None,
         on_frames: Callable[[torch.Tensor], None] | None = None,
     ) -> Take:
-        """Make one take; it depends only on the request (prompt, parameters, seed and audio inputs).
-        `on_frames(codes [1, K, F])` sees its codes grow (autoregressive models)."""
-        from core.generation.generate import generate_take
-
-        started = time.perf_counter()
-        take = generate_take(self, request, progress, cancel, on_frames)
-        take.extra["elapsed_s"] = round(time.perf_counter() - started, 3)
-        return take
+        """Make one take (core.generation.generate.generate_takes, a batch of one); it depends only on the request
+        (prompt, parameters, seed and audio inputs). `on_frames(codes [1, K, F])` sees its codes grow
+        (autoregressive models)."""
+        grow = (lambda _index, codes: on_frames(codes)) if on_frames is not None else None
+        return generate_takes(self, request, None, progress, cancel, grow)[0]
 
     def separator(self, progress: Progress | None = None, cancel: CancelToken | None = None):
         """The melody conditioner's stem separator: the engine's one, loaded on first use."""
         return self.shared.get_separator(self.device, progress, cancel)
-
-
-def generate_variations(
-    model: LoadedModel,
-    request: GenerationRequest,
-    count: int,
-    progress: Progress | None = None,
-    cancel: CancelToken | None = None,
-    on_take: Callable[[Take], None] | None = None,
-    batch: int | None = None,
-    on_frames: Callable[[int, torch.Tensor], None] | None = None,
-) -> list[Take]:
-    """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i.
-
-    Autoregressive takes are decoded `batch` at a time (default `core.generation.variations.BATCH`) sharing each
-    step's weight reads. `on_take(take)` runs as soon as each take exists (for a batch: when the batch ends), so a
-    caller can write it before the next one starts: a cancel or a crash later loses only the unfinished takes.
-    `on_frames(i, codes [1, K, F])` sees variation i's codes grow (autoregressive models), for a preview.
-    """
-    from core.generation import variations
-
-    if count < 1:
-        raise InvalidParameterError(f"The number of variations must be at least 1, got {count}.")
-    batch = variations.BATCH if batch is None else batch
-    if count > 1 and batch > 1 and variations.can_batch(model, request):
-        seeds = [request.seed + i for i in range(count)]
-        parts = list(variations.chunks(seeds, batch))
-        done: list[Take] = []
-        for index, part in enumerate(parts):
-            step = variations.offset_progress(progress, index, len(parts))
-            first = index * batch
-            for take in variations.generate_together(model, request, part, step, cancel, on_frames, first):
-                done.append(take)
-                if on_take is not None:
-                    on_take(take)
-        return done
-    takes = []
-    for i in range(count):
-        step = variations.offset_progress(progress, i, count)
-        grow = (lambda codes, i=i: on_frames(i, codes)) if on_frames is not None else None
-        take = model.generate(_with_seed(request, request.seed + i), step, cancel, grow)
-        takes.append(take)
-        if on_take is not None:
-            on_take(take)
-    return takes
-
-
-def _with_seed(request: GenerationRequest, seed: int) -> GenerationRequest:
-    from dataclasses import replace
-
-    return replace(request, seed=seed)

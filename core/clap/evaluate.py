@@ -18,6 +18,7 @@ from core.errors import AudioFileError, InvalidParameterError
 from core.params import GenerationParams
 from core.takes.atomic import ensure_folder, write_files
 from core.takes.audio_io import SUPPORTED_EXTENSIONS, load_audio
+from core.takes.naming import TakeFiles, evaluation_stem
 
 REPORT_NAME = "evaluation.json"
 
@@ -104,7 +105,9 @@ def evaluate(
         take.extra["text_match"] = round(score, 6)
         wav = None
         if out_dir is not None:
-            wav = str(save_take(take, ensure_folder(Path(out_dir)), take_name(i, prompt, take.seed), overwrite).wav)
+            wav = str(
+                save_take(take, ensure_folder(Path(out_dir)), evaluation_stem(i, prompt, take.seed), overwrite).wav
+            )
         results.append(PromptResult(prompt, take.seed, score, wav))
         generated.append(embedding)
         report(progress, i + 1, total)
@@ -131,18 +134,13 @@ def evaluate(
     return result
 
 
-def take_name(index: int, prompt: str, seed: int) -> str:
-    """`001-dog-barking-s0`: the file stem of the take of prompt number `index` (from 0)."""
-    from core.takes.library import slugify
-
-    return f"{index + 1:03d}-{slugify(prompt)}-s{seed}"
-
-
 def refuse_earlier_run(folder: Path, prompts: list[str], seed: int) -> None:
     """Raise InvalidParameterError naming the first file of this run that `folder` already holds."""
-    stems = [take_name(i, prompt, seed + i) for i, prompt in enumerate(prompts)]
-    names = [REPORT_NAME] + [f"{stem}{suffix}" for stem in stems for suffix in (".wav", ".codes.npy", ".json")]
-    found = [name for name in names if (folder / name).exists()]
+    stems = [evaluation_stem(i, prompt, seed + i) for i, prompt in enumerate(prompts)]
+    paths = [folder / REPORT_NAME] + [
+        path for stem in stems for path in TakeFiles.named(folder, stem).by_suffix().values()
+    ]
+    found = [path.name for path in paths if path.exists()]
     if found:
         raise InvalidParameterError(
             f"{folder} already holds an evaluation ({found[0]}{' and more' if len(found) > 1 else ''}): "

@@ -19,6 +19,7 @@ from core.clap.loading import clap_for_model
 from core.clap.scorer import ClapScorer
 from core.errors import ExportError
 from core.takes.atomic import write_files
+from core.takes.naming import TakeFiles
 from core.takes.take import Take
 
 TEXT_MATCH = "text_match"
@@ -74,18 +75,15 @@ def read_sidecar(sidecar: str | Path) -> dict:
     return data
 
 
-def take_wav_path(sidecar: Path) -> Path:
-    return sidecar.with_suffix(".wav")
-
-
 def score_take_file(sidecar: str | Path, scorer_for: ScorerFor, clap: str | None = None) -> float:
     """Score the take `sidecar` describes and write `"text_match"` into that JSON atomically."""
     sidecar = Path(sidecar)
     data = read_sidecar(sidecar)
-    if not take_wav_path(sidecar).is_file():
-        raise ExportError(f"Cannot read the take {sidecar}: its audio file {take_wav_path(sidecar).name} is missing.")
+    wav_path = TakeFiles.of_sidecar(sidecar).wav
+    if not wav_path.is_file():
+        raise ExportError(f"Cannot read the take {sidecar}: its audio file {wav_path.name} is missing.")
     try:
-        wav, rate = sf.read(str(take_wav_path(sidecar)), dtype="float32", always_2d=True)  # [N, C]
+        wav, rate = sf.read(str(wav_path), dtype="float32", always_2d=True)  # [N, C]
     except (OSError, RuntimeError, ValueError) as exc:
         raise ExportError(f"Cannot read the audio of the take {sidecar}: {exc}.") from exc
     scorer = scorer_for(clap or clap_for_model(str(data.get("model", "")), int(rate)))

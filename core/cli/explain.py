@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.cli import precision_option
 from core.cli.main import progress_printer
 from core.explain.settings import ExplainSettings
+from core.models import precision_option
 from core.models.precision import recorded_precision
 
 

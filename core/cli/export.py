@@ -39,10 +39,12 @@ def _rate(text: str) -> int | None:
 
 def add_output_options(parser: argparse.ArgumentParser, audiocraft: bool) -> None:
     parser.add_argument("--out", type=Path, default=Path("."), help="output folder (created if missing)")
-    parser.add_argument("--format", choices=list(FORMATS), default="wav24", help="file format (default wav24)")
+    default = ExportSettings()
     parser.add_argument(
-        "--rate", type=_rate, default=48000, help="44100, 48000 (default), 96000 or 'asis' (as generated)"
+        "--format", choices=list(FORMATS), default=default.format, help=f"file format (default {default.format})"
     )
+    rates = ", ".join(f"{rate}{' (default)' if rate == default.sample_rate else ''}" for rate in SAMPLE_RATES)
+    parser.add_argument("--rate", type=_rate, default=default.sample_rate, help=f"{rates} or 'asis' (as generated)")
     parser.add_argument("--channels", type=int, choices=(1, 2), help="1: average to mono, 2: mono to stereo")
     level = parser.add_mutually_exclusive_group()
     level.add_argument("--peak", type=float, metavar="DBFS", help="normalise the sample peak to DBFS")

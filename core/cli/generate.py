@@ -8,34 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.cli import magnet_options, precision_option
+from core import options
 from core.cli.main import progress_printer
 from core.errors import GenerationCancelled, InvalidParameterError
 from core.loops.meter import Meter
 from core.loops.tempo_prompt import TempoRequest
+from core.models import precision_option
 from core.params import GenerationParams
 from core.takes.interrupts import exit_code, shielded
-from core.takes.naming import model_label, prompt_slug, sanitize
+from core.takes.naming import generated_stem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate takes from text prompts")
     p.add_argument("prompts", nargs="+", metavar="PROMPT", help="text prompt(s); one take each")
     p.add_argument("--model", required=True, help="catalog/hub id (facebook/musicgen-small) or local model folder")
-    p.add_argument("--duration", type=float, help="seconds per take (default: the model's default)")
-    p.add_argument("--seed", type=int, help="random seed (default: random; recorded in the sidecar)")
-    p.add_argument("--variations", type=int, default=1, help="takes per prompt, seeds S, S+1, ...")
-    p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
-    p.add_argument("--top-k", type=int, help="sample from the k most likely tokens")
-    p.add_argument("--top-p", type=float, help="nucleus sampling mass (takes precedence over top-k)")
-    p.add_argument("--temperature", type=float, help="sampling temperature")
-    p.add_argument("--cfg", type=float, help="classifier-free guidance coefficient")
-    p.add_argument("--extend-stride", type=float, help="seconds each window advances beyond the model length")
-    p.add_argument("--continue", dest="continuation", metavar="AUDIO_FILE", help="audio to continue")
-    p.add_argument("--melody", metavar="AUDIO_FILE", help="melody to follow (melody models)")
-    p.add_argument(
-        "--no-melody-separation", action="store_true", help="use the melody file as is (skip removing drums and bass)"
-    )
+    options.add_arguments(p)
     p.add_argument("--bpm", type=float, help="tempo: with --bars, the duration is exactly that many bars")
     p.add_argument("--bars", type=int, help="length in bars at --bpm (instead of --duration)")
     p.add_argument("--meter", default="4/4", help="time signature for --bars (default 4/4; BPM counts quarters)")
@@ -44,41 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--rank", action="store_true", help="score each take by CLAP text match; print best first")
     precision_option.add_argument(p)
-    magnet_options.add_arguments(p)
     p.set_defaults(run=run)
 
 
-def _params(args: argparse.Namespace, defaults):
-    return defaults.replace(**param_changes(args))
-
-
-def param_changes(args: argparse.Namespace) -> dict:
-    """The GenerationParams fields the parsed options set (the rest keep the model's defaults)."""
-    changes = {
-        "duration": args.duration,
-        "top_k": args.top_k,
-        "top_p": args.top_p,
-        "temperature": args.temperature,
-        "cfg_coef": args.cfg,
-        "extend_stride": args.extend_stride,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if args.greedy:
-        changes["use_sampling"] = False
-    for name, value in extra_params(args).items():
-        changes[name] = value
-    return changes
-
-
-def extra_params(args: argparse.Namespace) -> dict:
-    """Parameters added by other decoders' flags (MAGNeT); empty when none are given."""
-    return magnet_options.params_from_args(args)
-
-
-def given_fields(args: argparse.Namespace) -> set[str]:
-    """The GenerationParams fields the user set on the command line (not the model's defaults)."""
-    fields = {"cfg_coef": args.cfg, "extend_stride": args.extend_stride}
-    return {name for name, value in fields.items() if value is not None} | set(extra_params(args))
+def _params(args: argparse.Namespace, defaults: GenerationParams) -> GenerationParams:
+    return defaults.replace(**options.param_changes(args))
 
 
 def tempo_request(args: argparse.Namespace) -> TempoRequest | None:
@@ -160,7 +118,7 @@ def _check_against_model(args: argparse.Namespace, model, out: Path) -> tuple[Ge
     """(params, first seed): options the model takes, its duration limit, room for the takes, long-work note."""
     from core.checks import LONG_WORK_S, check_duration, check_options_apply, check_output, check_seed, estimate
 
-    check_options_apply(model, given_fields(args))
+    check_options_apply(model, options.given_fields(args))
     params = _params(args, model.default_params)
     check_duration(model, params)
     count = args.variations * len(args.prompts)
@@ -185,7 +143,7 @@ class _TakeWriter:
     def __call__(self, take) -> None:
         from core.takes.claim import save_new_take
 
-        stem = sanitize(f"{prompt_slug(take.prompt, 60, '_')}_{model_label(self.args.model)}_s{take.seed}")
+        stem = generated_stem(take.prompt, self.args.model, take.seed)
         if self.tempo:
             take.extra.update(self.tempo.record())
         score = _text_match(self.engine, take) if self.args.rank else None  # stored in the JSON as text_match

@@ -20,7 +20,7 @@ from core.errors import InvalidParameterError
 from core.loops.meter import Meter
 from core.loops.spec import DEFAULT_CROSSFADE_MS
 from core.takes.atomic import ensure_folder
-from core.takes.naming import sanitize, unique_stem
+from core.takes.naming import TAKE_SUFFIXES, loop_stem, unique_stem
 
 if TYPE_CHECKING:  # the loop machinery (numpy, scipy, the library) is imported when the command runs
     from core.loops import takes as loop_takes
@@ -68,16 +68,10 @@ def spec_from_args(args: argparse.Namespace, source: Take) -> loop_takes.LoopSpe
     return loop_takes.LoopSpec("music", float(bpm), int(bars), meter, args.crossfade_ms)
 
 
-def loop_stem(source_sidecar: Path, spec: loop_takes.LoopSpec) -> str:
-    """`groove_loop-120bpm-4bars` or `rain_loop`: the source's name plus what the loop is."""
-    tail = f"_loop-{spec.bpm:g}bpm-{spec.bars}bars" if spec.kind == "music" else "_loop"
-    return sanitize(source_sidecar.stem + tail)
-
-
 def run(args: argparse.Namespace) -> int:
     from core.loops import takes as loop_takes
     from core.takes.library import DB_NAME, Library
-    from core.takes.take import TAKE_SUFFIXES, load_take
+    from core.takes.take import load_take
 
     sidecar = Path(args.take)
     source = load_take(sidecar)
@@ -89,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             print(loop_takes.add_loop_to_library(library, loop).wav_path, flush=True)
         return 0
     ensure_folder(out)
-    stem = unique_stem(out, loop_stem(sidecar, spec), TAKE_SUFFIXES)
+    music = spec.kind == "music"
+    stem = unique_stem(out, loop_stem(sidecar.stem, *((spec.bpm, spec.bars) if music else ())), TAKE_SUFFIXES)
     print(loop_takes.save_loop_take(loop, out, stem).wav, flush=True)
     return 0

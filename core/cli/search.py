@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from core.clap.loading import SEARCH_CLAP, resolve_clap_name
     from core.engine import Engine
     from core.takes.library import DB_NAME, Library, default_library_dir
+    from core.takes.naming import TakeFiles
 
     folder = Path(args.library) if args.library else default_library_dir()
     if not (folder / DB_NAME).is_file():
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             if record is not None:
                 hits = search.like_take(library, scorer, record, args.top, gone)
             else:
-                vector = scorer.embed_file(sidecar.with_suffix(".wav"))
+                vector = scorer.embed_file(TakeFiles.of_sidecar(sidecar).wav)
                 hits = search.search_like(library, scorer, vector, args.top, gone=gone)
         else:
             hits = search.search_text(library, scorer, args.query, args.top, gone)

@@ -53,14 +53,3 @@ def stage_plan(
             )
         )
     return plans
-
-
-def schedule(
-    decoding_steps: tuple[int, ...], units: int, temperature: float, max_cfg_coef: float, min_cfg_coef: float
-) -> list[StepPlan]:
-    """All steps of a generation, stage after stage."""
-    return [
-        plan
-        for stage, steps in enumerate(decoding_steps)
-        for plan in stage_plan(stage, steps, units, temperature, max_cfg_coef, min_cfg_coef)
-    ]

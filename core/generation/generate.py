@@ -6,6 +6,7 @@ window, each continuing the last `max_duration - extend_stride` seconds of the p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -181,26 +182,57 @@ def _melody_window(model, build: ConditionBuilder, offset: int, long_form: bool)
     return build.melody[..., positions % length]
 
 
-def generate_take(
-    model, request, progress: Progress | None, cancel: CancelToken | None, on_frames: Callable | None = None
-) -> Take:
-    """One take. `on_frames(codes [1, K, F])` sees the codes grow (autoregressive models only)."""
-    params = request.params
+def generate_takes(
+    model,
+    request,
+    seeds: list[int] | None = None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    on_frames: Callable[[int, torch.Tensor], None] | None = None,
+    first: int = 0,
+) -> list[Take]:
+    """The takes of `request`, one per seed (default: its own seed), decoded as one batch; one take is a batch of
+    one. Several seeds need an autoregressive request without a melody (core.generation.variations.can_batch);
+    each take equals the one its seed makes alone. `on_frames(first + b, codes [1, K, F])` sees take b's codes
+    grow (autoregressive models). Each take records `elapsed_s`, the time its batch took."""
+    seeds = [request.seed] if seeds is None else list(seeds)
     validate_request(model, request)
-    generator = torch.Generator(device=model.device).manual_seed(int(request.seed))
-    melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
-    melody = melody.to(model.device) if melody is not None else None
-    offset = request.shift_offset if request.shift_offset is not None else shift_offset_for_seed(request.seed)
-    build = ConditionBuilder(model, request.prompt, melody, request.separate_melody, offset, cancel=cancel)
-    total = int(params.duration * model.frame_rate)
-    prompt = prompt_tokens(model, request.continuation, total)
+    assert len(seeds) == 1 or (model.autoregressive and request.melody is None), "only such requests are batched"
+    started = time.perf_counter()
+    params = request.params
+    generators = [torch.Generator(device=model.device).manual_seed(int(seed)) for seed in seeds]
+    build = _conditions(model, request, seeds[0], cancel)
+    prompt = prompt_tokens(model, request.continuation, int(params.duration * model.frame_rate))
     if model.autoregressive:
-        codes = generate_ar_codes(model, build, prompt, params, generator, progress, cancel, on_frames)
+        grow = _per_take_frames(on_frames, first)
+        generator = generators[0] if len(seeds) == 1 else generators
+        prompt = prompt.expand(len(seeds), -1, -1) if len(seeds) > 1 else prompt  # [B, K, T0]
+        codes = generate_ar_codes(model, build, prompt, params, generator, progress, cancel, grow)  # [B, K, T]
     else:
         from core.decoding.masked import generate_magnet_codes
 
-        codes = generate_magnet_codes(model, build(), params, generator, progress, cancel)
-    return decoded_take(model, codes, request.prompt, request.seed, params, take_extra(model, request))
+        codes = generate_magnet_codes(model, build(), params, generators[0], progress, cancel)
+    extra = take_extra(model, request)
+    takes = [decoded_take(model, codes[b : b + 1], request.prompt, s, params, dict(extra)) for b, s in enumerate(seeds)]
+    elapsed = round(time.perf_counter() - started, 3)
+    for take in takes:
+        take.extra["elapsed_s"] = elapsed
+    return takes
+
+
+def _conditions(model, request, seed: int, cancel: CancelToken | None) -> ConditionBuilder:
+    """The request's condition builder; a melody's stem separation shifts by the seed's offset."""
+    melody = to_model_audio(request.melody, model.sample_rate, model.channels) if request.melody else None
+    melody = melody.to(model.device) if melody is not None else None
+    offset = request.shift_offset if request.shift_offset is not None else shift_offset_for_seed(seed)
+    return ConditionBuilder(model, request.prompt, melody, request.separate_melody, offset, cancel=cancel)
+
+
+def _per_take_frames(on_frames: Callable[[int, torch.Tensor], None] | None, first: int):
+    """`on_frames(codes [B, K, F])` of the batch as one call per take: `on_frames(first + b, codes [1, K, F])`."""
+    if on_frames is None:
+        return None
+    return lambda codes: [on_frames(first + b, codes[b : b + 1]) for b in range(codes.shape[0])]
 
 
 def decoded_take(model, codes: torch.Tensor, prompt: str, seed: int, params, extra: dict) -> Take:

@@ -14,12 +14,6 @@ import torch
 from core.cancel import CancelToken, Progress
 from core.nn.chroma import ChromaExtractor, cfg_chroma
 from core.separation.htdemucs import Separator, remove_drums_and_bass
-from core.takes.audio_io import AudioClip, conform
-
-
-def melody_waveform(clip: AudioClip, sample_rate: int) -> torch.Tensor:
-    """A clip as the conditioner takes it: mono at the model's rate, [1, 1, T] float32."""
-    return torch.from_numpy(conform(clip, sample_rate, 1))[None]
 
 
 def melody_cfg_chroma(

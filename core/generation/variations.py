@@ -1,4 +1,5 @@
-"""Variations of one prompt decoded together: B takes share each decoding step's weight reads (2B CFG rows).
+"""Variations of one prompt, the generation entry (`generate_variations`): B takes decoded together share each
+decoding step's weight reads (2B CFG rows).
 
 Each take keeps its own generator (seeded with its own seed) and, through `core.decoding.autoregressive`,
 never depends on the other takes in its batch: its tokens equal the take generated alone at the same
@@ -9,20 +10,14 @@ Batches are chunks of `BATCH` takes, so the first takes of a long run arrive ear
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import torch
 
 from core.cancel import CancelToken, Progress
-from core.generation.generate import (
-    ConditionBuilder,
-    decoded_take,
-    generate_ar_codes,
-    prompt_tokens,
-    take_extra,
-    validate_request,
-)
+from core.errors import InvalidParameterError
+from core.generation.generate import GenerationRequest, generate_takes
 from core.takes.take import Take
 
 BATCH = 4
@@ -38,38 +33,41 @@ def chunks(seeds: list[int], size: int = BATCH) -> Iterator[list[int]]:
         yield seeds[start : start + size]
 
 
-def generate_together(
+def generate_variations(
     model,
-    request,
-    seeds: list[int],
+    request: GenerationRequest,
+    count: int,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    on_take: Callable[[Take], None] | None = None,
+    batch: int | None = None,
     on_frames: Callable[[int, torch.Tensor], None] | None = None,
-    first: int = 0,
 ) -> list[Take]:
-    """One take per seed of `request` (which must pass `can_batch`), decoded as one batch.
+    """`count` takes with seeds S, S+1, ...; variation i equals the take generated alone from seed S+i.
 
-    `on_frames(first + b, codes [1, K, F])` sees take b's codes grow, as for a take made alone."""
-    assert can_batch(model, request), "only autoregressive requests without a melody are batched"
-    validate_request(model, request)
-    started = time.perf_counter()
-    params = request.params
-    generators = [torch.Generator(device=model.device).manual_seed(int(seed)) for seed in seeds]
-    build = ConditionBuilder(model, request.prompt, None, request.separate_melody, 0, cancel=cancel)
-    total = int(params.duration * model.frame_rate)
-    prompt = prompt_tokens(model, request.continuation, total).expand(len(seeds), -1, -1)  # [B, K, T0]
-    grow = None
-    if on_frames is not None:
-        grow = lambda codes: [on_frames(first + b, codes[b : b + 1]) for b in range(codes.shape[0])]  # noqa: E731
-    codes = generate_ar_codes(model, build, prompt, params, generators, progress, cancel, grow)  # [B, K, T]
-    extra = take_extra(model, request)
-    takes = [
-        decoded_take(model, codes[b : b + 1], request.prompt, seed, params, dict(extra)) for b, seed in enumerate(seeds)
-    ]
-    elapsed = round(time.perf_counter() - started, 3)
-    for take in takes:
-        take.extra.update(elapsed_s=elapsed, batch_size=len(seeds))
-    return takes
+    Autoregressive takes are decoded `batch` at a time (default `BATCH`) sharing each step's weight reads (each
+    records its `batch_size`); the others one by one. `on_take(take)` runs as soon as each take exists (for a
+    batch: when the batch ends), so a caller can write it before the next one starts: a cancel or a crash later
+    loses only the unfinished takes. `on_frames(i, codes [1, K, F])` sees variation i's codes grow
+    (autoregressive models), for a preview.
+    """
+    if count < 1:
+        raise InvalidParameterError(f"The number of variations must be at least 1, got {count}.")
+    batch = BATCH if batch is None else batch
+    together = count > 1 and batch > 1 and can_batch(model, request)
+    parts = list(chunks([request.seed + i for i in range(count)], batch if together else 1))
+    done: list[Take] = []
+    for index, part in enumerate(parts):
+        step = offset_progress(progress, index, len(parts))
+        first = len(done)
+        part_request = request if part[0] == request.seed else replace(request, seed=part[0])
+        for take in generate_takes(model, part_request, part, step, cancel, on_frames, first):
+            if together:
+                take.extra["batch_size"] = len(part)
+            done.append(take)
+            if on_take is not None:
+                on_take(take)
+    return done
 
 
 def offset_progress(progress: Progress | None, index: int, count: int) -> Callable[[int, int], None] | None:

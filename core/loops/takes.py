@@ -30,9 +30,9 @@ from core.loops.music import make_music_loop
 from core.loops.seamless import make_seamless_loop
 from core.loops.spec import DEFAULT_CROSSFADE_MS, LOOP_KINDS, MAX_CROSSFADE_MS, LoopSpec  # noqa: F401 (re-exported)
 from core.takes.atomic import ensure_folder
-from core.takes.library import Library, TakeRecord, take_stem
-from core.takes.naming import unique_stem
-from core.takes.take import TAKE_SUFFIXES as LIBRARY_SUFFIXES
+from core.takes.library import Library, TakeRecord
+from core.takes.naming import TAKE_SUFFIXES as LIBRARY_SUFFIXES
+from core.takes.naming import library_stem, unique_stem
 from core.takes.take import Take, TakeFiles, save_take
 
 
@@ -160,7 +160,7 @@ def write_loop_take_files(folder: str | os.PathLike, take: Take, created: float)
     A plain function, as core.takes.library.write_take_files: a worker thread may call it before the
     owner's thread adds the row (`record_loop`)."""
     folder = ensure_folder(Path(folder))
-    stem = unique_stem(folder, take_stem(take, created) + "-loop", LIBRARY_SUFFIXES)
+    stem = unique_stem(folder, library_stem(take.prompt, take.seed, created) + "-loop", LIBRARY_SUFFIXES)
     return save_loop_take(take, folder, stem)
 
 

@@ -37,6 +37,8 @@ FAMILIES: dict[str, Family] = {
     "audiogen": Family("audiogen", "AudioGen", False, AUDIOGEN_DEFAULTS, longest_take=300.0),
     "magnet": Family("magnet", "MAGNeT", True, MAGNET_DEFAULTS),
 }
+LONGEST_TAKE = max(family.longest_take or 0.0 for family in FAMILIES.values())
+"""The longest take any model makes (seconds): what a duration control offers before a model is chosen."""
 
 # audiocraft's `solver` in xp.cfg names what a checkpoint was trained as: (family, task).
 _SOLVERS = {

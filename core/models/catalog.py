@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.errors import ModelNotFoundError
 from core.params import GenerationParams
 
 LICENCE = "CC-BY-NC-4.0"
@@ -107,13 +106,3 @@ _SPECS = [
 ]
 
 CATALOG: dict[str, ModelSpec] = {spec.id: spec for spec in _SPECS}
-
-
-def from_name(name: str) -> ModelSpec:
-    """Look up a catalog id; the `facebook/` prefix may be left out."""
-    key = name if "/" in name else f"facebook/{name}"
-    try:
-        return CATALOG[key]
-    except KeyError:
-        known = ", ".join(sorted(CATALOG))
-        raise ModelNotFoundError(f"Unknown model '{name}'. Known models: {known}.") from None

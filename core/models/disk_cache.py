@@ -16,10 +16,10 @@ import json
 import logging
 import os
 import platform
-import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from core.takes.atomic import write_with
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "SOUNDDESK_CACHE_DIR"
@@ -115,21 +115,10 @@ def write_checked_json(path: Path, data: dict[str, Any]) -> None:
     """Store `data` with the checksum of its content; a cache that cannot be written is skipped with a log line."""
     text = json.dumps({"data": data, "sha256": _checksum(data)}, indent=1, sort_keys=True)
     try:
-        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        write_with(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
         log.warning("could not write the cache record %s: %s", path, exc)
 
 
 def _checksum(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """`write(tmp)` to a temporary name beside `path`, then rename: a crash never leaves half a file at `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

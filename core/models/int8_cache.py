@@ -24,10 +24,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save_file
 
-from core.models.disk_cache import CACHE_ENV, cache_root, write_atomic
+from core.models.disk_cache import CACHE_ENV, cache_root
 from core.models.disk_cache import content_hash as _content_hash
 from core.nn.lm import LMModel
 from core.nn.quantize import matches, quantize_lm
+from core.takes.atomic import write_with
 
 __all__ = ["CACHE_ENV", "FORMAT", "StoredTensors", "cache_dir", "cache_root", "content_hash", "int8_weights"]
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def _store(lm: LMModel, entry: Path, digest: str, tensors: dict[str, torch.Tenso
 
 def _write(entry: Path, digest: str, tensors: dict[str, torch.Tensor]) -> bool:
     try:
-        write_atomic(entry, lambda tmp: save_file(tensors, str(tmp), metadata=_metadata(digest, tensors)))
+        write_with(entry, lambda tmp: save_file(tensors, str(tmp), metadata=_metadata(digest, tensors)))
     except (OSError, SafetensorError) as exc:
         log.warning("could not write the int8 cache entry %s: %s", entry, exc)
         return False

@@ -1,8 +1,8 @@
 """A language model and its codec must be a pair: same codebooks, code range, sample rate, channels, frame rate.
 
-A MusicGen LM beside the 16 kHz AudioGen codec used to fail only after generating, and an AudioGen LM beside
-the 32 kHz codec produced a take labelled with the wrong family and rate. The check runs at load time and
-names both files.
+A mismatched pair fails late or silently: a MusicGen LM beside the 16 kHz AudioGen codec only after
+generating, an AudioGen LM beside the 32 kHz codec with a take labelled with the wrong family and rate. So the
+check runs at load time and names both files.
 """
 
 from __future__ import annotations

@@ -218,8 +218,9 @@ def int8_output(out: torch.Tensor, x: torch.Tensor, bias: torch.Tensor | None) -
 def int8_values_kept(forms: Iterable[PreparedLinear]) -> Iterator[None]:
     """Inside: fbgemm-packed int8 forms also hold their int8 values, so a backward pass dequantizes them cheaply.
 
-    Unpacking fbgemm's layout takes 11 ms per 4096x1024 matrix, dequantizing held values 1.4 ms; an explanation
-    runs a backward pass per epoch. The cost is the int8 weights' memory once more, for the block's duration.
+    Unpacking fbgemm's layout costs several times more than dequantizing held values (benchmarks/README.md), and
+    an explanation runs a backward pass per epoch. The cost is the int8 weights' memory once more, for the block's
+    duration.
     """
     unpacked = [form for form in forms if isinstance(form, Int8Linear) and form._q is None]
     try:

@@ -7,11 +7,9 @@ float64 result within its precision, and (c) give each row the same bits whateve
 variations rely on it). A kernel failing any of these is reported unavailable and its callers take the plain
 path. `forced()` sets a probe's answer, so tests exercise the fallback on any CPU.
 
-Measured (issue 11, 24 matrices, 2 rows, 2 threads, AVX-512 EPYC): float32 4096x1024 `weight @ x.T` 10.9 ms
-at 2 rows but 42 ms at 8 (MKL reads the weight once per pair of rows), oneDNN packed float32 15.9 ms at 2 rows
-and 15.6 ms at 8; its rows are independent, so batched variations share each weight read in float32 too. In
-the whole model (musicgen-small size) packed float32 steps take 72 ms against 63 ms through `weight @ x.T`, and
-4 variations 1.03x one take against 3.4x: float32 runs packed wherever the probe accepts it.
+Float32 runs packed (oneDNN) wherever the probe accepts it: MKL's `weight @ x.T` reads the weight once per pair
+of rows, oneDNN's packed rows are independent, so batched variations share each weight read in float32 too
+(the figures: benchmarks/README.md).
 fbgemm's int8 GEMM quantizes its whole input with one range: `fbgemm_int8_linear` maps each row onto [0, 1]
 first and quantizes with the fixed range [0, 1], so a row's result does not depend on the rows beside it.
 """

@@ -1,10 +1,11 @@
-"""A render manifest (CSV or JSONL, one row per prompt) read and checked with the `generate` command's own options.
+"""A render manifest (CSV or JSONL, one row per prompt) read and checked with the `generate` command's options.
 
 A row holds `prompt`, `model` and optionally `name` plus any `generate` option, spelt as on the command line
 with or without the dashes (`top-k`, `top_k`, `duration`, `seed`, `variations`, `greedy`, `cfg`, `melody`,
-`continue`, `decoding-steps`, ...). Each row is turned into `generate` arguments and parsed by that command's
-parser, then its parameters are checked by GenerationParams, so a manifest accepts exactly what `generate`
-accepts. Every bad row is reported with its line number; nothing is rendered yet.
+`continue`, `decoding-steps`, ...: the rows of core.options marked `manifest`). Each row is turned into
+arguments and parsed by a parser built from the same table as `generate`'s, then its parameters are checked by
+GenerationParams, so a manifest accepts exactly what `generate` accepts. Every bad row is reported with its line
+number; nothing is rendered yet.
 """
 
 from __future__ import annotations
@@ -18,17 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import options
 from core.errors import InvalidParameterError, SoundDeskError
+from core.models import precision_option
 from core.models.hub import RELEASE_FILES, local_folder
 from core.params import GenerationParams
 from core.takes.audio_io import SUPPORTED_EXTENSIONS
 
 OWN_KEYS = ("prompt", "model", "name")
-ROW_OPTIONS = {  # the `generate` options (by destination) a row may set: those the render workers apply
-    *("duration", "seed", "variations", "greedy", "top_k", "top_p", "temperature", "cfg", "extend_stride"),
-    *("melody", "continuation", "no_melody_separation", "decoding_steps", "max_cfg", "min_cfg", "span_arrangement"),
-    "precision",
-}
 TRUE, FALSE = {"true", "yes", "1", "on", "x"}, {"false", "no", "0", "off", ""}
 
 
@@ -105,20 +103,20 @@ class _RaisingParser(argparse.ArgumentParser):
         raise InvalidParameterError(message)
 
 
-def generate_parser() -> argparse.ArgumentParser:
-    """The `generate` command's parser, raising InvalidParameterError instead of exiting."""
-    from core.cli import generate
-
-    sub = _RaisingParser(prog="manifest").add_subparsers(parser_class=_RaisingParser)
-    generate.register(sub)
-    return sub.choices["generate"]
+def row_parser() -> argparse.ArgumentParser:
+    """The `generate` options a row may set (core.options), parsed as `generate` parses them, raising
+    InvalidParameterError instead of exiting."""
+    parser = _RaisingParser(prog="manifest")
+    options.add_arguments(parser, manifest_only=True)
+    precision_option.add_argument(parser)
+    return parser
 
 
 def _option_table(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     """Manifest key -> the generate option it sets: every long option name and destination, with underscores."""
     table: dict[str, argparse.Action] = {}
     for action in parser._actions:
-        if action.dest not in ROW_OPTIONS:  # --out, --device: per render; a new option: not applied yet
+        if action.dest not in options.MANIFEST_KEYS:  # --help
             continue
         for name in [action.dest, *(opt.lstrip("-") for opt in action.option_strings if opt.startswith("--"))]:
             table[_normal(name)] = action
@@ -144,7 +142,7 @@ def read_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"The manifest {path} cannot be read: line {exc.line}: {exc.reason}.") from exc
     if not raw:
         raise ManifestError(f"The manifest {path} holds no rows.")
-    parser = generate_parser()
+    parser = row_parser()
     table = _option_table(parser)
     rows, errors = [], []
     for line, data in raw:
@@ -262,27 +260,27 @@ def _row(line: int, data: dict, parser: argparse.ArgumentParser, table: dict, ba
         known = ", ".join([*OWN_KEYS, *sorted({_normal(a.option_strings[-1].lstrip("-")) for a in table.values()})])
         raise InvalidParameterError(f"unknown column(s) {', '.join(unknown)} (known: {known})")
     prompt, model = _text(data, "prompt"), _text(data, "model")
-    argv = ["--model", _model_ref(model, base)]
+    model = _model_ref(model, base)
+    argv = []
     for key, value in data.items():
         if key not in OWN_KEYS:
             argv += _argv(table[key], key, value)
-    args = parser.parse_args([*argv, "--", prompt])
-    return _spec(line, args, prompt, data, base)
+    args = parser.parse_args(argv)
+    return _spec(line, args, prompt, model, data, base)
 
 
-def _spec(line: int, args: argparse.Namespace, prompt: str, data: dict, base: Path) -> RowSpec:
+def _spec(line: int, args: argparse.Namespace, prompt: str, model: str, data: dict, base: Path) -> RowSpec:
     from core.checks import check_seed
-    from core.cli.generate import given_fields, param_changes
 
     if args.variations < 1:
         raise InvalidParameterError(f"variations must be at least 1, got {args.variations}")
-    changes = param_changes(args)
+    changes = options.param_changes(args)
     GenerationParams().replace(**changes)  # raises the same sentence `generate` would
     name = str(data["name"]).strip() if "name" in data else None
     spec = RowSpec(
         line,
         prompt,
-        args.model,
+        model,
         0,
         args.variations,
         name,
@@ -290,7 +288,7 @@ def _spec(line: int, args: argparse.Namespace, prompt: str, data: dict, base: Pa
         _audio(args.melody, base),
         _audio(args.continuation, base),
         not args.no_melody_separation,
-        frozenset(given_fields(args)),
+        frozenset(options.given_fields(args)),
         getattr(args, "precision", None) or "auto",
     )
     seed = args.seed if args.seed is not None else derived_seed(spec)

@@ -20,8 +20,7 @@ from typing import Any
 from core.render.manifest import RowSpec
 from core.takes.atomic import temp_target
 from core.takes.audio_io import AudioClip, load_audio
-from core.takes.naming import model_label, prompt_slug, sanitize
-from core.takes.take import TAKE_SUFFIXES
+from core.takes.naming import TAKE_SUFFIXES, TakeFiles, generated_stem
 
 KEY_FIELD = "render_key"
 
@@ -72,13 +71,6 @@ def take_key(row: RowSpec, seed: int) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def base_stem(row: RowSpec, seed: int) -> str:
-    """`NAME_sSEED`, or as `generate` names a take: `first_words_of_prompt_MODEL_sSEED`."""
-    if row.name:
-        return sanitize(f"{row.name}_s{seed}")
-    return sanitize(f"{prompt_slug(row.prompt, 60, '_')}_{model_label(row.model)}_s{seed}")
-
-
 @dataclass
 class FolderState:
     """What an output folder holds, by take stem."""
@@ -126,14 +118,15 @@ def _split(name: str) -> tuple[str | None, str]:
 
 def _complete_key(folder: Path, stem: str) -> str | None:
     """The render key of a whole take (sidecar with a key, WAV and codes present), else None."""
+    sidecar = TakeFiles.named(folder, stem).sidecar
     try:
-        data = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    key = data.get(KEY_FIELD) if isinstance(data, dict) else None
-    if not isinstance(key, str) or not (folder / f"{stem}.wav").is_file():
+    if not isinstance(data, dict) or not isinstance(data.get(KEY_FIELD), str):
         return None
-    return key if (folder / str(data.get("codes", f"{stem}.codes.npy"))).is_file() else None
+    files = TakeFiles.of_sidecar(sidecar, str(data.get("codes", "")) or None)
+    return data[KEY_FIELD] if files.wav.is_file() and files.codes.is_file() else None
 
 
 def make_plan(rows: list[RowSpec], folder: Path) -> Plan:
@@ -154,7 +147,7 @@ def make_plan(rows: list[RowSpec], folder: Path) -> Plan:
                 seen[key] = (row.line, state.complete[key])
                 plan.skipped.append(Entry(row.line, seed, key, state.complete[key], "already rendered"))
                 continue
-            stem = _free_stem(base_stem(row, seed), claimed)
+            stem = _free_stem(generated_stem(row.prompt, row.model, seed, row.name), claimed)
             claimed.add(stem)
             seen[key] = (row.line, stem)
             if problem is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.errors import SoundDeskError
 from core.takes import schemas
+from core.takes.naming import TakeFiles
 
 log = logging.getLogger(__name__)
 SIDECAR_FIELDS = {
@@ -34,7 +35,8 @@ def orphan_sidecars(folder: Path, recorded: Iterable[str]) -> list[Path]:
     for path in candidates:
         if path.name in known or path.name.startswith("."):
             continue
-        if path.with_suffix(".wav").is_file() and path.with_name(path.stem + ".codes.npy").is_file():
+        files = TakeFiles.of_sidecar(path)
+        if files.wav.is_file() and files.codes.is_file():
             found.append(path)
     return sorted(found, key=_mtime)
 
@@ -64,8 +66,8 @@ def row_from_sidecar(sidecar: Path, data: dict, created: float) -> dict[str, Any
         "seed": int(data["seed"]),
         "params": json.dumps(data.get("parameters") or {}),
         "extra": json.dumps({k: v for k, v in data.items() if k not in SIDECAR_FIELDS}, default=str),
-        "wav_path": str(sidecar.with_suffix(".wav")),
-        "codes_path": str(sidecar.with_name(sidecar.stem + ".codes.npy")),
+        "wav_path": str(TakeFiles.of_sidecar(sidecar).wav),
+        "codes_path": str(TakeFiles.of_sidecar(sidecar).codes),
         "sidecar_path": str(sidecar),
         "sample_rate": int(data.get("sample_rate") or 0),
         "channels": int(data.get("channels") or 1),

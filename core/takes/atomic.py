@@ -1,4 +1,5 @@
-"""Writing a group of files so each appears whole or not at all; OS failures become ExportError sentences.
+"""Writing files so each appears whole or not at all: `write_files` for a group of files (OS failures become
+ExportError sentences), `write_with` for one file a library writes itself. The one atomic writer of SoundDesk.
 
 Every file is first written to a hidden temporary name in its own folder (same file system, so the final
 rename is atomic), then committed. Without `overwrite`, the commit is a hard link, which fails if the target
@@ -15,7 +16,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core.errors import ExportError
@@ -119,8 +120,24 @@ def temp_target(name: str) -> str | None:
     return match.group("target") if match else None
 
 
+def write_with(path: Path, write: Callable[[Path], object]) -> None:
+    """`write(tmp)` to a temporary name beside `path`, then replace `path` with it: for a file a library writes
+    to a path itself (safetensors, text); a crash never leaves half a file at `path`. OSError as raised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_name(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+
+
 def _write_temp(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    tmp = _temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         view = memoryview(data)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from core.errors import ExportError
 from core.takes.atomic import NameTakenError, ensure_folder
-from core.takes.naming import unique_stem
-from core.takes.take import TAKE_SUFFIXES, Take, TakeFiles, save_take
+from core.takes.naming import TAKE_SUFFIXES, TakeFiles, unique_stem
+from core.takes.take import Take, save_take
 
 MAX_ATTEMPTS = 1000
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sqlite3
 import time
@@ -34,6 +33,7 @@ from core.takes.adopt import adopt, row_from_sidecar
 from core.takes.atomic import ensure_folder
 from core.takes.claim import save_new_take
 from core.takes.embeddings import EmbeddingStore
+from core.takes.naming import library_stem
 from core.takes.take import Take, TakeFiles, set_take_name
 
 DB_NAME = "sounddesk-library.sqlite"
@@ -97,23 +97,11 @@ class TakeRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def slugify(text: str, limit: int = 40) -> str:
-    """A file-name-safe lower-case slug of `text` ("Rain on a tin roof!" -> "rain-on-a-tin-roof")."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "take"
-
-
-def take_stem(take: Take, created: float) -> str:
-    """`20250102-130405-rain-on-a-tin-roof-s42`: date, prompt and seed, readable in a file manager."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(created))
-    return f"{stamp}-{slugify(take.prompt)}-s{take.seed}"
-
-
 def write_take_files(folder: str | os.PathLike, take: Take, created: float | None = None) -> TakeFiles:
     """Write the take into `folder` under a fresh unique name (WAV + codes + sidecar, all or none)."""
     folder = ensure_folder(Path(folder))
     created = time.time() if created is None else created
-    return save_new_take(take, folder, take_stem(take, created))
+    return save_new_take(take, folder, library_stem(take.prompt, take.seed, created))
 
 
 def default_name(prompt: str, seed: int) -> str:
@@ -327,22 +315,6 @@ class Library:
         moved = self._move_files(record, self.folder)
         self._set_paths(take_id, moved, deleted=False)
         return self.get(take_id)
-
-    def empty_trash(self) -> int:
-        """Remove deleted takes for good (rows and files); returns how many."""
-        removed, failures = [], []
-        for record in self.search(deleted=True):
-            try:
-                for path in (record.wav_path, record.codes_path, record.sidecar_path):
-                    path.unlink(missing_ok=True)
-                removed.append((record.id,))
-            except OSError as exc:  # keep the row: the take stays in the trash, nothing is lost from view
-                failures.append(f"{exc.filename}: {exc.strerror or exc}")
-        self._write("DELETE FROM takes WHERE id = ?", removed, many=True)
-        self.embeddings.prune()
-        if failures:
-            raise ExportError(f"Could not remove {len(failures)} take(s) from the trash ({failures[0]}).")
-        return len(removed)
 
     def _update(self, take_id: int, assignment: str, value: Any) -> None:
         if self._write(f"UPDATE takes SET {assignment} WHERE id = ?", (value, take_id)) == 0:

@@ -1,4 +1,8 @@
-"""Export file names every OS accepts: sanitising, the naming pattern, UCS names and never-overwrite suffixes.
+"""Take and export file names: the slugs, each kind of take's stem, a take's three file paths, safe names.
+
+Every take's file stem is made here: `library_stem` (the window's library), `generated_stem` (`generate` and
+render manifests), `evaluation_stem` (`evaluate`) and `loop_stem` (`loop`); `TakeFiles.named` /
+`TakeFiles.of_sidecar` give a take's NAME.wav, NAME.codes.npy and NAME.json.
 
 A name is made safe for Windows, macOS and Linux at once: Unicode NFC, no ``<>:"/\\|?*`` or control
 characters, no trailing dots or spaces, no reserved device names (``CON``, ``NUL``, ``COM1`` ...), at most
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import re
 import string
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,6 +71,13 @@ def prompt_slug(text: str, limit: int, joiner: str) -> str:
     return out or words[0][:limit]
 
 
+def ascii_slug(text: str, limit: int = 40) -> str:
+    """A lower-case ASCII slug cut at `limit` characters ("Rain on a tin roof!" -> "rain-on-a-tin-roof"); the
+    library's names, where `prompt_slug` keeps whole words in any script."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "take"
+
+
 def model_label(model: str) -> str:
     """``facebook/musicgen-small`` -> ``musicgen-small``; a local folder -> its last component."""
     return Path(model.rstrip("/\\")).name or model
@@ -116,6 +128,57 @@ def pattern_stem(
     given = " ".join((name or "").split())
     values["name"] = given or UNNAMED_PATTERN.format(**values)
     return sanitize(pattern.format(**values))
+
+
+def library_stem(prompt: str, seed: int, created: float) -> str:
+    """`20250102-130405-rain-on-a-tin-roof-s42`: a library take's date, prompt and seed, readable in a file manager."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(created))
+    return f"{stamp}-{ascii_slug(prompt)}-s{seed}"
+
+
+def generated_stem(prompt: str, model: str, seed: int, name: str | None = None) -> str:
+    """`first_words_of_prompt_MODEL_sSEED` (`generate`, a render row), or `NAME_sSEED` for a row with a name."""
+    if name:
+        return sanitize(f"{name}_s{seed}")
+    return sanitize(f"{prompt_slug(prompt, PROMPT_CHARS, '_')}_{model_label(model)}_s{seed}")
+
+
+def evaluation_stem(index: int, prompt: str, seed: int) -> str:
+    """`001-dog-barking-s0`: the take of prompt number `index` (from 0) of an evaluation."""
+    return f"{index + 1:03d}-{ascii_slug(prompt)}-s{seed}"
+
+
+def loop_stem(source_stem: str, bpm: float | None = None, bars: int | None = None) -> str:
+    """`groove_loop-120bpm-4bars` (a music loop) or `rain_loop` (seamless): the source's name plus the loop."""
+    tail = f"_loop-{bpm:g}bpm-{bars}bars" if bpm is not None else "_loop"
+    return sanitize(source_stem + tail)
+
+
+TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
+"""The files of one take: NAME.wav, NAME.json and NAME.codes.npy (a name is free when none of them exists)."""
+
+
+@dataclass(frozen=True)
+class TakeFiles:
+    """A take's three files."""
+
+    wav: Path
+    codes: Path
+    sidecar: Path
+
+    @classmethod
+    def named(cls, folder: Path, name: str) -> TakeFiles:
+        return cls(folder / f"{name}.wav", folder / f"{name}.codes.npy", folder / f"{name}.json")
+
+    @classmethod
+    def of_sidecar(cls, sidecar: Path, codes_name: str | None = None) -> TakeFiles:
+        """The files beside `sidecar`; `codes_name` is the codes file the sidecar names, if it names one."""
+        sidecar = Path(sidecar)
+        codes = sidecar.parent / (codes_name or f"{sidecar.stem}.codes.npy")
+        return cls(sidecar.with_suffix(".wav"), codes, sidecar)
+
+    def by_suffix(self) -> dict[str, Path]:
+        return {".wav": self.wav, ".codes.npy": self.codes, ".json": self.sidecar}
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,15 @@ import numpy as np
 import soundfile as sf
 
 from core.errors import ExportError
+from core.options import UNUSED_BY
 from core.params import GenerationParams
 from core.takes import schemas
 from core.takes.atomic import ensure_folder, write_files
+from core.takes.naming import TakeFiles
 
 SIDECAR_VERSION = 1
-TAKE_SUFFIXES = (".wav", ".json", ".codes.npy")
-"""The files of one take: NAME.wav, NAME.json and NAME.codes.npy (a name is free when none of them exists)."""
 COMMIT_ORDER = (".wav", ".codes.npy", ".json")
 """The order `save_take` commits a take's files in: the sidecar last, so a sidecar marks a whole take."""
-_MASKED_ONLY = ("decoding_steps", "max_cfg_coef", "min_cfg_coef", "span_arrangement")
-UNUSED_BY_FAMILY = {"magnet": ("cfg_coef", "extend_stride"), "musicgen": _MASKED_ONLY, "audiogen": _MASKED_ONLY}
 
 
 @dataclass
@@ -52,7 +50,7 @@ class Take:
         """The parameters as recorded with the take: those its model's family does not use are left out
         (cfg and extend stride for MAGNeT, the masked-decoding fields for MusicGen and AudioGen)."""
         data = self.params.to_dict()
-        for name in UNUSED_BY_FAMILY.get(str(self.extra.get("family", "")), ()):
+        for name in UNUSED_BY.get(str(self.extra.get("family", "")), ()):
             data.pop(name, None)
         return data
 
@@ -73,13 +71,6 @@ class Take:
         return data
 
 
-@dataclass(frozen=True)
-class TakeFiles:
-    wav: Path
-    codes: Path
-    sidecar: Path
-
-
 def save_take(
     take: Take,
     folder: str | os.PathLike,
@@ -91,18 +82,19 @@ def save_take(
 
     `wav_filter` may rewrite the WAV file image first (a loop take adds its loop chunks: core.loops.takes)."""
     folder = ensure_folder(Path(folder))
-    files = TakeFiles(folder / f"{name}.wav", folder / f"{name}.codes.npy", folder / f"{name}.json")
+    files = TakeFiles.named(folder, name)
     data = take_file_bytes(take, name)
     if wav_filter is not None:
         data[".wav"] = wav_filter(data[".wav"])
-    paths = {".wav": files.wav, ".codes.npy": files.codes, ".json": files.sidecar}
+    paths = files.by_suffix()
     write_files([(paths[suffix], data[suffix]) for suffix in COMMIT_ORDER], overwrite=overwrite)
     return files
 
 
 def take_file_bytes(take: Take, name: str) -> dict[str, bytes]:
     """The contents of the take's three files named `name` ({suffix: bytes}), exactly as `save_take` writes them."""
-    sidecar = json.dumps(take.metadata(codes_name=f"{name}.codes.npy"), indent=2, ensure_ascii=False)
+    codes_name = TakeFiles.named(Path(), name).codes.name
+    sidecar = json.dumps(take.metadata(codes_name=codes_name), indent=2, ensure_ascii=False)
     wav, codes = io.BytesIO(), io.BytesIO()
     sf.write(wav, take.wav.T, take.sample_rate, subtype="FLOAT", format="WAV")
     np.save(codes, np.asarray(take.codes, dtype=np.int64))
@@ -130,8 +122,8 @@ def load_take(sidecar: str | os.PathLike) -> Take:
     sidecar = Path(sidecar)
     data = schemas.check(schemas.read_json(sidecar, "take"), schemas.TAKE, sidecar, "take")
     params = schemas.params_field(data, sidecar, "take")
-    wav_path = sidecar.with_suffix(".wav")
-    codes_path = sidecar.parent / data.get("codes", sidecar.stem + ".codes.npy")
+    files = TakeFiles.of_sidecar(sidecar, data.get("codes"))
+    wav_path, codes_path = files.wav, files.codes
     for path, role in ((wav_path, "audio"), (codes_path, "codes")):
         if not path.is_file():
             raise schemas.FileFormatError(f"Cannot read the take {sidecar}: its {role} file {path.name} is missing.")

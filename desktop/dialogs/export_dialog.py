@@ -110,10 +110,13 @@ class ExportDialog(QDialog):
         return box
 
     def _restore(self, settings: QSettings, default_folder: Path) -> None:
+        from core.export.settings import ExportSettings
+
+        default = ExportSettings()  # the app's export defaults, defined once there
         with group(settings, "export"):
             self.folder.setText(read_str(settings, "folder", str(default_folder)))
-            self._select(self.format, read_str(settings, "format", "wav24"))
-            self._select(self.rate, settings.value("sample_rate", 48000))
+            self._select(self.format, read_str(settings, "format", default.format))
+            self._select(self.rate, settings.value("sample_rate", default.sample_rate))
             self._select(self.level, read_str(settings, "level", "none"))
             self.naming.setEditText(read_str(settings, "naming", NAMING_PRESETS[0]) or NAMING_PRESETS[0])
             self.trim.setChecked(read_bool(settings, "trim", False))

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import InvalidParameterError, SoundDeskError
-from core.models.capabilities import Capabilities
+from core.models.capabilities import LONGEST_TAKE, Capabilities
+from core.options import fields_used, limits
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from core.takes.schemas import load_preset
 from desktop.generate.precision_box import PrecisionBox
@@ -36,7 +37,7 @@ SEED_TIP = (
     "Type a seed, press Dice or Lock to keep one for every run."
 )
 MAX_VARIATIONS = 8
-MAX_DURATION = 300.0
+MAX_DURATION = LONGEST_TAKE  # the capabilities' limit; each model's own is checked before it runs
 log = logging.getLogger(__name__)
 PRESETS_DIR = resource_path("presets")
 
@@ -94,7 +95,7 @@ class ParamsPanel(QWidget):
         self.preset.addItem("Preset…")
         self.preset.addItems(list(self._presets))
         self.preset.activated.connect(self._apply_preset)
-        self.duration = _spin(0.1, MAX_DURATION, 0.5, 1, " s")
+        self.duration = _spin(limits("duration")[0], MAX_DURATION, 0.5, 1, " s")
         self._free_duration = 5.0  # the duration typed last, while "Bars" sets it
         self.tempo = TempoFields()
         self.tempo.changed.connect(self._follow_tempo)
@@ -147,11 +148,11 @@ class ParamsPanel(QWidget):
         self.advanced = QGroupBox()
         form = QFormLayout(self.advanced)
         self.use_sampling = QCheckBox("Sample (off: greedy)")
-        self.top_k = _int_spin(0, 2048)
-        self.top_p = _spin(0.0, 1.0, 0.05, 2)
-        self.temperature = _spin(0.0, 10.0, 0.1, 2)
-        self.cfg_coef = _spin(0.0, 20.0, 0.5, 2)
-        self.extend_stride = _spin(1.0, 60.0, 1.0, 1, " s")
+        self.top_k = _int_spin(*limits("top_k"))  # ranges: core.options
+        self.top_p = _spin(*limits("top_p"), 0.05, 2)
+        self.temperature = _spin(*limits("temperature"), 0.1, 2)
+        self.cfg_coef = _spin(*limits("cfg_coef"), 0.5, 2)
+        self.extend_stride = _spin(*limits("extend_stride"), 1.0, 1, " s")
         form.addRow(self.use_sampling)
         form.addRow("Top-k", self.top_k)
         form.addRow("Top-p", self.top_p)
@@ -165,12 +166,12 @@ class ParamsPanel(QWidget):
     def _build_magnet(self) -> None:
         self.magnet = QGroupBox("MAGNeT decoding")
         form = QFormLayout(self.magnet)
-        self.decoding_steps = [_int_spin(1, 200) for _ in range(4)]
+        self.decoding_steps = [_int_spin(*limits("decoding_steps")) for _ in range(4)]
         steps_row = QHBoxLayout()
         for box in self.decoding_steps:
             steps_row.addWidget(box)
-        self.max_cfg = _spin(0.0, 30.0, 0.5, 2)
-        self.min_cfg = _spin(0.0, 30.0, 0.5, 2)
+        self.max_cfg = _spin(*limits("max_cfg_coef"), 0.5, 2)
+        self.min_cfg = _spin(*limits("min_cfg_coef"), 0.5, 2)
         self.span_arrangement = QComboBox()
         self.span_arrangement.addItems(list(SPAN_ARRANGEMENTS))
         form.addRow("Steps per codebook", steps_row)
@@ -183,13 +184,14 @@ class ParamsPanel(QWidget):
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def set_capabilities(self, capabilities: Capabilities | None) -> None:
-        """Light up MAGNeT's own controls for a masked-decoding model (its CFG replaces the plain one); the
-        window-extension stride only for models that continue audio. None (not loaded yet): the common case."""
-        masked = capabilities is not None and capabilities.masked
-        self.magnet.setVisible(masked)
-        self.magnet.setEnabled(masked)
-        self.cfg_coef.setEnabled(not masked)
-        self.extend_stride.setEnabled(capabilities is None or capabilities.continuation)
+        """Enable the controls of the fields the model's family uses (core.options): MAGNeT's own for a masked-
+        decoding model (its CFG replaces the plain one), the stride for those that continue audio. None (not
+        loaded yet): the common case."""
+        used = fields_used(capabilities.family if capabilities is not None else None)
+        self.magnet.setVisible("decoding_steps" in used)
+        self.magnet.setEnabled("decoding_steps" in used)
+        self.cfg_coef.setEnabled("cfg_coef" in used)
+        self.extend_stride.setEnabled("extend_stride" in used)
 
     def params(self) -> GenerationParams:
         """The parameters as shown (raises InvalidParameterError for values the spin boxes let through)."""

@@ -61,8 +61,8 @@ def settle_garbage(collect: bool = False) -> None:
     """Freeze every object alive now (gc.freeze), after a collection if asked.
 
     torch, transformers and a loaded model leave hundreds of thousands of objects that live as long as the
-    app. A full collection walks all of them while holding the GIL (0.3 s and more), which stops the GUI
-    thread mid-generation; frozen objects are skipped, so later collections stay short. Freezing costs
+    app. A full collection walks all of them while holding the GIL, which stops the GUI thread mid-generation
+    (figures: benchmarks/README.md); frozen objects are skipped, so later collections stay short. Freezing costs
     nothing; the collection itself is such a stall, so only "Free loaded models" asks for one.
     """
     if collect:

@@ -10,7 +10,7 @@ from core.clap.search import index_library, like_take, rank_by_vector, search_li
 from core.cli.main import main
 from core.engine import Engine
 from core.errors import GenerationCancelled
-from core.takes.embeddings import TABLE, EmbeddingMatrix
+from core.takes.embeddings import EmbeddingMatrix
 from core.takes.library import Library
 from tests.conftest import ROOT
 from tests.core.clap.clap_helpers import GENERAL, make_take, noise
@@ -102,9 +102,6 @@ def test_trashed_takes_leave_the_results(tmp_path, scorer):
         index_library(library, scorer)
         library.delete(gone.id)
         assert [h.record.id for h in search_text(library, scorer, "x", top=5)] == [keep.id]
-        library.empty_trash()
-        count = library._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]
-        assert count == 1
 
 
 def test_rank_by_vector_top_and_cosine():

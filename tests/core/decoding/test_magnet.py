@@ -11,7 +11,7 @@ import torch
 
 from core.cancel import CancelToken
 from core.decoding.masked import MaskedContext, apply_remask, decode_step
-from core.decoding.schedule import schedule
+from core.decoding.schedule import stage_plan
 from core.decoding.spans import least_probable_spans, remask, restricted_attention_mask
 from core.engine import Engine, GenerationRequest
 from core.errors import GenerationCancelled, InvalidParameterError
@@ -54,6 +54,14 @@ def folder(request, fixtures_dir) -> Path:
 @pytest.fixture(scope="module")
 def magnet(engine, fixtures_dir):
     return engine.load(fixtures_dir / "magnet")
+
+
+def schedule(decoding_steps, units: int, temperature: float, max_cfg: float, min_cfg: float) -> list:
+    """All steps of a generation, stage after stage, as core.decoding.masked plans them."""
+    plans = (
+        stage_plan(stage, steps, units, temperature, max_cfg, min_cfg) for stage, steps in enumerate(decoding_steps)
+    )
+    return [plan for stage in plans for plan in stage]
 
 
 def _plans(folder: Path, model) -> list:

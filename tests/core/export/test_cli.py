@@ -14,10 +14,10 @@ import pytest
 import soundfile as sf
 
 from core.cli.main import main
-from core.export.metadata import read_metadata
 from core.export.scene import Layer, Scene, save_scene
 from core.takes.take import save_take
 from tests.conftest import ROOT
+from tests.core.export.metadata_reader import read_metadata
 from tests.core.export.test_export import make_take, noise_tone
 
 

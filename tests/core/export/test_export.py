@@ -14,11 +14,11 @@ import soundfile as sf
 
 from core.cancel import CancelToken
 from core.errors import GenerationCancelled, InvalidParameterError
-from core.export.metadata import read_metadata
 from core.export.writer import ExportSettings, export_take, export_takes
 from core.params import GenerationParams
 from core.takes.naming import UcsFields
 from core.takes.take import Take, save_take
+from tests.core.export.metadata_reader import read_metadata
 
 RATE = 32000
 PROMPT = 'rain on a tin roof, "close" <mic>'

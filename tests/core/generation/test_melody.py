@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.generation.melody import melody_cfg_chroma, melody_waveform
+from core.generation.generate import to_model_audio
+from core.generation.melody import melody_cfg_chroma
 from core.nn.chroma import ChromaExtractor
 from core.separation.htdemucs import load_separator, shift_offset_for_seed
 from core.takes.audio_io import load_audio
@@ -35,8 +36,8 @@ def test_text_only_rows_are_all_null(extractor):
 
 
 def test_melody_file_becomes_the_waveform_audiocraft_was_fed(audio_dir, demucs_refs):
-    # Fixture: 4 s of bach.mp3, channel mean, julius 44.1 -> 32 kHz. Ours: soxr VHQ (within 3e-5 here).
-    wav = melody_waveform(load_audio(audio_dir / "bach.mp3", max_seconds=4.0), 32000)
+    # Fixture: 4 s of bach.mp3, channel mean, julius 44.1 -> 32 kHz; ours: the same, through the generation path.
+    wav = to_model_audio(load_audio(audio_dir / "bach.mp3", max_seconds=4.0), 32000, 1)
     assert wav.shape == (1, 1, 128000) and wav.dtype == torch.float32
     np.testing.assert_allclose(wav.numpy(), demucs_refs["bach.input_wav"], atol=1e-3)
 

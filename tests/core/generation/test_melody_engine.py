@@ -28,7 +28,7 @@ def test_melody_take_without_separation_matches_audiocraft(engine, fixtures_dir,
     single = _npz(fixtures_dir, "musicgen-melody", "reference_single.npz")
     melodies = _npz(fixtures_dir, "musicgen-melody", "reference_outputs.npz")["melody.wav"]
     model = engine.load(fixtures_dir / "musicgen-melody")
-    assert model.supports_melody
+    assert model.capabilities.melody
     text_only = model.generate(GenerationRequest(PROMPTS[index], GREEDY, 0))
     np.testing.assert_array_equal(text_only.codes, single[f"gen1.{index}.tokens"][0])
     clip = AudioClip(melodies[index], 32000)

@@ -142,3 +142,26 @@ WRONG_TYPE_OR_NAN = [
 def test_from_dict_rejects_wrong_types_and_nan_with_invalid_parameter_error(data: dict) -> None:
     with pytest.raises(InvalidParameterError):
         GenerationParams.from_dict(data)
+
+
+def test_the_options_table_sets_every_field_once_and_both_parsers_read_it() -> None:
+    """core.options is the one table: each GenerationParams field has one option, `generate` and a manifest row
+    accept the same spellings, and the families' unused fields follow from it."""
+    import argparse
+    import dataclasses
+
+    from core import options
+    from core.cli.main import build_parser
+    from core.render.manifest import row_parser
+
+    fields = [f.name for f in dataclasses.fields(GenerationParams)]
+    assert sorted(options.BY_FIELD) == sorted(fields)
+    generate = build_parser()._subparsers._group_actions[0].choices["generate"]
+    flags = {opt for action in generate._actions for opt in action.option_strings}
+    row_flags = {opt for action in row_parser()._actions for opt in action.option_strings} - {"-h", "--help"}
+    assert row_flags == {o.flag for o in options.OPTIONS if o.manifest} and row_flags <= flags
+    args = argparse.Namespace(cfg=2.0, greedy=True, decoding_steps=(5, 5), top_k=None)
+    assert options.param_changes(args) == {"cfg_coef": 2.0, "use_sampling": False, "decoding_steps": (5, 5)}
+    assert options.given_fields(args) == {"cfg_coef", "decoding_steps"}
+    assert set(options.UNUSED_BY["magnet"]) == {"cfg_coef", "extend_stride"}
+    assert options.flag_of("max_cfg_coef") == "--max-cfg" and "span_arrangement" not in options.fields_used(None)

@@ -121,3 +121,24 @@ def test_masked_models_run_in_int8_reproducibly(fixtures_dir, name):
     takes = [model.generate(GenerationRequest("dog barking", params, seed=4)) for _ in range(2)]
     assert takes[0].extra["precision"] == "int8"
     np.testing.assert_array_equal(takes[0].codes, takes[1].codes)
+
+
+def test_one_take_is_a_batch_of_one_through_the_one_entry(fixtures_dir):
+    """core.generation.generate.generate_takes serves a take alone, a run of one and a batch: the same codes,
+    `elapsed_s` stamped once per take, `batch_size` only on takes decoded together."""
+    from core.generation.generate import generate_takes
+
+    model = Engine().load(fixtures_dir / "musicgen")
+    request = GenerationRequest("dog barking", SAMPLED, seed=5)
+    alone, [entry], [run] = (
+        model.generate(request),
+        generate_takes(model, request),
+        generate_variations(model, request, 1),
+    )
+    for take in (alone, entry, run):
+        np.testing.assert_array_equal(take.codes, alone.codes)
+        assert take.extra["elapsed_s"] > 0 and "batch_size" not in take.extra
+    frames: list[int] = []
+    [batched, _] = generate_takes(model, request, [5, 6], on_frames=lambda i, codes: frames.append(i), first=2)
+    np.testing.assert_array_equal(batched.codes, alone.codes)
+    assert set(frames) == {2, 3}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ModelNotFoundError, SoundDeskError
-from core.models.catalog import CATALOG, from_name
+from core.models.catalog import CATALOG
 
 M = 10**6
 
@@ -91,19 +90,3 @@ def test_labels_name_task_size_and_rate() -> None:
     assert CATALOG["facebook/musicgen-small"].label == "musicgen-small (music, 300M, 32 kHz)"
     assert CATALOG["facebook/audiogen-medium"].label == "audiogen-medium (sound, 1.5B, 16 kHz)"
     assert CATALOG["facebook/musicgen-large"].label == "musicgen-large (music, 3.3B, 32 kHz)"
-
-
-def test_from_name_accepts_full_and_short_ids() -> None:
-    assert from_name("facebook/musicgen-small") is CATALOG["facebook/musicgen-small"]
-    assert from_name("audio-magnet-medium") is CATALOG["facebook/audio-magnet-medium"]
-
-
-@pytest.mark.parametrize("name", ["musicgen-tiny", "facebook/audiogen-small", "MusicGen-Small", "", "other/x"])
-def test_from_name_rejects_unknown_models_with_a_readable_error(name: str) -> None:
-    with pytest.raises(ModelNotFoundError) as caught:
-        from_name(name)
-    message = str(caught.value)
-    assert isinstance(caught.value, SoundDeskError)
-    assert f"'{name}'" in message
-    assert "facebook/musicgen-small" in message and "facebook/audio-magnet-medium" in message
-    assert "Traceback" not in message and "KeyError" not in message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,20 @@ def test_named_copies_reuse_their_file_and_never_replace_another(tmp_path) -> No
     assert named_wav(first, "Kick") == named  # the same take again: the same file
     other = named_wav(second, "Kick")
     assert other.name == "Kick-2.wav" and other.read_bytes() == b"RIFF second" and named.read_bytes() == b"RIFF first"
+
+
+def test_each_kind_of_take_keeps_its_file_name() -> None:
+    """The stems users get, one builder each (core.takes.naming), unchanged by gathering them in one module."""
+    import time
+
+    from core.takes.naming import TakeFiles, evaluation_stem, generated_stem, library_stem, loop_stem
+
+    created = time.mktime((2025, 1, 2, 13, 4, 5, 0, 0, -1))
+    assert library_stem("Rain on a tin roof!", 42, created) == "20250102-130405-rain-on-a-tin-roof-s42"
+    assert generated_stem("Dog barks, twice", "facebook/audiogen-medium", 7) == "Dog_barks_twice_audiogen-medium_s7"
+    assert generated_stem("ignored", "m", 7, name="kick: hard") == "kick_ hard_s7"
+    assert evaluation_stem(0, "Dog barking", 3) == "001-dog-barking-s3"
+    assert loop_stem("groove", 120.0, 4) == "groove_loop-120bpm-4bars" and loop_stem("rain") == "rain_loop"
+    files = TakeFiles.named(Path("out"), "a")
+    assert [p.name for p in files.by_suffix().values()] == ["a.wav", "a.codes.npy", "a.json"]
+    assert TakeFiles.of_sidecar(Path("out/a.json")) == files

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from core.models.capabilities import Capabilities
-from core.models.catalog import from_name
+from core.models.catalog import CATALOG
 from core.params import GenerationParams
 from desktop.crash import ExceptionHandler, setup_logging
 from desktop.generate.audio_slot import AudioSlot
@@ -75,10 +75,10 @@ def test_params_panel_round_trip_and_magnet(qtbot, tmp_settings):
     )
     panel.set_params(params)
     assert panel.params() == params
-    panel.set_capabilities(Capabilities.from_spec(from_name("magnet-small-10secs")))
+    panel.set_capabilities(Capabilities.from_spec(CATALOG["facebook/magnet-small-10secs"]))
     assert panel.magnet.isVisibleTo(panel) and not panel.cfg_coef.isEnabled()
     assert not panel.extend_stride.isEnabled()
-    panel.set_capabilities(Capabilities.from_spec(from_name("audiogen-medium")))
+    panel.set_capabilities(Capabilities.from_spec(CATALOG["facebook/audiogen-medium"]))
     assert not panel.magnet.isVisibleTo(panel) and panel.cfg_coef.isEnabled() and panel.extend_stride.isEnabled()
 
     panel.seed.setValue(99)
