@@ -53,11 +53,12 @@ class Engine:
     ) -> LoadedModel:
         """The model `ref` in `precision` (default: the engine's), loaded on first use."""
         key = str(ref)
-        resolved = resolve(precision or self.precision, self.device)  # the one record every step below reads
         model = self._models.get(key)
+        folder = model.folder if model is not None else resolve_model_dir(key, progress, cancel)
+        # the one record every step below reads (auto may pick int4 for a model verified for it)
+        resolved = resolve(precision or self.precision, self.device, folder / "state_dict.bin")
         if model is None or model.precision != resolved.mode:
             self._models.pop(key, None)
-            folder = resolve_model_dir(key, progress, cancel)
             check_cancel(cancel)
             self._models[key] = LoadedModel.from_folder(key, folder, self.device, resolved, self._shared)
         return self._models[key]

@@ -4,13 +4,15 @@ per group of inputs), and "auto"; and `Precision`, the one record of a resolved 
 `auto` resolves, once per process and device, to the fastest mode this machine runs correctly: on the CPU the
 probed and measured choice of `core.nn.kernels`; on CUDA bf16 where the GPU supports it, else fp32. A take
 records the resolved mode, never "auto", so replaying it uses the same numbers. "int4" needs its CPU kernel
-(probed once per machine): where it is missing or fails its probe, int8 serves, with one log line.
+(probed once per machine): where it is missing or fails its probe, int8 serves, with one log line. Auto picks
+int4 only for a model whose `main.py verify` record shows int4 close enough to int8 (core.models.verification).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InvalidParameterError
@@ -55,14 +57,21 @@ class Precision:
         return f"{self.mode} ({self.weights}; kernel {self.kernel}; {self.activations} activations)"
 
 
-def resolve(precision: str | Precision, device: torch.device | str = "cpu") -> Precision:
-    """The record of `precision` on `device`: "auto" measured (see `resolve_precision`), int4 where its kernel runs."""
+def resolve(
+    precision: str | Precision, device: torch.device | str = "cpu", checkpoint: Path | None = None
+) -> Precision:
+    """The record of `precision` on `device`: "auto" measured (see `resolve_precision`; int4 instead of int8 for a
+    `checkpoint` whose recorded verification allows it), int4 where its kernel runs, else int8."""
     if isinstance(precision, Precision):
         return precision
     import torch
 
     device = torch.device(device)
     mode = resolve_precision(precision, device)
+    if precision == "auto" and mode == "int8" and checkpoint is not None and _int4_runs(device):
+        from core.models.verification import int4_verified
+
+        mode = "int4" if int4_verified(checkpoint) else mode
     if mode == "int4" and not _int4_runs(device):
         log.warning("int4 precision: the 4-bit kernel does not run correctly on this %s; using int8", device.type)
         mode = "int8"

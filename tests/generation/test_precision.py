@@ -25,11 +25,15 @@ def _cache(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "precision, plain", [("fp32", False), ("fp32", True), ("int8", False)], ids=["fp32", "fp32-plain", "int8"]
+    "precision, plain",
+    [("fp32", False), ("fp32", True), ("int8", False), ("int4", False)],
+    ids=["fp32", "fp32-plain", "int8", "int4"],
 )
 def test_batched_variations_equal_each_take_made_alone(fixtures_dir, precision, plain):
     """Through the packed float32 kernel (rows independent: one call for the batch), the plain one (MKL, called
-    per take) and int8."""
+    per take), int8 and int4."""
+    if precision == "int4" and not kernels.available(kernels.INT4_MM):
+        pytest.skip("no 4-bit kernel on this CPU")
     with kernels.forced(kernels.ONEDNN_F32, False) if plain else nullcontext():
         _check_batched_variations(Engine(precision=precision).load(fixtures_dir / "musicgen"), precision)
 
@@ -121,3 +125,11 @@ def test_masked_models_run_in_int8_reproducibly(fixtures_dir, name):
     takes = [model.generate(GenerationRequest("dog barking", params, seed=4)) for _ in range(2)]
     assert takes[0].extra["precision"] == "int8"
     np.testing.assert_array_equal(takes[0].codes, takes[1].codes)
+
+
+def test_int4_without_its_kernel_loads_int8_and_takes_say_so(fixtures_dir):
+    with kernels.forced(kernels.INT4_MM, False):
+        model = Engine(precision="int4").load(fixtures_dir / "musicgen")
+        take = model.generate(GenerationRequest("rain", SAMPLED, seed=1))
+    assert model.precision == take.extra["precision"] == "int8"
+    assert model.record.kernel != kernels.INT4_MM
