@@ -10,7 +10,8 @@ The same random-weight LM of a released size (`benchmarks.common.random_lm`) run
   block of inputs, int8 activations: accuracy_level 4);
 - OpenVINO: the same graph in float32, weights compressed by NNCF (INT8_ASYM per channel, INT4_SYM per group).
 
-A mode is "runtime precision[/group]", e.g. "torch int4/64", "ort int4/32", "openvino int4/128".
+A mode is "runtime precision[/group]", e.g. "torch int4/64", "ort int4/32", "openvino int4/128"; "int4a" is
+asymmetric 4-bit (a zero point per group, as torch's int4 format) for the runtimes.
 
 The runtime graphs take the KV cache as bound inputs (keys stored transposed, [B, H, Dh, T]) and return only the
 new position's keys and values, which the caller writes into the cache in place: no copy of the whole cache per
@@ -46,6 +47,7 @@ from core.nn.quantize import apply_precision, quantize_lm, quantize_lm_int4  # n
 SIZES = {
     "musicgen-small": dict(dim=1024, num_heads=16, num_layers=24),
     "audiogen-medium": dict(dim=1536, num_heads=24, num_layers=48),
+    "tiny": dict(dim=128, num_heads=2, num_layers=2),  # a smoke run of the script
 }
 TEXT = 12
 FILL = 16
@@ -89,12 +91,14 @@ def _weights(lm) -> dict:
 class GraphBuilder:
     """The decoding step as an ONNX graph (opset 17 + com.microsoft MatMulNBits)."""
 
-    def __init__(self, w: dict, cfg, rows: int, cache: int, linear: str, bits: int = 8, block: int = 32) -> None:
+    def __init__(
+        self, w: dict, cfg, rows: int, cache: int, linear: str, bits: int = 8, block: int = 32, asym: bool = False
+    ) -> None:
         from onnx import TensorProto, helper, numpy_helper
 
         self.h, self.np_h, self.TP = helper, numpy_helper, TensorProto
         self.w, self.cfg, self.rows, self.cache = w, cfg, rows, cache
-        self.linear_kind, self.bits, self.block = linear, bits, block
+        self.linear_kind, self.bits, self.block, self.asym = linear, bits, block, asym
         self.nodes, self.inits, self.n = [], [], 0
 
     def name(self, base: str) -> str:
@@ -117,9 +121,10 @@ class GraphBuilder:
         if self.linear_kind == "float":
             out = self.op("MatMul", [x, self.const(weight.T.copy())])
         else:
-            packed, scales = matmul_nbits_weight(weight, self.bits, self.block)
+            packed, scales, zeros = matmul_nbits_weight(weight, self.bits, self.block, self.asym)
             attrs = dict(K=k, N=n, bits=self.bits, block_size=self.block, accuracy_level=4)
-            out = self.op("MatMulNBits", [x, self.const(packed), self.const(scales)], "com.microsoft", **attrs)
+            inputs = [x, self.const(packed), self.const(scales)] + ([self.const(zeros)] if zeros is not None else [])
+            out = self.op("MatMulNBits", inputs, "com.microsoft", **attrs)
         return out if bias is None else self.op("Add", [out, self.const(bias)])
 
     def norm(self, x: str, prefix: str) -> str:
@@ -264,18 +269,30 @@ class GraphBuilder:
         return h.make_model(graph, opset_imports=opsets, ir_version=9)
 
 
-def matmul_nbits_weight(weight: np.ndarray, bits: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """MatMulNBits' B [N, K / block, block * bits / 8] uint8 and scales [N * K / block], symmetric (the default
-    zero point 2^(bits-1)): w = (q - 2^(bits-1)) * scale."""
+def matmul_nbits_weight(
+    weight: np.ndarray, bits: int, block: int, asym: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """MatMulNBits' B [N, K / block, block * bits / 8] uint8, scales [N * K / block] and zero points: symmetric
+    (none given: the default 2^(bits-1)) or, with `asym`, per block from its range (uint8, packed like B)."""
     n, k = weight.shape
     groups = weight.reshape(n, k // block, block)
-    half = 1 << (bits - 1)
-    scale = np.abs(groups).max(-1, keepdims=True) / (half - 1 if bits == 8 else half - 0.5)
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-    q = np.clip(np.round(groups / scale) + half, 0, 2 * half - 1).astype(np.uint8)  # [N, G, block]
+    half, top = 1 << (bits - 1), (1 << bits) - 1
+    if asym:
+        low, high = groups.min(-1, keepdims=True), groups.max(-1, keepdims=True)
+        scale = np.where(high > low, (high - low) / top, 1.0).astype(np.float32)
+        zero = np.clip(np.round(-low / scale), 0, top).astype(np.uint8)  # [N, G, 1]
+    else:
+        scale = np.abs(groups).max(-1, keepdims=True) / (half - 1 if bits == 8 else half - 0.5)
+        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        zero = np.full(scale.shape, half, np.uint8)
+    q = np.clip(np.round(groups / scale) + zero, 0, top).astype(np.uint8)  # [N, G, block]
+    zeros = zero[..., 0] if asym else None  # [N, G]
     if bits == 4:
         q = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
-    return np.ascontiguousarray(q), scale.reshape(-1)
+        if zeros is not None:
+            zeros = np.pad(zeros, ((0, 0), (0, zeros.shape[1] % 2)))
+            zeros = (zeros[:, 0::2] | (zeros[:, 1::2] << 4)).astype(np.uint8)
+    return np.ascontiguousarray(q), scale.reshape(-1), None if zeros is None else zeros.reshape(-1)
 
 
 class GraphStep:
@@ -394,11 +411,10 @@ def make_mode(mode: str, fp32, args):
     if runtime == "torch":
         return fp32 if precision == "fp32" else torch_lm(args.size, precision, group)
     if runtime == "ort":
-        spec = (
-            dict(linear="float") if precision == "fp32" else dict(linear="nbits", bits=int(precision[3:]), block=group)
-        )
-        return "ort", spec
-    return "ov", {"int8": "INT8_ASYM", "int4": "INT4_SYM", "fp32": None}[precision]
+        if precision == "fp32":
+            return "ort", dict(linear="float")
+        return "ort", dict(linear="nbits", bits=int(precision[3]), block=group, asym=precision.endswith("a"))
+    return "ov", {"int8": "INT8_ASYM", "int4": "INT4_SYM", "int4a": "INT4_ASYM", "fp32": None}[precision]
 
 
 def embed(lm_weights: dict, tokens: torch.Tensor, position: int, dim: int) -> np.ndarray:
@@ -466,12 +482,12 @@ def main() -> None:
                     )
                 stepper.set_cache(ks, vs)
                 out = torch.from_numpy(np.array(stepper.step(embed(weights, tokens[:rows, :, FILL], FILL, dim), FILL)))
-                steppers[mode] = lambda p, s=stepper: s.step(embed(weights, tokens[:rows, :, 0], p, dim), p)
+                steppers[mode] = lambda p, s=stepper, r=rows: s.step(embed(weights, tokens[:r, :, 0], p, dim), p)
             else:
                 stepper = TorchStep(made, rows, args.cache, text)
                 stepper.set_cache(ks, vs)
                 out = stepper.step(tokens[:rows, :, FILL], FILL)
-                steppers[mode] = lambda p, s=stepper: s.step(tokens[:rows, :, 0], p)
+                steppers[mode] = lambda p, s=stepper, r=rows: s.step(tokens[:r, :, 0], p)
             for position in range(FILL + 1, FILL + 4):  # warm-up: TorchScript optimizes from its second call
                 steppers[mode](position)
             quality[mode] = kl_and_diff(reference, out.reshape(reference.shape))
@@ -490,10 +506,16 @@ def main() -> None:
         for mode in modes:
             table[(mode, rows)] = (statistics.median(times[mode]) * 1e3, *quality[mode])
         del steppers
-    print(f"\n{'mode':15s} {'rows':>4s} {'ms/step':>8s} {'vs int8':>8s} {'max|dlogit|':>12s} {'KL nats':>9s}")
+        print_table({key: value for key, value in table.items() if key[1] == rows})
+    print("\nall rows:")
+    print_table(table)
+
+
+def print_table(table: dict) -> None:
+    print(f"\n{'mode':17s} {'rows':>4s} {'ms/step':>8s} {'vs int8':>8s} {'max|dlogit|':>12s} {'KL nats':>9s}")
     for (mode, rows), (ms, diff, kl) in table.items():
         base = table.get(("torch int8", rows), (ms,))[0]
-        print(f"{mode:15s} {rows:4d} {ms:8.1f} {base / ms:7.2f}x {diff:12.3g} {kl:9.2e}")
+        print(f"{mode:17s} {rows:4d} {ms:8.1f} {base / ms:7.2f}x {diff:12.3g} {kl:9.2e}", flush=True)
 
 
 if __name__ == "__main__":
