@@ -61,7 +61,8 @@ def resolve(
     precision: str | Precision, device: torch.device | str = "cpu", checkpoint: Path | None = None
 ) -> Precision:
     """The record of `precision` on `device`: "auto" measured (see `resolve_precision`; int4 instead of int8 for a
-    `checkpoint` whose recorded verification allows it), int4 where its kernel runs, else int8."""
+    `checkpoint` whose recorded verification allows it, where int4 measures faster than int8 here), int4 where
+    its kernel runs, else int8."""
     if isinstance(precision, Precision):
         return precision
     import torch
@@ -69,9 +70,9 @@ def resolve(
     device = torch.device(device)
     mode = resolve_precision(precision, device)
     if precision == "auto" and mode == "int8" and checkpoint is not None and _int4_runs(device):
-        from core.models.verification import int4_verified
+        from core.models.verification import int4_verified  # int4 where verified for this model and faster here
 
-        mode = "int4" if int4_verified(checkpoint) else mode
+        mode = "int4" if int4_verified(checkpoint) and _measured_cpu_choice(with_int4=True) == "int4" else mode
     if mode == "int4" and not _int4_runs(device):
         log.warning("int4 precision: the 4-bit kernel does not run correctly on this %s; using int8", device.type)
         mode = "int8"
@@ -118,8 +119,9 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str
     return _measured_cpu_choice()
 
 
-def _measured_cpu_choice() -> str:
-    """The CPU's fastest mode, measured once per machine and remembered in the user cache (`auto.json`).
+def _measured_cpu_choice(with_int4: bool = False) -> str:
+    """The CPU's fastest mode (of fp32, bf16, int8, and int4 `with_int4`), measured once per machine and
+    remembered in the user cache (`auto.json`).
 
     Remembered because a measurement on a busy machine can differ from the next one: every process (the window,
     `main.py generate`) must resolve auto alike, or the same request would make different takes.
@@ -132,11 +134,12 @@ def _measured_cpu_choice() -> str:
     key = f"{torch.backends.cpu.get_cpu_capability()}|torch {torch.__version__}|" + ",".join(
         f"{name}={kernels.available(name)}" for name in kernels.KERNELS
     )
+    key += "|with int4" if with_int4 else ""
     path = cache_root() / "auto.json"
     stored = read_checked_json(path)  # checksummed: a damaged record is measured again, never used
     if stored.get(key) in RESOLVED:
         return stored[key]
-    choice = kernels.fastest_cpu_precision()
+    choice = kernels.fastest_cpu_precision(with_int4)
     write_checked_json(path, {**stored, key: choice})  # an unwritable cache: measured again next time
     return choice
 
