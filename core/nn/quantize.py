@@ -153,7 +153,10 @@ def apply_precision(
 def _quantized_form(tensors: Mapping[str, torch.Tensor], name: str, device: torch.device) -> PreparedLinear:
     """The int8 or int4 form of weight `name`, whichever the tensors hold for it."""
     if f"{name}.q4" in tensors:
-        return Int4Linear(tensors[f"{name}.q4"], tensors[f"{name}.sz"])
+        form = Int4Linear(tensors[f"{name}.q4"], tensors[f"{name}.sz"])
+        if not name.endswith("cross_attention.in_proj_weight"):  # only that one is cut into q / k / v parts
+            form.release_stored()  # the kernel's packed copy is the only one held from here on
+        return form
     sums = tensors.get(f"{name}.sums")
     return Int8Linear(tensors[f"{name}.q"].to(device), tensors[f"{name}.scale"].to(device), sums=sums)
 
