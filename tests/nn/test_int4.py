@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -14,6 +17,7 @@ from core.nn import int4, kernels
 from core.nn.fast_linear import Int4Linear, Int8Linear
 from core.nn.lm import Conditions
 from core.nn.quantize import apply_precision, quantize_lm_int4
+from tests.conftest import ROOT
 
 needs_kernel = pytest.mark.skipif(not kernels.available(kernels.INT4_MM), reason="no 4-bit kernel on this CPU")
 
@@ -86,3 +90,37 @@ def test_without_its_kernel_int4_resolves_to_int8_with_one_line(caplog):
         record = resolve("int4")
     assert record.mode == "int8" and record.quantized
     assert sum("int4" in r.getMessage() for r in caplog.records) == 1
+
+
+_AVX2_SCRIPT = """
+import torch
+from benchmarks.common import random_lm
+from core.nn import kernels
+from core.nn.lm import Conditions
+from core.nn.quantize import apply_precision, quantize_lm_int4
+lm, fp32 = (random_lm(dim=64, num_heads=4, num_layers=1, card=32) for _ in range(2))
+apply_precision(lm, "int4", quantize_lm_int4(lm))
+apply_precision(fp32, "fp32")
+text = torch.randn(2, 3, 64)
+logits = []
+for model in (lm, fp32):  # one decoding step with a cache: the scripted step where one was built
+    model.transformer.setup_caches(2, 1, torch.float32, "cpu")
+    with torch.inference_mode():
+        kv = model.transformer.cross_kv(text)
+        logits.append(model(torch.zeros(2, 4, 1, dtype=torch.long), Conditions(cross=text), start=0, cross_kv=kv))
+close = (logits[0] - logits[1]).abs().max().item() < 0.05 * logits[1].abs().max().item()
+print(torch.backends.cpu.get_cpu_capability(), kernels.available(kernels.INT4_MM), lm.decode_step is not None, close)
+"""
+
+
+def test_an_avx2_only_cpu_runs_int4_or_falls_back():
+    """On an AVX2-only CPU the 4-bit kernel is probed like the others: where it passes, an int4 LM decodes through
+    its scripted step close to fp32; where it fails, int4 resolves to int8 (test above)."""
+    env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2", PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", _AVX2_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    isa, available, scripted, close = result.stdout.split()
+    assert isa == "AVX2"
+    assert available == "False" or (scripted, close) == ("True", "True")
