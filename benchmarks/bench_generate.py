@@ -1,4 +1,4 @@
-"""Generation speed per precision at musicgen-small size, against the bandwidth floor and transformers' MusicGen.
+"""Generation speed per precision at a released size, against the bandwidth floor and transformers' MusicGen.
 
 Workload P1 (issue 11): a random-weight musicgen-small-size release (24 layers, dim 1024, 16 heads, card 2048,
 4 codebooks; `benchmarks/random_release.py`), loaded through the Engine as `main.py generate` does, batch 1
@@ -8,10 +8,12 @@ same run, and efficiency = bandwidth floor (bytes / bandwidth) / measured step t
 MusicgenForConditionalGeneration (random weights, same sizes) in fp32 and bf16, and the wall time of 4
 variations (decoded together) over one take in fp32 and int8.
 
-    python benchmarks/bench_generate.py [--model DIR] [--seconds 5] [--threads 2] [--repeats 3] [--skip-transformers]
-                                        [--eager]
+    python benchmarks/bench_generate.py [--size musicgen-small|audiogen-medium] [--model DIR] [--seconds 5]
+                                        [--threads 2] [--repeats 3] [--skip-transformers] [--eager]
 
-Without --model a musicgen-small-size release is written to a temporary folder first (about 1.7 GB).
+Without --model a release of --size is written to a temporary folder first (about 1.7 GB for musicgen-small,
+6 GB for audiogen-medium). Precisions: fp32, bf16, int8 and int4 (where this CPU runs its 4-bit kernel);
+transformers' MusicGen only at musicgen-small size.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchmarks.common import MUSICGEN_SMALL, machine  # noqa: E402
 from core.engine import Engine, GenerationRequest, generate_variations  # noqa: E402
 from core.models.precision import resolve_precision  # noqa: E402
-from core.nn.kernels import cpu_capability  # noqa: E402
+from core.nn.kernels import INT4_MM, available, cpu_capability  # noqa: E402
 from core.nn.transformer import CrossAttention  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
@@ -157,7 +159,7 @@ def print_table(models: dict, seconds: float, repeats: int, bandwidth: float, ea
         if eager and m.bundle.lm.decode_step:
             modes[f"{p} eager"] = (m, False)
     rounds = [{name: _time_mode(*modes[name], seconds) for name in modes} for _ in range(repeats)]
-    header = ("s/audio s", "ms/step", "MB/step", "floor ms", "efficiency", "vs fp32")
+    header = ("s/audio s", "ms/step", "MB/step", "floor ms", "efficiency", "vs fp32", "vs int8")
     print(f"{'mode':11s}", " ".join(f"{name:>10s}" for name in header))
     best = {name: (min(r[name][0] for r in rounds), min(r[name][1] for r in rounds)) for name in modes}
     for name, (per_second, step_ms) in best.items():
@@ -165,7 +167,7 @@ def print_table(models: dict, seconds: float, repeats: int, bandwidth: float, ea
         floor = nbytes / bandwidth / 1e6
         figures = (
             f"{per_second:10.2f} {step_ms:10.1f} {nbytes / 1e6:10.0f} {floor:10.1f} {floor / step_ms:10.0%} "
-            f"{best['fp32'][1] / step_ms:9.2f}x"
+            f"{best['fp32'][1] / step_ms:9.2f}x {best.get('int8', best['fp32'])[1] / step_ms:9.2f}x"
         )
         print(f"{name:11s} {figures}", flush=True)
     spread = {name: max(r[name][1] for r in rounds) / best[name][1] for name in modes}
@@ -188,7 +190,8 @@ def _time_mode(model, scripted: bool, seconds: float) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a musicgen-small-size release folder (random_release.py)")
+    parser.add_argument("--size", choices=("musicgen-small", "audiogen-medium"), default="musicgen-small")
+    parser.add_argument("--model", type=Path, help="a release folder of --size (random_release.py)")
     parser.add_argument("--seconds", type=float, default=5.0, help="audio seconds per timed take")
     parser.add_argument("--variation-seconds", type=float, default=2.0, help="audio seconds per variation")
     parser.add_argument("--threads", type=int, default=2)
@@ -205,11 +208,12 @@ def main() -> None:
     if folder is None:
         from benchmarks.random_release import write_release
 
-        folder = write_release("musicgen-small", Path(tempfile.mkdtemp(prefix="musicgen-small-")))
+        folder = write_release(args.size, Path(tempfile.mkdtemp(prefix=f"{args.size}-")))
     bandwidth = read_bandwidth()
     print(f"memory read bandwidth: {bandwidth:.1f} GB/s (2^29-byte sum, best of 5)")
-    print(f"musicgen-small size, {args.seconds} s take, batch 1 + CFG 3, top-k 250, {args.threads} threads")
-    precisions = [p for p in ("fp32", "bf16", "int8") if not (args.skip_table and p == "bf16")]
+    print(f"{args.size} size, {args.seconds} s take, batch 1 + CFG 3, top-k 250, {args.threads} threads")
+    int4 = ("int4",) if available(INT4_MM) else ()
+    precisions = [p for p in ("fp32", "bf16", "int8", *int4) if not (args.skip_table and p == "bf16")]
     precisions = [] if args.skip_table and args.skip_variations else precisions
     models = {precision: Engine(precision=precision).load(folder) for precision in precisions}
     scripted = ", ".join(f"{p} {'yes' if m.bundle.lm.decode_step else 'no'}" for p, m in models.items())
@@ -218,8 +222,8 @@ def main() -> None:
         time_take(model, 0.2)  # warm-up (and the int8 cache)
     if not args.skip_table:
         print_table(models, args.seconds, args.repeats, bandwidth, args.eager)
-    models.pop("bf16", None)  # variations are timed in fp32 and int8
-    if not args.skip_transformers:
+    models.pop("bf16", None)  # variations are timed in fp32, int8 and int4
+    if not args.skip_transformers and args.size == "musicgen-small":
         for dtype in (torch.float32, torch.bfloat16):
             print(
                 f"transformers {str(dtype)[6:]:9s} {transformers_musicgen(args.seconds, dtype):6.2f} s/audio s",

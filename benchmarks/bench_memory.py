@@ -1,7 +1,8 @@
 """Peak resident memory to load a model and generate 1 s, per precision (issue 11: int8 <= 40 % of fp32).
 
 Each measurement runs in a fresh process (peak RSS is per process): fp32; bf16; int8 with an empty int8 cache
-(the first load quantizes, reading every float weight); int8 again (the second load reads the cached int8 weights).
+(the first load quantizes, reading every float weight); int8 again (the second load reads the cached int8 weights);
+int4 the same two ways (issue 24: int4 <= 1.6 GB at audiogen-medium size).
 
     python benchmarks/random_release.py --size musicgen-medium --out /tmp/musicgen-medium
     python benchmarks/bench_memory.py --model /tmp/musicgen-medium
@@ -62,11 +63,12 @@ def main() -> None:
     cache = Path(tempfile.mkdtemp(prefix="sounddesk-int8-cache-"))
     rows = {}
     runs = (("fp32", "fp32"), ("bf16", "bf16"), ("int8, first load", "int8"), ("int8, cached", "int8"))
+    runs += (("int4, first load", "int4"), ("int4, cached", "int4"))
     for label, precision in runs:
         loaded, peak, seconds = measure(args.model, precision, cache, args.threads)
         rows[label] = peak
         print(f"  {label:17s} load {loaded:6.2f}  load + 1 s {peak:6.2f}  (load {seconds:.0f} s)", flush=True)
-    for label in ("bf16", "int8, first load", "int8, cached"):
+    for label in ("bf16", "int8, first load", "int8, cached", "int4, first load", "int4, cached"):
         print(f"  {label} / fp32: {rows[label] / rows['fp32']:.0%}")
 
 

@@ -17,11 +17,11 @@ from core.generation.variations import generate_variations  # noqa: F401 (the en
 from core.models import load_facts
 from core.models.capabilities import Capabilities
 from core.models.hub import resolve_model_dir
-from core.models.int8_cache import int8_weights
+from core.models.int8_cache import quantized_weights
 from core.models.loader import LMBundle, load_lm_bundle
 from core.models.memory import check_fits, return_large_blocks_to_the_os
 from core.models.pairing import check_codec_matches
-from core.models.precision import check_precision, float_dtype, resolve_precision
+from core.models.precision import Precision, check_precision, resolve
 from core.nn.fast_linear import packs_weights
 from core.nn.quantize import apply_precision, is_quantized
 from core.takes.take import Take
@@ -32,16 +32,14 @@ log = logging.getLogger(__name__)
 class Engine:
     """Loads models once and keeps them: switching back to a loaded model is instant.
 
-    `precision` ("auto", "fp32", "bf16", "int8"; see core.models.precision) is the default of `load`; fp32 is the
-    exact reference. `dtype=torch.bfloat16` is the older spelling of precision "bf16". One precision of a
-    model is kept at a time: loading it in another one frees the first.
+    `precision` ("auto", "fp32", "bf16", "int8", "int4"; see core.models.precision) is the default of `load`;
+    fp32 is the exact reference. One precision of a model is kept at a time: loading it in another one frees the
+    first.
     """
 
-    def __init__(
-        self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, precision: str | None = None
-    ) -> None:
+    def __init__(self, device: str | torch.device = "cpu", precision: str = "fp32") -> None:
         self.device = parse_device(device)  # an unknown or absent device is a sentence, not a traceback
-        self.precision = check_precision(precision or ("bf16" if dtype == torch.bfloat16 else "fp32"))
+        self.precision = check_precision(precision)
         self._models: dict[str, LoadedModel] = {}
         self._shared = SharedModels()  # the T5 encoders and the stem separator, one copy for all models
 
@@ -54,11 +52,12 @@ class Engine:
     ) -> LoadedModel:
         """The model `ref` in `precision` (default: the engine's), loaded on first use."""
         key = str(ref)
-        resolved = resolve_precision(precision or self.precision, self.device)
         model = self._models.get(key)
-        if model is None or model.precision != resolved:
+        folder = model.folder if model is not None else resolve_model_dir(key, progress, cancel)
+        # the one record every step below reads (auto may pick int4 for a model verified for it)
+        resolved = resolve(precision or self.precision, self.device, folder / "state_dict.bin")
+        if model is None or model.precision != resolved.mode:
             self._models.pop(key, None)
-            folder = resolve_model_dir(key, progress, cancel)
             check_cancel(cancel)
             self._models[key] = LoadedModel.from_folder(key, folder, self.device, resolved, self._shared)
         return self._models[key]
@@ -119,10 +118,11 @@ class LoadedModel:
         codec: CompressionModel,
         device: torch.device,
         shared: SharedModels | None = None,
-        precision: str = "fp32",
+        precision: Precision | None = None,
     ) -> None:
         self.ref, self.folder, self.bundle, self.codec, self.device = ref, folder, bundle, codec, device
-        self.precision = precision  # resolved: fp32, bf16 or int8
+        self.record = precision or resolve("fp32", device)
+        self.precision = self.record.mode  # what takes record: fp32, bf16, int8 or int4
         self.shared = shared if shared is not None else SharedModels()
         check_codec_matches(bundle, codec, folder)
 
@@ -132,30 +132,31 @@ class LoadedModel:
         ref: str,
         folder: Path,
         device: torch.device,
-        precision: str | torch.dtype = "fp32",
+        precision: Precision | str = "fp32",
         shared: SharedModels | None = None,
     ) -> LoadedModel:
-        """Load in a resolved precision (fp32, bf16, int8; a dtype means fp32 / bf16), after checking it fits."""
-        if isinstance(precision, torch.dtype):
-            precision = "bf16" if precision == torch.bfloat16 else "fp32"
+        """Load in a precision (a `resolve`d record, or a mode to resolve), after checking it fits."""
+        record = resolve(precision, device)
+        precision = record.mode
         if device.type == "cpu":
             check_fits(ref, folder, precision)
             return_large_blocks_to_the_os()  # weights are converted and packed one at a time: free each for good
             load_facts.recall_kernel_probes()  # read, not probed again, on the same torch and CPU
         shared = shared if shared is not None else SharedModels()
         # quantized or packed straight from the file's tensors, never copied on the way
-        from_file = is_quantized if precision == "int8" or packs_weights(precision, device) else None
-        bundle = load_lm_bundle(folder / "state_dict.bin", float_dtype(precision), shared.text_encoders, from_file)
+        from_file = is_quantized if record.quantized or packs_weights(precision, device) else None
+        bundle = load_lm_bundle(folder / "state_dict.bin", record.dtype, shared.text_encoders, from_file)
         codec = wrap_for_lm(load_compression_model(folder / "compression_state_dict.bin"), bundle.cfg)
         bundle.lm.to(device)
-        int8 = int8_weights(bundle.lm, folder / "state_dict.bin") if precision == "int8" else None
+        checkpoint = folder / "state_dict.bin"
+        quantized = quantized_weights(bundle.lm, checkpoint, precision) if record.quantized else None
         if device.type == "cpu":
-            load_facts.apply_precision_remembered(bundle.lm, folder / "state_dict.bin", precision, int8)
+            load_facts.apply_precision_remembered(bundle.lm, checkpoint, precision, quantized)
         else:
-            apply_precision(bundle.lm, precision, int8)
+            apply_precision(bundle.lm, precision, quantized)
         for module in bundle.conditioners.values():
             module.to(device)
-        return cls(ref, folder, bundle, codec.to(device), device, shared, precision)
+        return cls(ref, folder, bundle, codec.to(device), device, shared, record)
 
     @property
     def capabilities(self) -> Capabilities:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "core.cli.search",
     "core.cli.evaluate",
     "core.cli.render",
+    "core.cli.verify",
 )
 
 

@@ -1,4 +1,4 @@
-"""The int8 weights of a checkpoint, quantized once and kept in the user cache (safetensors, never pickle).
+"""The int8 (or int4) weights of a checkpoint, quantized once and kept in the user cache (safetensors, never pickle).
 
 Keyed by the checkpoint's content hash (SHA-256 of `state_dict.bin`; core.models.disk_cache), so a changed file is
 quantized again and a moved or copied one is not. The values do not depend on the CPU (exact float32 arithmetic:
@@ -8,6 +8,7 @@ Files are written to a temporary name and renamed: a crash never leaves a half-w
 What is read is checked before it is used: the header (names, dtypes, offsets that fit the file), the metadata
 (this format, this checkpoint's hash, this torch) and each tensor's CRC-32, computed when it is read. A
 mismatching or damaged entry is quantized again and rewritten, with one log line; never used, never a crash.
+int4 entries (core.nn.int4's stored form, int8 output heads) are kept the same way, beside, in their own format.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import json
 import logging
 import math
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +28,38 @@ from safetensors.torch import save_file
 
 from core.models.disk_cache import CACHE_ENV, cache_root
 from core.models.disk_cache import content_hash as _content_hash
+from core.nn import int4
 from core.nn.lm import LMModel
-from core.nn.quantize import matches, quantize_lm
+from core.nn.quantize import matches, matches_int4, quantize_lm, quantize_lm_int4
 from core.takes.atomic import write_with
 
-__all__ = ["CACHE_ENV", "FORMAT", "StoredTensors", "cache_dir", "cache_root", "content_hash", "int8_weights"]
+__all__ = [
+    "CACHE_ENV",
+    "FORMAT",
+    "StoredTensors",
+    "cache_dir",
+    "cache_root",
+    "content_hash",
+    "int8_weights",
+    "quantized_weights",
+]
 log = logging.getLogger(__name__)
 FORMAT = "int8-per-channel-v1"
+
+
+@dataclass(frozen=True)
+class _Scheme:
+    """How one quantized precision is made and checked."""
+
+    format: str
+    quantize: Callable[[LMModel], dict[str, torch.Tensor]]
+    matches: Callable[[LMModel, Mapping[str, torch.Tensor]], bool]
+
+
+SCHEMES = {
+    "int8": _Scheme(FORMAT, quantize_lm, matches),
+    "int4": _Scheme(f"int4-g{int4.GROUP}-int8-heads-v1", quantize_lm_int4, matches_int4),
+}
 
 
 def cache_dir() -> Path:
@@ -98,7 +125,7 @@ class StoredTensors(Mapping[str, torch.Tensor]):
 
 
 _MAX_HEADER = 100 << 20
-_DTYPES = {"I8": torch.int8, "F32": torch.float32}
+_DTYPES = {"I8": torch.int8, "U8": torch.uint8, "F32": torch.float32}
 
 
 def _entry(name: str, info: dict, data_bytes: int) -> tuple[tuple[int, ...], torch.dtype, tuple[int, int]]:
@@ -130,64 +157,74 @@ def _record(metadata: dict, entries: dict) -> dict | None:
     return record
 
 
-def _metadata(digest: str, tensors: Mapping[str, torch.Tensor]) -> dict[str, str]:
+def _metadata(digest: str, tensors: Mapping[str, torch.Tensor], scheme: _Scheme) -> dict[str, str]:
     """What an entry records: its format, the checkpoint it was quantized from, torch's version, each CRC-32 (one
     metadata key: safetensors writes several in a varying order, and the same entry should be the same bytes)."""
     crc = {name: zlib.crc32(t.contiguous().numpy().view(np.uint8).reshape(-1)) for name, t in tensors.items()}
-    record = {"format": FORMAT, "source": digest, "torch": torch.__version__, "crc32": crc}
+    record = {"format": scheme.format, "source": digest, "torch": torch.__version__, "crc32": crc}
     return {"sounddesk": json.dumps(record, sort_keys=True)}
 
 
-def _why_not_usable(stored: StoredTensors, digest: str, lm: LMModel) -> str | None:
+def _why_not_usable(stored: StoredTensors, digest: str, lm: LMModel, scheme: _Scheme) -> str | None:
     """Why a readable entry must not serve this checkpoint and torch, or None when it may."""
     meta = stored.record
-    if meta is None or meta.get("format") != FORMAT:
+    if meta is None or meta.get("format") != scheme.format:
         return "it was written in an older layout"
     if meta.get("source") != digest:
         return "it was made from another checkpoint"
     if meta.get("torch") != torch.__version__:
         return f"it was made with torch {meta.get('torch')}"
-    return None if matches(lm, stored) else "its tensors do not fit this model"
+    return None if scheme.matches(lm, stored) else "its tensors do not fit this model"
 
 
 def int8_weights(lm: LMModel, checkpoint: Path, folder: Path | None = None) -> Mapping[str, torch.Tensor]:
-    """The LM's int8 tensors: from the cache when present and valid (read lazily and checked), else quantized now
-    and cached. A damaged or foreign entry is quantized again and rewritten, with one log line."""
-    folder = folder or cache_dir()
+    """The LM's int8 tensors (`quantized_weights` in int8)."""
+    return quantized_weights(lm, checkpoint, "int8", folder)
+
+
+def quantized_weights(
+    lm: LMModel, checkpoint: Path, precision: str, folder: Path | None = None
+) -> Mapping[str, torch.Tensor]:
+    """The LM's tensors for "int8" or "int4": from the cache when present and valid (read lazily and checked),
+    else quantized now and cached. A damaged or foreign entry is quantized again and rewritten, with one log line."""
+    folder, scheme = folder or cache_dir(), SCHEMES[precision]
     try:
         digest = content_hash(checkpoint, folder)
     except OSError as exc:
-        log.warning("int8 cache unavailable (%s): quantizing without it", exc)
-        return quantize_lm(lm)
-    entry = folder / f"{digest}-{FORMAT}.safetensors"
+        log.warning("%s cache unavailable (%s): quantizing without it", precision, exc)
+        return scheme.quantize(lm)
+    entry = folder / f"{digest}-{scheme.format}.safetensors"
     if entry.is_file():
         try:
             stored = StoredTensors(entry)
-            why = _why_not_usable(stored, digest, lm)
+            why = _why_not_usable(stored, digest, lm, scheme)
         except (OSError, SafetensorError) as exc:
             why = f"it is damaged: {exc}"
         if why is None:
-            return _Checked(lm, entry, digest, stored)
-        log.warning("int8 cache entry %s not used (%s): quantizing again", entry.name, why)
-    return _store(lm, entry, digest, quantize_lm(lm))
+            return _Checked(lm, entry, digest, stored, scheme)
+        log.warning("%s cache entry %s not used (%s): quantizing again", precision, entry.name, why)
+    return _store(lm, entry, digest, scheme.quantize(lm), scheme)
 
 
-def _store(lm: LMModel, entry: Path, digest: str, tensors: dict[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
+def _store(
+    lm: LMModel, entry: Path, digest: str, tensors: dict[str, torch.Tensor], scheme: _Scheme
+) -> Mapping[str, torch.Tensor]:
     """Write the entry and read it back lazily (the quantized copies are not held while packing); `tensors` as they
     are where the cache cannot be written (a full disk or a read-only cache must not stop generation)."""
-    if _write(entry, digest, tensors):
+    if _write(entry, digest, tensors, scheme):
         try:
-            return _Checked(lm, entry, digest, StoredTensors(entry))
+            return _Checked(lm, entry, digest, StoredTensors(entry), scheme)
         except (OSError, SafetensorError) as exc:
-            log.warning("could not read back the int8 cache entry %s: %s", entry, exc)
+            log.warning("could not read back the cache entry %s: %s", entry, exc)
     return tensors
 
 
-def _write(entry: Path, digest: str, tensors: dict[str, torch.Tensor]) -> bool:
+def _write(entry: Path, digest: str, tensors: dict[str, torch.Tensor], scheme: _Scheme) -> bool:
     try:
-        write_with(entry, lambda tmp: save_file(tensors, str(tmp), metadata=_metadata(digest, tensors)))
+        metadata = _metadata(digest, tensors, scheme)
+        write_with(entry, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     except (OSError, SafetensorError) as exc:
-        log.warning("could not write the int8 cache entry %s: %s", entry, exc)
+        log.warning("could not write the cache entry %s: %s", entry, exc)
         return False
     return True
 
@@ -197,8 +234,8 @@ class _Checked(Mapping[str, torch.Tensor]):
     quantized again from its float weights (still held while the load packs) and the entry rewritten: every
     tensor served is then the quantization of this checkpoint, read intact or made now."""
 
-    def __init__(self, lm: LMModel, entry: Path, digest: str, stored: StoredTensors) -> None:
-        self._lm, self._entry, self._digest = lm, entry, digest
+    def __init__(self, lm: LMModel, entry: Path, digest: str, stored: StoredTensors, scheme: _Scheme) -> None:
+        self._lm, self._entry, self._digest, self._scheme = lm, entry, digest, scheme
         self._tensors: Mapping[str, torch.Tensor] = stored
 
     def __getitem__(self, name: str) -> torch.Tensor:
@@ -206,9 +243,9 @@ class _Checked(Mapping[str, torch.Tensor]):
             try:
                 return self._tensors[name]
             except (OSError, SafetensorError) as exc:
-                log.warning("int8 cache entry %s is damaged (%s): quantizing again", self._entry.name, exc)
-                self._tensors = quantize_lm(self._lm)  # kept in memory: this load does not read the entry again
-                _write(self._entry, self._digest, self._tensors)
+                log.warning("cache entry %s is damaged (%s): quantizing again", self._entry.name, exc)
+                self._tensors = self._scheme.quantize(self._lm)  # kept: this load does not read the entry again
+                _write(self._entry, self._digest, self._tensors, self._scheme)
         return self._tensors[name]
 
     def __iter__(self) -> Iterator[str]:

@@ -56,14 +56,14 @@ def remember_kernel_probes() -> None:
 
 
 def apply_precision_remembered(
-    lm: LMModel, checkpoint: Path, precision: str, int8: Mapping[str, torch.Tensor] | None = None
+    lm: LMModel, checkpoint: Path, precision: str, quantized: Mapping[str, torch.Tensor] | None = None
 ) -> None:
     """`core.nn.quantize.apply_precision` on the CPU, with the scripted step's verdict of an earlier load of this
     checkpoint read instead of checked again, and this load's verdict and kernel probes kept for the next one."""
     facts = read_checked_json(_path())
     key = step_key(content_hash(checkpoint), precision)
     verdict = facts.get(key)
-    apply_precision(lm, precision, int8, verdict if isinstance(verdict, bool) else None)
+    apply_precision(lm, precision, quantized, verdict if isinstance(verdict, bool) else None)
     _update(facts, {key: lm.decode_step is not None})
 
 

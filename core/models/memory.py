@@ -1,8 +1,9 @@
 """Will a model fit? An estimate of the memory a model needs in a precision, checked before loading it.
 
-The LM's float32 bytes are the size of `state_dict.bin` (release files hold float32 weights); bf16 halves them
-and int8 quarters them (the quantized linears are nearly all of an LM). The codec and a margin for activations
-and the text encoder are added. Better a sentence before loading than the kernel's OOM killer halfway through.
+The LM's float32 bytes are the size of `state_dict.bin` (release files hold float32 weights); bf16 halves them,
+int8 quarters them (the quantized linears are nearly all of an LM), int4 (packed 4-bit values, their scales,
+int8 heads) takes about a sixth. The codec and a margin for activations and the text encoder are added.
+Better a sentence before loading than the kernel's OOM killer halfway through.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from core.errors import InsufficientMemoryError
 
 GB = 1 << 30
 MARGIN = 512 << 20
-_LM_FACTOR = {"fp32": 1.0, "bf16": 0.5, "int8": 0.27}
+_LM_FACTOR = {"fp32": 1.0, "bf16": 0.5, "int8": 0.27, "int4": 0.16}
 
 
 def available_memory() -> int | None:

@@ -7,8 +7,9 @@ Measured on 148 int8 linears of 1024x1024 with their row maps and a norm (2 rows
 eager 9.1-12.8 ms, scripted 6.5-7.5 ms.
 
 The scripted step is built from the LM's prepared kernels (`core.nn.fast_linear`) where every one of them is of
-a kind it knows and computes rows independently: fbgemm int8, `_weight_int8pack_mm` int8, oneDNN packed float32
-or bfloat16. It mirrors the eager modules op for op, so its logits are the eager path's, bit for bit; that is
+a kind it knows and computes rows independently: fbgemm int8, `_weight_int8pack_mm` int8,
+`_weight_int4pack_mm_for_cpu` 4-bit, oneDNN packed float32 or bfloat16. It mirrors
+the eager modules op for op, so its logits are the eager path's, bit for bit; that is
 checked on the model itself when the step is built (`build_decode_step`), and a step that fails to compile, to
 run, or to agree is not used: the eager path serves, as on a torch without TorchScript.
 """
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.nn import kernels
-from core.nn.fast_linear import Int8Linear, PackedLinear, PreparedLinear, int8_output
+from core.nn.fast_linear import Int4Linear, Int8Linear, PackedLinear, PreparedLinear, int8_output
 from core.nn.kv_cache import write_cache
 from core.nn.lm import Conditions, LMModel
 from core.nn.transformer import LayerScale, TransformerLayer, sin_embedding
@@ -63,6 +64,18 @@ class _Int8MM(_Kernel):
         return int8_output(kernels.int8_mm(x, self.q, self.ones, self.scale), x, self.bias)
 
 
+class _Int4MM(_Kernel):
+    """`Int4Linear.kernel_run` through `_weight_int4pack_mm_for_cpu` (`kernels.int4_mm`, compiled with the step)."""
+
+    def __init__(self, form: Int4Linear, bias: torch.Tensor | None) -> None:
+        super().__init__()
+        self.packed, self.group, self.scale_zeros = form.packed, form.group, form.scale_zeros
+        self.bias = bias
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        return int8_output(kernels.int4_mm(x, self.packed, self.group, self.scale_zeros), x, self.bias)
+
+
 class _OneDNN(_Kernel):
     """`PackedLinear.kernel_run`: oneDNN's linear on the packed float32 or bfloat16 weight, bias in the kernel."""
 
@@ -82,6 +95,8 @@ def _kernel(form: PreparedLinear | None, bias: torch.Tensor | None) -> nn.Module
         return _Fbgemm(form, bias)
     if isinstance(form, Int8Linear) and form.kernel == kernels.INT8_MM:
         return _Int8MM(form, bias)
+    if isinstance(form, Int4Linear):
+        return _Int4MM(form, bias)
     if isinstance(form, PackedLinear) and form.dtype in (torch.float32, torch.bfloat16):
         return _OneDNN(form, bias)
     raise _Unknown(type(form).__name__ if not isinstance(form, Int8Linear) else f"int8 via {form.kernel}")

@@ -1,4 +1,4 @@
-"""The LM's linear layers in each precision: float32 (the reference), bfloat16 and int8 per channel.
+"""The LM's linear layers in each precision: float32 (the reference), bfloat16, int8 per channel, 4-bit per group.
 
 A decoding step multiplies 2 rows (the CFG pair) by each weight matrix: memory-bound, so what matters is how
 fast the weights are read. Each weight gets a `PreparedLinear` once per model (`prepare`):
@@ -11,6 +11,7 @@ fast the weights are read. Each weight gets a `PreparedLinear` once per model (`
 - `Int8Linear`: int8 weights [N, K] with a float32 scale per output channel through fbgemm (activations
   quantized per row, x86) or `_weight_int8pack_mm` (bfloat16 activations), whichever runs correctly here
   first, else the same int8 values dequantized per call.
+- `Int4Linear`: 4-bit weights per group of inputs (`core.nn.int4`) through `_weight_int4pack_mm_for_cpu`.
 
 Batched variations put several takes' CFG pairs in one call. A kernel whose rows are computed independently of
 each other (probed) serves the whole batch at once, sharing each weight read; the others (MKL's float GEMM
@@ -28,7 +29,7 @@ from contextvars import ContextVar
 import torch
 import torch.nn.functional as F
 
-from core.nn import kernels
+from core.nn import int4, kernels
 
 MIN_WEIGHT = 1 << 18
 MAX_ROWS = 4
@@ -199,6 +200,49 @@ class Int8Linear(PreparedLinear):
         return Int8Linear(self.q[start:end], self.scale[start:end], self.kernel, sums)
 
 
+class Int4Linear(PreparedLinear):
+    """Group-wise 4-bit weights (`core.nn.int4`) through `aten._weight_int4pack_mm_for_cpu`, bfloat16 activations.
+
+    Built from the stored form (q4 [N, K / 2], scale_zeros [K / group, N, 2]); the kernel's packed copy is the one
+    kept once `release_stored()` has run (after the q / k / v parts are cut). `weight` gives the held weight back
+    exactly from the kernel itself (x = identity), for gradients.
+    """
+
+    row_independent = True
+
+    def __init__(self, q4: torch.Tensor, scale_zeros: torch.Tensor) -> None:
+        self.out_features, self.in_features = q4.shape[0], q4.shape[1] * 2
+        self.group = int4.group_size(q4, scale_zeros)
+        self.stored: tuple[torch.Tensor, torch.Tensor] | None = (q4, scale_zeros)
+        self.packed = kernels.int4_pack(q4)
+        self.scale_zeros = scale_zeros.to(torch.bfloat16)  # exact: quantize_int4 rounds them to bfloat16
+
+    @property
+    def weight(self) -> torch.Tensor:
+        eye = torch.eye(self.in_features)
+        return kernels.int4_mm(eye, self.packed, self.group, self.scale_zeros).T.contiguous()  # [N, K]
+
+    def run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if x.requires_grad:
+            return _KernelForward.apply(x, self, bias)
+        return self.kernel_run(x, bias)
+
+    def kernel_run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return int8_output(kernels.int4_mm(x, self.packed, self.group, self.scale_zeros), x, bias)
+
+    def nbytes(self) -> int:
+        return self.out_features * self.in_features // 2 + self.scale_zeros.numel() * 2
+
+    def part(self, start: int, end: int) -> PreparedLinear:
+        if self.stored is None:
+            raise RuntimeError("a 4-bit form's parts are cut before its stored form is released")
+        q4, scale_zeros = self.stored
+        return Int4Linear(q4[start:end], scale_zeros[:, start:end].contiguous())
+
+    def release_stored(self) -> None:
+        self.stored = None
+
+
 def row_sums(q: torch.Tensor) -> torch.Tensor:
     """The exact integer sums of int8 rows q [N, K] -> [N] float32, 2-3x faster than an int64 sum.
 
@@ -241,7 +285,9 @@ class _KernelForward(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, prepared: PackedLinear | Int8Linear, bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        ctx, x: torch.Tensor, prepared: PackedLinear | Int8Linear | Int4Linear, bias: torch.Tensor | None
+    ) -> torch.Tensor:
         ctx.prepared = prepared
         return prepared.kernel_run(x, bias)
 

@@ -31,7 +31,8 @@ ONEDNN_F32 = "onednn_f32"  # oneDNN linear on a pre-packed float32 weight
 ONEDNN_BF16 = "onednn_bf16"  # oneDNN linear on a pre-packed bfloat16 weight
 FBGEMM_INT8 = "fbgemm_int8"  # fbgemm's int8 GEMM (x86): int8 weight per output channel, int8 activations per row
 INT8_MM = "int8_mm"  # aten._weight_int8pack_mm: int8 weight per output channel, bfloat16 activations
-KERNELS = (ONEDNN_F32, ONEDNN_BF16, FBGEMM_INT8, INT8_MM)
+INT4_MM = "int4_mm"  # aten._weight_int4pack_mm_for_cpu: 4-bit weight per group of inputs, float32 activations
+KERNELS = (ONEDNN_F32, ONEDNN_BF16, FBGEMM_INT8, INT8_MM, INT4_MM)
 
 _probed: dict[str, bool] = {}
 _forced: dict[str, bool] = {}
@@ -57,6 +58,25 @@ def int8_mm(x: torch.Tensor, q: torch.Tensor, ones: torch.Tensor, scale: torch.T
     applied to its output instead.
     """
     return torch._weight_int8pack_mm(x.to(torch.bfloat16), q, ones).float() * scale
+
+
+def int4_pack(q4: torch.Tensor) -> torch.Tensor:
+    """The CPU kernel's packed layout of 4-bit values q4 [N, K / 2] uint8 (two per byte, low nibble first).
+
+    The layout may differ per CPU (the kernel blocks for its vector width), so caches keep q4, not this."""
+    from core.nn.int4 import unpack_int4
+
+    return torch.ops.aten._convert_weight_to_int4pack_for_cpu(unpack_int4(q4).to(torch.int32), 1)
+
+
+def int4_mm(x: torch.Tensor, packed: torch.Tensor, group: int, scale_zeros: torch.Tensor) -> torch.Tensor:  # scriptable
+    """x [R, K] (any float) times a packed 4-bit weight -> float32 [R, N]; `scale_zeros` [K / group, N, 2] bfloat16:
+    w[n, k] = (q[n, k] - 8) * scale[g, n] + zero[g, n] with g = k // group.
+
+    Activations go in as bfloat16: the kernel's float32 path is 80-100x slower (16 ms against 0.17 ms for a
+    4096x1024 weight at 2 rows, AVX-512 EPYC), its bfloat16 one reads the weight about 3x faster than fbgemm int8.
+    """
+    return torch.ops.aten._weight_int4pack_mm_for_cpu(x.to(torch.bfloat16), packed, group, scale_zeros).float()
 
 
 def fbgemm_int8_pack(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -128,22 +148,33 @@ def fbgemm_narrow() -> bool:
 _narrow: bool | None = None
 
 
-def _probe_runner(name: str, weight: torch.Tensor) -> tuple[Callable[[torch.Tensor], torch.Tensor], float]:
-    """A function of x [R, K] for the kernel on `weight`, and the tolerance it must meet."""
+def _probe_runner(
+    name: str, weight: torch.Tensor
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], float, torch.Tensor]:
+    """A function of x [R, K] for the kernel on `weight`, the tolerance it must meet, and the weight it holds
+    (4-bit values are compared with their own dequantization: their rounding is the format's, not the kernel's)."""
     if name in (ONEDNN_F32, ONEDNN_BF16):
         if not (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")):
             raise RuntimeError("oneDNN is not built in")
         dtype, tol = (torch.float32, 1e-4) if name == ONEDNN_F32 else (torch.bfloat16, 0.05)
         packed = onednn_pack(weight.to(dtype))
-        return (lambda x: onednn_linear(x.to(dtype), packed, None).float()), tol
+        return (lambda x: onednn_linear(x.to(dtype), packed, None).float()), tol, weight
+    if name == INT4_MM:
+        from core.nn.int4 import dequantize_int4, quantize_int4  # the one place the 4-bit layout is written
+
+        q4, scale_zeros = quantize_int4(weight, 32)
+        packed = int4_pack(q4)
+        held = dequantize_int4(q4, scale_zeros)
+        scale_zeros = scale_zeros.to(torch.bfloat16)
+        return (lambda x: int4_mm(x, packed, 32, scale_zeros)), 0.05, held
     scale = weight.abs().amax(dim=1) / 127  # [N]
     q = torch.round(weight / scale[:, None]).to(torch.int8)
     if name == INT8_MM:
         ones = torch.ones(q.shape[0], dtype=torch.bfloat16)
-        return (lambda x: int8_mm(x, q, ones, scale)), 0.05
+        return (lambda x: int8_mm(x, q, ones, scale)), 0.05, weight
     if name == FBGEMM_INT8:
         packed, wsum, narrow = fbgemm_int8_pack(q, scale), (q.double().sum(1) * scale.double()).float(), fbgemm_narrow()
-        return (lambda x: fbgemm_int8_linear(x, packed, wsum, narrow)), 0.05
+        return (lambda x: fbgemm_int8_linear(x, packed, wsum, narrow)), 0.05, weight
     raise KeyError(name)
 
 
@@ -153,9 +184,9 @@ def _probe(name: str) -> bool:
     x = torch.randn(7, 64, generator=generator)  # [R, K]
     try:
         with torch.no_grad():
-            run, tol = _probe_runner(name, weight)
+            run, tol, held = _probe_runner(name, weight)
             everything = run(x)
-            exact = F.linear(x.double(), weight.double()).float()
+            exact = F.linear(x.double(), held.double()).float()
             close = bool(torch.allclose(everything, exact, atol=tol, rtol=tol))
             rows_independent = all(torch.equal(run(x[a:b]), everything[a:b]) for a, b in ((0, 2), (2, 5), (6, 7)))
     except Exception as exc:  # a CPU without the instructions raises RuntimeError; anything else: same answer
@@ -230,22 +261,26 @@ def packed_kernel(precision: str) -> str | None:
     return name if name is not None and available(name) else None
 
 
-def fastest_cpu_precision() -> str:
-    """The CPU precision `auto` picks: the fastest of fp32, bf16 (packed) and int8 that runs correctly here.
+def fastest_cpu_precision(with_int4: bool = False) -> str:
+    """The CPU precision `auto` picks: the fastest of fp32, bf16 (packed), int8 (and int4 `with_int4`) that runs
+    correctly here.
 
     Measured once on 24 matrices of 2048x1024 (more than the CPU's caches hold, as a model's weights are) with the
-    2 rows of a decoding step: a fraction of a second.
+    2 rows of a decoding step: a fraction of a second. int4 is measured because its kernel is not always faster
+    than int8's: on a 2-core AVX-512 EPYC it computes rather than reads (about 6 GB/s of 4-bit weights per core,
+    fbgemm int8 about 15 GB/s at 2 rows).
     """
     key = tuple(available(name) for name in KERNELS)
-    if key not in _choice:
-        _choice[key] = _measure_fastest()
-    return _choice[key]
+    if key not in _times:
+        _times[key] = _measure_times()
+    times = {mode: t for mode, t in _times[key].items() if with_int4 or mode != "int4"}
+    return min(times, key=times.__getitem__)
 
 
-_choice: dict[tuple[bool, ...], str] = {}
+_times: dict[tuple[bool, ...], dict[str, float]] = {}
 
 
-def _measure_fastest(count: int = 24) -> str:
+def _measure_times(count: int = 24) -> dict[str, float]:
     generator = torch.Generator().manual_seed(0)
     weights = [torch.randn(2048, 1024, generator=generator) * 0.02 for _ in range(count)]
     x = torch.randn(2, 1024, generator=generator)
@@ -255,12 +290,12 @@ def _measure_fastest(count: int = 24) -> str:
             ("fp32", packed_kernel("fp32")),
             ("int8", int8_kernel()),
             ("bf16", packed_kernel("bf16")),
+            ("int4", INT4_MM if available(INT4_MM) else None),
         ):
             if kernel is not None:
                 runs = [_probe_runner(kernel, w)[0] for w in weights]
                 times[precision] = _best_time(lambda runs=runs: [run(x) for run in runs])
     if "fp32" not in times:  # the plain float32 path, where oneDNN's packed one is refused
         times["fp32"] = _best_time(lambda: [w @ x.T for w in weights])
-    choice = min(times, key=times.__getitem__)
-    log.info("auto precision: %s (%s)", choice, ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in times.items()))
-    return choice
+    log.info("auto precision measured: %s", ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in times.items()))
+    return times

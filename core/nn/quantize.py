@@ -1,10 +1,11 @@
-"""int8 weight-only quantization of the LM and putting a model into a precision (fp32, bf16, int8).
+"""Weight-only quantization of the LM (int8, int4) and putting a model into a precision (fp32, bf16, int8, int4).
 
 Every large linear of the LM is quantized: the self- and cross-attention projections (`in_proj_weight`,
 `out_proj.weight`), the feed-forward (`linear1`, `linear2`) and the per-codebook output heads (`linears.k`).
 Symmetric per output channel: scale[n] = max_k |W[n, k]| / 127, q = round(W / scale) in [-127, 127].
 Embeddings, norms and biases stay float32. Worked example, one row W[n] = [0.5, -1.27, 0.01]:
-scale = 0.01, q = [50, -127, 1], dequantized back exactly.
+scale = 0.01, q = [50, -127, 1], dequantized back exactly. int4 mode quantizes the same weights group-wise to
+4 bits (`core.nn.int4`), except the output heads, which stay int8.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from core.nn import int4
 from core.nn.decode_step import build_decode_step
-from core.nn.fast_linear import Int8Linear, PackedLinear, PreparedLinear, prepare, row_sums
+from core.nn.fast_linear import Int4Linear, Int8Linear, PackedLinear, PreparedLinear, prepare, row_sums
 from core.nn.lm import LMModel
 from core.nn.pages import drop_file_pages
 
@@ -54,6 +56,57 @@ def quantize_lm(lm: LMModel) -> dict[str, torch.Tensor]:
     return out
 
 
+def is_head(name: str) -> bool:
+    """Whether a quantized weight is an output head (`linears.k`): int4 mode keeps those in int8."""
+    return name.startswith("linears.")
+
+
+def _stays_int8(name: str, shape: torch.Size) -> bool:
+    """Whether int4 mode keeps a quantized weight in int8: the output heads (2 % of the weights, and the logits the
+    sampler reads) and any shape the 4-bit kernel does not take."""
+    return is_head(name) or not int4.fits(*shape)
+
+
+def quantize_lm_int4(lm: LMModel, group: int | None = None) -> dict[str, torch.Tensor]:
+    """int4 mode's tensors: `{name}.q4` and `{name}.sz` (core.nn.int4; `group` inputs per scale, default the
+    format's choice for the weight's width), or int8's `.q`, `.scale`, `.sums` where the weight stays int8."""
+    params = dict(lm.named_parameters())
+    out: dict[str, torch.Tensor] = {}
+    for name in linear_weight_names(lm):
+        weight = params[name]
+        if _stays_int8(name, weight.shape):
+            out[f"{name}.q"], out[f"{name}.scale"] = quantize_per_channel(weight)
+            out[f"{name}.sums"] = row_sums(out[f"{name}.q"])
+        else:
+            out[f"{name}.q4"], out[f"{name}.sz"] = int4.quantize_int4(weight, group or int4.group_for(weight.shape[1]))
+        drop_file_pages(weight)
+    return out
+
+
+def _expected_int4(lm: LMModel) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    shapes: dict[str, tuple[tuple[int, ...], torch.dtype]] = {}
+    for name, param in lm.named_parameters():
+        if not is_quantized(name):
+            continue
+        n, k = param.shape
+        if _stays_int8(name, param.shape):
+            shapes.update({f"{name}.q": ((n, k), torch.int8), f"{name}.scale": ((n,), torch.float32)})
+            shapes[f"{name}.sums"] = ((n,), torch.float32)
+        else:
+            group = int4.group_for(k)
+            shapes.update({f"{name}.q4": ((n, k // 2), torch.uint8), f"{name}.sz": ((k // group, n, 2), torch.float32)})
+    return shapes
+
+
+def matches_int4(lm: LMModel, tensors: Mapping[str, torch.Tensor]) -> bool:
+    """Whether stored int4 tensors fit this LM (names, shapes, dtypes), read from a file's header where possible."""
+    expected = _expected_int4(lm)
+    if set(tensors) != set(expected):
+        return False
+    describe = getattr(tensors, "describe", lambda name: (tuple(tensors[name].shape), tensors[name].dtype))
+    return all(describe(name) == want for name, want in expected.items())
+
+
 def matches(lm: LMModel, tensors: Mapping[str, torch.Tensor]) -> bool:
     """Whether stored int8 tensors fit this LM (same names and shapes): a stale or damaged cache does not.
 
@@ -72,30 +125,40 @@ def matches(lm: LMModel, tensors: Mapping[str, torch.Tensor]) -> bool:
 
 
 def apply_precision(
-    lm: LMModel, precision: str, int8: Mapping[str, torch.Tensor] | None = None, step_verdict: bool | None = None
+    lm: LMModel, precision: str, quantized: Mapping[str, torch.Tensor] | None = None, step_verdict: bool | None = None
 ) -> None:
-    """Give the LM's linears their decode-time form for `precision` ("fp32", "bf16" or "int8").
+    """Give the LM's linears their decode-time form for `precision` ("fp32", "bf16", "int8" or "int4").
 
     For "fp32" and "bf16" the LM holds its weights in the precision's float dtype, except those `prepare` packs
     (they may still be the file's float32 tensors): each is released as soon as its packed copy exists, so the two
-    copies never coexist for the whole model. For "int8", `int8` holds `quantize_lm`'s tensors and the float
-    copies of the quantized weights are released. The decoding loop's steps then run scripted where the kernels
-    allow it (`core.nn.decode_step`; `step_verdict`: an earlier load's outcome of its check, see there).
+    copies never coexist for the whole model. For "int8" and "int4", `quantized` holds `quantize_lm`'s or
+    `quantize_lm_int4`'s tensors and the float copies of the quantized weights are released. The decoding loop's
+    steps then run scripted where the kernels allow it (`core.nn.decode_step`;
+    `step_verdict`: an earlier load's outcome of its check, see there).
     """
-    if precision != "int8":
+    if precision not in ("int8", "int4"):
         lm.prepare(lambda name, weight: _released_if_packed(lm, name, prepare(weight, precision)))
     else:
-        assert int8 is not None, "int8 precision needs the quantized tensors"
+        assert quantized is not None, f"{precision} precision needs the quantized tensors"
         device = lm.emb[0].weight.device
-        lm.prepare(lambda name, weight: _int8_form(int8, name, device))
+        lm.prepare(lambda name, weight: _quantized_form(quantized, name, device))
+        for form in lm.prepared_linears():
+            if isinstance(form, Int4Linear):
+                form.release_stored()  # the q / k / v parts are cut: the kernel's packed copies are all that run
         for name in linear_weight_names(lm):
             _release(lm, name)
     lm.decode_step = build_decode_step(lm, step_verdict)
 
 
-def _int8_form(int8: Mapping[str, torch.Tensor], name: str, device: torch.device) -> Int8Linear:
-    sums = int8.get(f"{name}.sums")
-    return Int8Linear(int8[f"{name}.q"].to(device), int8[f"{name}.scale"].to(device), sums=sums)
+def _quantized_form(tensors: Mapping[str, torch.Tensor], name: str, device: torch.device) -> PreparedLinear:
+    """The int8 or int4 form of weight `name`, whichever the tensors hold for it."""
+    if f"{name}.q4" in tensors:
+        form = Int4Linear(tensors[f"{name}.q4"], tensors[f"{name}.sz"])
+        if not name.endswith("cross_attention.in_proj_weight"):  # only that one is cut into q / k / v parts
+            form.release_stored()  # the kernel's packed copy is the only one held from here on
+        return form
+    sums = tensors.get(f"{name}.sums")
+    return Int8Linear(tensors[f"{name}.q"].to(device), tensors[f"{name}.scale"].to(device), sums=sums)
 
 
 def _released_if_packed(lm: LMModel, name: str, prepared: PreparedLinear) -> PreparedLinear:

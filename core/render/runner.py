@@ -145,17 +145,18 @@ def _render(
 
 
 def resolve_precisions(rows: list[RowSpec], device: str) -> list[RowSpec]:
-    """Rows with `precision: auto` get the concrete precision once, here, for every worker.
+    """Rows get their concrete precision once, here, for every worker (core.models.precision.resolve).
 
     "auto" is decided by timing the kernels of the machine at hand (core.nn.kernels), so two workers, or one
-    busy and one idle node, could resolve it differently and make different takes of one row.
+    busy and one idle node, could resolve it differently and make different takes of one row; "int4" becomes
+    int8 where its kernel does not run, and the report then says int8.
     """
-    if all(row.precision != "auto" for row in rows):
+    if all(row.precision in ("fp32", "bf16", "int8") for row in rows):
         return rows
-    from core.models.precision import resolve_precision
+    from core.models.precision import resolve
 
-    concrete = resolve_precision("auto", device)
-    return [replace(row, precision=concrete) if row.precision == "auto" else row for row in rows]
+    concrete = {precision: resolve(precision, device).mode for precision in {row.precision for row in rows}}
+    return [replace(row, precision=concrete[row.precision]) for row in rows]
 
 
 def _entry(entry: Entry) -> dict:

@@ -1,4 +1,4 @@
-"""The precision preference of the generation settings (auto, fp32, bf16, int8) and the mode auto picked."""
+"""The precision preference of the generation settings (auto, fp32, bf16, int8, int4) and the mode auto picked."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from core.models.precision import DESCRIPTIONS, PRECISIONS
 
-LABELS = {"auto": "Auto (fastest)", "fp32": "fp32 (exact)", "bf16": "bf16", "int8": "int8"}
+LABELS = {"auto": "Auto (fastest)", "fp32": "fp32 (exact)", "bf16": "bf16", "int8": "int8", "int4": "int4"}
 
 
 class PrecisionBox(QWidget):

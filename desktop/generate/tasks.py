@@ -41,7 +41,7 @@ class GenerationSpec:
     library_dir: Path
     melody: AudioClip | None = None
     continuation: AudioClip | None = None
-    precision: str = "auto"  # auto | fp32 | bf16 | int8 (core.models.precision)
+    precision: str = "auto"  # auto | fp32 | bf16 | int8 | int4 (core.models.precision)
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in every take's sidecar (bpm, bars, meter)
     rank: bool = False  # score the takes by CLAP text match after the batch
     preview: bool = False  # hand decoded audio chunks to the window while generating (autoregressive models)

@@ -14,7 +14,19 @@ import pytest
 from tests.conftest import ROOT
 
 HEAVY = ("torch", "transformers", "scipy", "librosa", "pyloudnorm", "demucs", "laion_clap", "ray")
-COMMANDS = ("generate", "export", "stems", "separate", "explain", "loop", "rank", "search", "evaluate", "render")
+COMMANDS = (
+    "generate",
+    "export",
+    "stems",
+    "separate",
+    "explain",
+    "loop",
+    "rank",
+    "search",
+    "evaluate",
+    "render",
+    "verify",
+)
 
 _PROBE = """
 import json, sys

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from core.cli.main import main
+from core.nn import kernels
 
 
 def _generate(fixtures_dir, out: Path, *extra: str) -> dict:
@@ -16,7 +17,14 @@ def _generate(fixtures_dir, out: Path, *extra: str) -> dict:
 
 def test_generate_records_the_resolved_precision(fixtures_dir, tmp_path, capsys):
     assert _generate(fixtures_dir, tmp_path / "int8", "--precision", "int8")["precision"] == "int8"
-    assert _generate(fixtures_dir, tmp_path / "auto")["precision"] in ("fp32", "bf16", "int8")  # never "auto"
+    assert _generate(fixtures_dir, tmp_path / "auto")["precision"] in ("fp32", "bf16", "int8", "int4")  # not "auto"
+
+
+def test_generate_in_int4_records_int4_or_the_int8_it_fell_back_to(fixtures_dir, tmp_path, capsys):
+    runs = "int4" if kernels.available(kernels.INT4_MM) else "int8"
+    assert _generate(fixtures_dir, tmp_path / "int4", "--precision", "int4")["precision"] == runs
+    with kernels.forced(kernels.INT4_MM, False):
+        assert _generate(fixtures_dir, tmp_path / "hidden", "--precision", "int4")["precision"] == "int8"
 
 
 def test_unknown_precision_is_one_error_line(fixtures_dir, tmp_path, capsys):

@@ -25,11 +25,15 @@ def _cache(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "precision, plain", [("fp32", False), ("fp32", True), ("int8", False)], ids=["fp32", "fp32-plain", "int8"]
+    "precision, plain",
+    [("fp32", False), ("fp32", True), ("int8", False), ("int4", False)],
+    ids=["fp32", "fp32-plain", "int8", "int4"],
 )
 def test_batched_variations_equal_each_take_made_alone(fixtures_dir, precision, plain):
     """Through the packed float32 kernel (rows independent: one call for the batch), the plain one (MKL, called
-    per take) and int8."""
+    per take), int8 and int4."""
+    if precision == "int4" and not kernels.available(kernels.INT4_MM):
+        pytest.skip("no 4-bit kernel on this CPU")
     with kernels.forced(kernels.ONEDNN_F32, False) if plain else nullcontext():
         _check_batched_variations(Engine(precision=precision).load(fixtures_dir / "musicgen"), precision)
 
@@ -142,3 +146,11 @@ def test_one_take_is_a_batch_of_one_through_the_one_entry(fixtures_dir):
     [batched, _] = generate_takes(model, request, [5, 6], on_frames=lambda i, codes: frames.append(i), first=2)
     np.testing.assert_array_equal(batched.codes, alone.codes)
     assert set(frames) == {2, 3}
+
+
+def test_int4_without_its_kernel_loads_int8_and_takes_say_so(fixtures_dir):
+    with kernels.forced(kernels.INT4_MM, False):
+        model = Engine(precision="int4").load(fixtures_dir / "musicgen")
+        take = model.generate(GenerationRequest("rain", SAMPLED, seed=1))
+    assert model.precision == take.extra["precision"] == "int8"
+    assert model.record.kernel != kernels.INT4_MM

@@ -6,6 +6,7 @@ import json
 
 from PySide6.QtCore import QSettings
 
+from core.nn import kernels
 from desktop.main_window import MainWindow
 
 TIMEOUT_MS = 120_000
@@ -23,19 +24,20 @@ def test_precision_choice_reaches_the_take_and_recall_restores_it(qtbot, tmp_set
         panel.params.duration.setValue(0.5)
         box = panel.params.precision
         assert box.choice() == "auto"  # the default for new generations
-        box.set_choice("fp32")
+        box.set_choice("int4")
+        runs = "int4" if kernels.available(kernels.INT4_MM) else "int8"  # int8 where the 4-bit kernel is refused
         with qtbot.waitSignal(window.controller.takes_added, timeout=TIMEOUT_MS) as added:
             window.generate()
         qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
         record = added.args[0][0]
-        assert json.loads(record.sidecar_path.read_text())["precision"] == "fp32"
-        assert box.picked.text() == "using fp32"
-        box.set_choice("int8")
+        assert json.loads(record.sidecar_path.read_text())["precision"] == runs
+        assert box.picked.text() == f"using {runs}"
+        box.set_choice("fp32")
         window.takes_panel.recall_action.trigger()
-        assert box.choice() == "fp32"
+        assert box.choice() == runs
         window.close()
         restored = MainWindow(QSettings())
-        assert restored.generate_panel.params.precision.choice() == "fp32"  # kept between sessions
+        assert restored.generate_panel.params.precision.choice() == runs  # kept between sessions
         restored.close()
     finally:
         if window.isVisible():
