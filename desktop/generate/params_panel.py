@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import InvalidParameterError, SoundDeskError
-from core.models.capabilities import Capabilities
+from core.models.capabilities import FAMILIES, Capabilities
 from core.params import SPAN_ARRANGEMENTS, GenerationParams
 from core.takes.schemas import load_preset
 from desktop.generate.precision_box import PrecisionBox
@@ -36,7 +36,8 @@ SEED_TIP = (
     "Type a seed, press Dice or Lock to keep one for every run."
 )
 MAX_VARIATIONS = 8
-MAX_DURATION = 300.0
+MAX_DURATION = max(family.longest_take or 0.0 for family in FAMILIES.values())
+"""The longest take any model makes (core.models.capabilities); core checks the chosen model's own limit."""
 log = logging.getLogger(__name__)
 PRESETS_DIR = resource_path("presets")
 

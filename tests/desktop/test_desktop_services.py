@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from core.models.capabilities import FAMILIES
 from core.takes.library import default_name
 from desktop.main_window import MainWindow
 from desktop.services.feature import TakeFeature
@@ -51,3 +52,13 @@ def test_every_feature_follows_the_selected_take(make_window):
         for _place, action in feature.menu_entries():
             assert action in in_menus or action in window.toolbar.actions()
     assert not window.explain.action.isEnabled() and not window.scene.action.isEnabled()  # no take selected
+
+
+def test_the_longest_take_is_cores(make_window):
+    """The duration box goes up to the longest take a model makes (MusicGen's 600 s, core.models.capabilities),
+    not a limit of the window's own; core checks the chosen model's limit when the take is made."""
+    window: MainWindow = make_window()
+    longest = max(family.longest_take or 0.0 for family in FAMILIES.values())
+    assert longest == 600.0
+    window.generate_panel.params.duration.setValue(longest)
+    assert window.generate_panel.params.params().duration == longest

@@ -94,7 +94,7 @@ def test_time_left_follows_the_measured_step_rate(qtbot, monkeypatch, tmp_settin
     15 s that averaging from the stage's start says."""
     now = [0.0]
     monkeypatch.setattr(controller_module.time, "monotonic", lambda: now[0])
-    controller = GenerationController(AppServices(tmp_settings))
+    controller = GenerationController(AppServices())  # QSettings in tmp_settings
     texts: list[str] = []
     controller.progress.connect(lambda stage, step, total, text: texts.append(text))
     job = Job("a take", lambda report, cancel: None)
