@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, Q
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
+    QLayout,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -293,6 +294,8 @@ class MainWindow(QMainWindow):
         takes.show_playing()  # Play / Stop
         for feature in self.features:
             feature.apply_icons()
+        for layout in self.findChildren(QLayout):
+            layout.invalidate()  # measured before: a layout never shown keeps its icon-less buttons' wider sizes
 
     def _refresh_first_run(self) -> None:
         self.first_run.refresh(len(self.generate_panel.models.local_folders()))
