@@ -55,7 +55,7 @@ def run(argv: Sequence[str] = ()) -> int:
 
 def _smoke_test(window) -> None:
     """Print the window's state once it is up, then close it (as the user would: settings saved, worker stopped)."""
-    box = "shown" if window.first_run.isVisible() else "hidden"
+    box = "shown" if window.generate_panel.first_run.isVisible() else "hidden"
     print(f"SoundDesk window ready; first-run box {box}", flush=True)
     picture = os.environ.get(SMOKE_TEST_ENV, "")
     if picture.endswith(".png"):

@@ -7,8 +7,6 @@ What the window's parts share (job queue, engine, player, library, preferences) 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
@@ -27,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import SoundDeskError
-from core.models import hub
 from core.models.precision import recorded_precision
 from core.takes.library import Library, TakeRecord
 from desktop.compact.mode import CompactMode
@@ -35,7 +32,6 @@ from desktop.dialogs.exporting import TakeExporter
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.explain.controller import ExplainController
 from desktop.generate.controller import GenerationController
-from desktop.generate.first_run import FirstRunBox
 from desktop.generate.panel import GeneratePanel
 from desktop.generate.warm_start import load_last_model
 from desktop.link.follow import LinkFollow
@@ -75,10 +71,10 @@ class MainWindow(QMainWindow):
         self.services = services if services is not None else AppServices(settings, self)
         self.error_box: QMessageBox | None = None
         self.controller = GenerationController(self.services, self)
-        self.sound_search = SoundSearch(self.controller, lambda: self.library, self)
         self.exporter = TakeExporter(self.settings, self.services.library_dir, self)
         self.generate_panel = GeneratePanel()
         self.takes_panel = TakesPanel(self.services.player)
+        self.sound_search = SoundSearch(self.services, self.takes_panel, self)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.generate_panel)
         self.splitter.addWidget(self.takes_panel)
@@ -90,7 +86,6 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_features()
         self._make_toolbar()
-        self._add_first_run()
         self._add_link()
         if self.settings.value("window/geometry") is None:  # a first start; later ones restore their geometry
             self._fit_screen()
@@ -121,6 +116,7 @@ class MainWindow(QMainWindow):
         panel.remove_job_requested.connect(services.queue.remove)
         panel.message.connect(self.show_status)
         panel.models.folder_opened.connect(controller.load)
+        panel.download_requested.connect(controller.load)
         controller.progress.connect(panel.show_progress)
         controller.status.connect(self.show_status)
         controller.error.connect(self.show_error)
@@ -139,14 +135,7 @@ class MainWindow(QMainWindow):
         self.exporter.message.connect(self.show_status)
         self.exporter.error.connect(self.show_error)
         self.statusBar().addPermanentWidget(self.exporter.reveal_button)
-        search = self.sound_search
-        takes.sound_search_requested.connect(search.search_text)
-        takes.more_like_requested.connect(search.more_like)
-        search.ranked.connect(takes.show_ranked)
-        search.scored.connect(takes.added)
-        takes.rank_requested.connect(search.rank_prompt)
-        takes.sound_search_opened.connect(search.index_first)
-        search.message.connect(self.show_status)
+        self.sound_search.message.connect(self.show_status)
 
     def _make_menus(self) -> None:
         """File, Edit, Take and Model; the take features' entries go in the places of `self.menu_places`."""
@@ -154,7 +143,9 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.open_folder_action = file_menu.addAction("Open model folder…", self.generate_panel.models.ask_folder)
         self.open_folder_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.reveal_library_action = file_menu.addAction("Open library folder", self._reveal_library)
+        self.reveal_library_action = file_menu.addAction(
+            "Open library folder", lambda: reveal(self.preferences.library_dir)
+        )
         self.reveal_exports_action = file_menu.addAction("Open exports folder", self.exporter.reveal_folder)
         self.preferences_action = file_menu.addAction("Preferences…", self.edit_preferences)
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
@@ -256,15 +247,6 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self._apply_icons()
 
-    def _add_first_run(self) -> None:
-        """No model on disk yet: the first-run box above the prompt offers one to download."""
-        self.first_run = FirstRunBox()
-        self.first_run.download_requested.connect(self._download)
-        self.first_run.open_folder_requested.connect(self.generate_panel.models.ask_folder)
-        self.generate_panel.layout().insertWidget(0, self.first_run)
-        self.controller.model_loaded.connect(lambda _info: self._refresh_first_run())
-        self.generate_panel.models.model_changed.connect(lambda _ref: self._refresh_first_run())
-
     def _add_link(self) -> None:
         """Follow tempo (Ableton Link): in the Model menu and the toolbar, the peers in the status bar, and loops."""
         self.link = LinkFollow(self.generate_panel.params.tempo, self.settings, self)
@@ -276,34 +258,15 @@ class MainWindow(QMainWindow):
 
     def _apply_icons(self) -> None:
         """Icons in the theme's colour (again after a theme change: each is drawn for one background)."""
-        takes = self.takes_panel
-        for action, name in (
-            (self.generate_action, "generate"),
-            (self.cancel_action, "cancel"),
-            (self.open_folder_action, "folder"),
-            (takes.loop_action, "loop"),
-            (takes.star_action, "star"),
-            (takes.rename_action, "rename"),
-            (takes.delete_action, "delete"),
-            (takes.recall_action, "recall"),
-            (takes.export_action, "export"),
-        ):
+        for action, name in ((self.generate_action, "generate"), (self.cancel_action, "cancel")):
             action.setIcon(theme.icon(name))
-        self.generate_panel.generate_button.setIcon(theme.icon("generate", on_accent=True))
-        self.generate_panel.cancel_button.setIcon(theme.icon("cancel"))
-        takes.show_playing()  # Play / Stop
+        self.open_folder_action.setIcon(theme.icon("folder"))
+        self.generate_panel.apply_icons()
+        self.takes_panel.apply_icons()
         for feature in self.features:
             feature.apply_icons()
         for layout in self.findChildren(QLayout):
             layout.invalidate()  # measured before: a layout never shown keeps its icon-less buttons' wider sizes
-
-    def _refresh_first_run(self) -> None:
-        self.first_run.refresh(len(self.generate_panel.models.local_folders()))
-
-    def _download(self, ref: str) -> None:
-        """First run: download and load `ref` (progress bar and Cancel as for any job), then choose it."""
-        self.generate_panel.models.select(ref)
-        self.controller.load(ref)
 
     def _fit_screen(self) -> None:
         """A first start opens at a fraction of the screen, centred; the generate column gets LEFT_WIDTH."""
@@ -320,21 +283,14 @@ class MainWindow(QMainWindow):
         self.takes_panel.splitter.setSizes([list_height, max(1, height - list_height)])
 
     def generate(self) -> None:
-        """Queue a generation of what the left panel shows; user mistakes become a status message."""
-        panel = self.generate_panel
-        if not panel.models.current_ref():
-            self.show_error("Choose a model first.")
-            return
-        if not panel.prompt.prompt() and panel.continuation.clip() is None:
-            self.show_error("Type a prompt describing the sound first.")
-            return
+        """Queue a generation of what the left panel shows; user mistakes become an error message."""
+        preferences = self.preferences
         try:
-            spec = replace(panel.spec(self.preferences.library_dir), rank=self.preferences.rank_takes)
+            spec = self.generate_panel.request(preferences.library_dir)
         except SoundDeskError as exc:
             self.show_error(str(exc))
             return
-        panel.prompt.remember(spec.prompt)
-        self.controller.generate(replace(spec, preview=self.preferences.preview))
+        self.controller.generate(replace(spec, rank=preferences.rank_takes, preview=preferences.preview))
 
     def recall(self, record: TakeRecord) -> None:
         precision = recorded_precision(record.extra)
@@ -342,10 +298,6 @@ class MainWindow(QMainWindow):
             self.show_status(f"Recalled “{record.name}”: Generate makes it again (seed {record.seed}, locked).")
         else:
             self.show_status(f"Recalled “{record.name}”, but its model {record.model} is not available here.")
-
-    def export_record(self, record: TakeRecord, folder: Path, export_settings: Any) -> Any:
-        """Export one take; returns its ExportResult, or None after showing why not (desktop.dialogs.exporting)."""
-        return self.exporter.export(record, folder, export_settings)
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
@@ -367,25 +319,16 @@ class MainWindow(QMainWindow):
             self._apply_preferences(dialog.preferences())
 
     def _apply_preferences(self, preferences: Preferences, initial: bool = False) -> None:
-        if preferences.library_dir != self.preferences.library_dir:
-            if self.controller.busy:
-                self.show_error("Change the library folder once the running jobs have finished.")
-                preferences.library_dir = self.preferences.library_dir
-            else:
-                self.services.open_library(preferences.library_dir)
-        self.services.player.set_device(preferences.output_device or None)
-        if (initial or preferences.theme != self.preferences.theme) and QApplication.instance() is not None:
+        """The services use them (library folder, output device, offline); the window shows the theme."""
+        restyle = initial or preferences.theme != self.preferences.theme
+        self.services.apply_preferences(preferences, initial)
+        if restyle and QApplication.instance() is not None:
             theme.apply(QApplication.instance(), preferences.theme)
             self._apply_icons()
-        if preferences.offline or not initial:
-            hub.set_offline(preferences.offline)
         self.offline_action.blockSignals(True)
-        self.offline_action.setChecked(hub.is_offline())
+        self.offline_action.setChecked(preferences.offline)
         self.offline_action.blockSignals(False)
-        preferences.offline = hub.is_offline()
-        self._refresh_first_run()
-        self.services.preferences = preferences
-        preferences.save(self.settings)
+        self.generate_panel.refresh_first_run()
 
     def _set_offline(self, offline: bool) -> None:
         self._apply_preferences(replace(self.preferences, offline=offline))
@@ -396,9 +339,6 @@ class MainWindow(QMainWindow):
         self.takes_panel.set_library(library)
         self.generate_panel.prompt.set_recent(library.recent_prompts())
         self.controller.library_available()
-
-    def _reveal_library(self) -> bool:
-        return reveal(self.preferences.library_dir)
 
     def _on_takes_added(self, records: list[TakeRecord]) -> None:
         self.takes_panel.added(records)

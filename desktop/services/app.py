@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
 
 from core.errors import SoundDeskError
+from core.models import hub
 from core.takes.history_db import LibraryBusyError
 from core.takes.library import Library
 from desktop.jobs.engine import EngineHolder
@@ -108,6 +109,22 @@ class AppServices(QObject):
         if notes:
             self.message.emit(" ".join(notes))
         self.library_opened.emit(library)
+
+    def apply_preferences(self, preferences: Preferences, initial: bool = False) -> None:
+        """Use and save `preferences`: another library folder (not while a job runs: the error says so), the audio
+        output, working offline (`initial`: at start, where only an offline preference changes anything)."""
+        if preferences.library_dir != self.preferences.library_dir:
+            if self.queue.busy:
+                self.error.emit("Change the library folder once the running jobs have finished.")
+                preferences.library_dir = self.preferences.library_dir
+            else:
+                self.open_library(preferences.library_dir)
+        self.player.set_device(preferences.output_device or None)
+        if preferences.offline or not initial:
+            hub.set_offline(preferences.offline)
+        preferences.offline = hub.is_offline()
+        self.preferences = preferences
+        preferences.save(self.settings)
 
     def close(self) -> None:
         """Stop playing and opening, cancel and wait for the worker (never terminate it), close the library."""

@@ -419,6 +419,13 @@ class TakesPanel(QWidget):
         """What plays, in words ("" when nothing does)."""
         return f"Playing {self._playing_name or 'a take'}" if self.player.is_playing() else ""
 
+    def apply_icons(self) -> None:
+        """The take actions' icons in the current theme's colour (again after a theme change)."""
+        actions = (self.loop_action, self.star_action, self.rename_action, self.delete_action, self.recall_action)
+        for action in (*actions, self.export_action):
+            action.setIcon(theme.icon(action.objectName()))  # each action is named as its icon
+        self.show_playing()  # Play / Stop
+
     def show_playing(self) -> None:
         """The Play action's text, icon and tooltip for what the player does now."""
         playing = self.player.is_playing()

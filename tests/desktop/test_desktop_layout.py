@@ -120,7 +120,7 @@ def test_first_run_names_a_model_to_get_or_how_to_add_a_folder(qtbot, tmp_settin
     window = MainWindow(settings)
     qtbot.addWidget(window)
     window.show()
-    box = window.first_run
+    box = window.generate_panel.first_run
     assert box.isVisible()  # the fixture hub cache holds no catalog release
     assert hub.is_offline()  # the tests run offline: how to add a folder instead of a download
     assert "offline" in box.text.text() and "Open model folder" in box.text.text()
