@@ -8,13 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop.crash import ExceptionHandler, setup_logging
 from desktop.settings import APPLICATION, ORGANISATION
 from desktop.widgets import theme
-from resources import resource_path
 
 log = logging.getLogger(__name__)
 SMOKE_TEST_ENV = "SOUNDDESK_SMOKE_TEST"
@@ -27,7 +25,7 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sounddesk", *argv])
     QCoreApplication.setOrganizationName(ORGANISATION)
     QCoreApplication.setApplicationName(APPLICATION)
-    app.setWindowIcon(QIcon(str(resource_path("icons", "sounddesk.svg"))))
+    app.setWindowIcon(theme.app_icon())
     from PySide6.QtCore import QSettings
 
     theme.apply(app, str(QSettings().value("preferences/theme", theme.DEFAULT_THEME)))
@@ -41,8 +39,10 @@ def run(argv: Sequence[str] = ()) -> int:
     handler = ExceptionHandler(log_path, app)
     handler.install()
     from desktop.main_window import MainWindow
+    from desktop.services.app import AppServices
 
-    window = MainWindow(warm_start=True)
+    services = AppServices(parent=app)  # the app's: one job queue, engine, player and library for the window
+    window = MainWindow(warm_start=True, services=services)
     window.show()
     log.info("window shown (log file %s)", log_path)
     if os.environ.get(SMOKE_TEST_ENV):
@@ -55,7 +55,7 @@ def run(argv: Sequence[str] = ()) -> int:
 
 def _smoke_test(window) -> None:
     """Print the window's state once it is up, then close it (as the user would: settings saved, worker stopped)."""
-    box = "shown" if window.first_run.isVisible() else "hidden"
+    box = "shown" if window.generate_panel.first_run.isVisible() else "hidden"
     print(f"SoundDesk window ready; first-run box {box}", flush=True)
     picture = os.environ.get(SMOKE_TEST_ENV, "")
     if picture.endswith(".png"):

@@ -3,27 +3,29 @@
 `CompactMode` owns the CompactWindow and the checkable "Compact mode" action: on, the main window hides and
 the compact window shows where it was last (or at the top right of the screen); off, the reverse. The compact
 window follows the controller's progress and busy state; its Generate goes through the main window's
-`generate` (one queue, one engine).
+`generate` (one queue, one engine). A take feature (desktop.services.feature) with a File menu entry and a
+toolbar button.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from desktop.compact.window import CompactWindow
 from desktop.generate.controller import GenerationController
 from desktop.generate.panel import GeneratePanel
+from desktop.services.feature import TakeFeature
 from desktop.takes.panel import TakesPanel
 from desktop.widgets import theme
 
 MARGIN = 24
 
 
-class CompactMode(QObject):
+class CompactMode(TakeFeature):
     """The compact window and the action that toggles it."""
 
     def __init__(
@@ -48,6 +50,9 @@ class CompactMode(QObject):
         self.action.setToolTip("A small always-on-top window to keep beside your DAW (Ctrl+Shift+M)")
         self.action.toggled.connect(self.set_compact)
         self._placed = False
+
+    def menu_entries(self) -> list[tuple[str, QAction]]:
+        return [("window", self.action), ("toolbar", self.action)]
 
     def apply_icons(self) -> None:
         """The action's and the compact window's icons in the current theme's colour."""

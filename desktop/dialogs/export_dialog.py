@@ -110,14 +110,15 @@ class ExportDialog(QDialog):
         return box
 
     def _restore(self, settings: QSettings, default_folder: Path) -> None:
+        """The fields as last accepted; never accepted: core's defaults (core.export.settings.ExportSettings)."""
         from core.export.settings import ExportSettings
 
-        default = ExportSettings()  # the app's export defaults, defined once there
+        default = ExportSettings()
         with group(settings, "export"):
             self.folder.setText(read_str(settings, "folder", str(default_folder)))
             self._select(self.format, read_str(settings, "format", default.format))
             self._select(self.rate, settings.value("sample_rate", default.sample_rate))
-            self._select(self.level, read_str(settings, "level", "none"))
+            self._select(self.level, read_str(settings, "level", default.level))
             self.naming.setEditText(read_str(settings, "naming", NAMING_PRESETS[0]) or NAMING_PRESETS[0])
             self.trim.setChecked(read_bool(settings, "trim", False))
             self.trim_db.setValue(read_float(settings, "trim_db", TRIM_DEFAULT_DB))

@@ -1,7 +1,7 @@
 """The explain controller connects the ExplainPanel to the selected take, the job queue and the player.
 
-"Explain" queues a job that trains AudioGenX on the take in the worker (the model comes from the same
-EngineHolder as generation); the finished Explanation is kept per take. A time selection on the waveform
+"Explain" queues a job that trains AudioGenX on the take in the worker (the model comes from the app's
+EngineHolder, as for generation); the finished Explanation is kept per take. A time selection on the waveform
 re-scores it at once on the GUI thread (`Explanation.rescore` only averages the mask). "Play factual" and
 "Play counterfactual" regenerate the take with M or 1 - M in the worker once per explanation, then play it.
 Each job's result comes back to this controller through the job's own callback.
@@ -17,16 +17,18 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 
 from core.errors import SoundDeskError
 from core.takes.library import TakeRecord
 from desktop.explain.panel import ExplainPanel
 from desktop.explain.tasks import explain_task, regenerate_task
 from desktop.generate.model_picker import ModelInfo
-from desktop.jobs.engine import EngineHolder
-from desktop.jobs.queue import Job, JobQueue, short_prompt
-from desktop.playback import Player
-from desktop.widgets.waveform import WaveformView
+from desktop.jobs.queue import Job, short_prompt
+from desktop.services.app import AppServices
+from desktop.services.feature import TakeFeature
+from desktop.takes.panel import TakesPanel
+from desktop.widgets import theme
 
 KEPT_EXPLANATIONS = 8
 
@@ -53,24 +55,22 @@ class ExplainState:
     regenerated: dict[bool, Any] = field(default_factory=dict)  # counterfactual -> core.takes.take.Take
 
 
-class ExplainController(QObject):
-    """Runs Explain / Play factual / Play counterfactual for the selected take through the job queue."""
+class ExplainController(TakeFeature):
+    """Runs Explain / Play factual / Play counterfactual for the selected take through the job queue; its panel
+    is a section under the take details, a time selection on the takes panel's waveform re-scores it."""
 
-    message = Signal(str)
     explained = Signal(int)  # take id whose explanation just arrived
 
     def __init__(
         self,
-        panel: ExplainPanel,
-        waveform: WaveformView,
-        queue: JobQueue,
-        engine: EngineHolder,
-        player: Player,
+        services: AppServices,
+        takes: TakesPanel,
         model_info: Callable[[str], ModelInfo],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.panel, self.waveform, self.queue, self.engine, self.player = panel, waveform, queue, engine, player
+        self.panel, self.takes = ExplainPanel(), takes
+        self.queue, self.engine, self.player = services.queue, services.engine, services.player
         self._model_info = model_info
         self.settings: Any = None  # core.explain.explainer.ExplainSettings; None: AudioGenX's defaults (tests inject)
         self.record: TakeRecord | None = None
@@ -79,13 +79,25 @@ class ExplainController(QObject):
         self.action = QAction("Explain", self)
         self.action.setObjectName("explain")
         self.action.triggered.connect(self.explain)
+        panel = self.panel
         panel.explain_requested.connect(self.explain)
         panel.rescore_requested.connect(self.rescore)
         panel.play_factual_requested.connect(lambda: self.play(counterfactual=False))
         panel.play_counterfactual_requested.connect(lambda: self.play(counterfactual=True))
-        waveform.selection_changed.connect(panel.rescore)
-        queue.changed.connect(self._sync_busy)
+        takes.selection_changed.connect(panel.rescore)
+        self.queue.changed.connect(self._sync_busy)
         self._sync_action()
+
+    def menu_entries(self) -> list[tuple[str, QAction]]:
+        return [("take", self.action)]
+
+    def section(self) -> QWidget:
+        box = QGroupBox("Explain: which words made this sound")
+        QVBoxLayout(box).addWidget(self.panel)
+        return box
+
+    def apply_icons(self) -> None:
+        self.action.setIcon(theme.icon("explain"))
 
     def state(self, take_id: int) -> ExplainState | None:
         return self._states.get(take_id)
@@ -123,7 +135,7 @@ class ExplainController(QObject):
         if state is None:
             return
         if window is None:
-            self.waveform.clear_selection()
+            self.takes.clear_selection()
         try:
             self.panel.show_explanation(state.explanation.rescore(window))
         except SoundDeskError as exc:
@@ -160,7 +172,7 @@ class ExplainController(QObject):
             self._states.popitem(last=False)
         if self.record is not None and self.record.id == record.id:
             self.panel.show_explanation(explanation)
-            self.waveform.clear_selection()
+            self.takes.clear_selection()
         self.message.emit(f"Explained {title[len('explain ') :]}: drag across the waveform to score a part.")
         self.explained.emit(record.id)
 

@@ -1,14 +1,14 @@
 """The generation controller: turns Generate clicks into queued jobs and job results into library takes.
 
-It owns the EngineHolder (and so every loaded model) and the JobQueue; results are recorded in the Library
-on the GUI thread (the worker has already written the files). Progress becomes "step n of N, m s left".
+It queues on the app's JobQueue with its EngineHolder (desktop.services); results are recorded in the Library
+on the GUI thread (the worker has already written the files), each take once. Progress becomes "step n of N, m s left".
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -25,8 +25,8 @@ from desktop.generate.tasks import (
     load_task,
     start_engine_task,
 )
-from desktop.jobs.engine import EngineHolder
-from desktop.jobs.queue import Job, JobQueue, short_prompt
+from desktop.jobs.queue import Job, short_prompt
+from desktop.services.app import AppServices
 
 STAGE_NAMES = {
     "start": "Starting the engine",
@@ -86,6 +86,17 @@ class _Rate:
         return (total - step) * (now - since) / steps
 
 
+def _completed(library: Library, record: TakeRecord, take, embedding) -> TakeRecord:
+    """A take listed while its run went on, with what the run learnt since (its CLAP score in `extra`, its search
+    vector); its row is not written again, so a rename or star made meanwhile stays."""
+    for key, value in take.extra.items():
+        if record.extra.get(key) != value:
+            record = library.set_extra(record.id, key, value)
+    if embedding is not None:
+        library.embeddings.put(record.id, *embedding)
+    return library.get(record.id)
+
+
 class GenerationController(QObject):
     """Queues load and generation jobs; all its signals are emitted on the GUI thread."""
 
@@ -102,11 +113,10 @@ class GenerationController(QObject):
     preview_ended = Signal(bool)  # True: its takes were recorded; False: cancelled or failed, nothing kept
     _written = Signal(object, object)  # Job, Written: emitted on the worker thread, handled here (queued)
 
-    def __init__(self, library: Callable[[], Library | None], parent: QObject | None = None) -> None:
+    def __init__(self, services: AppServices, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._library = library
-        self.engine = EngineHolder()
-        self.queue = JobQueue(self)
+        self._library = lambda: services.library
+        self.engine, self.queue = services.engine, services.queue
         self.queue.started.connect(self._on_started)
         self.queue.progress.connect(self._on_progress)
         self.queue.failed.connect(self._on_failed)
@@ -117,10 +127,11 @@ class GenerationController(QObject):
         self._busy = False
         self._loads: dict[str, Job] = {}  # model ref -> its queued or running load job
         self._previews: dict[Job, GenerationSpec] = {}  # generation jobs that hand out audio while they run
-        self._arrived: dict[Job, int] = {}  # running generation jobs -> how many of their takes are listed
+        self._listed: dict[Job, dict[Path, TakeRecord]] = {}  # running generation jobs -> takes listed, by sidecar
         self._no_library: tuple[str, bool] | None = None  # why the library is not open, and whether it opens later
-        self.pending = PendingTakes(library, self)  # takes a locked library could not record yet
+        self.pending = PendingTakes(self._library, self)  # takes a locked library could not record yet
         self.pending.recorded.connect(self._on_recorded_late)
+        services.library_unavailable.connect(self.library_unavailable)
 
     def library_unavailable(self, reason: str, opening: bool) -> None:
         """The window's library is not open: a sentence why, and whether it is `opening` (waiting for another
@@ -224,7 +235,8 @@ class GenerationController(QObject):
             self.status.emit(f"{model_name(info.ref)} is ready to generate (loaded in {ahead_s:.1f} s).")
 
     def _on_written(self, job: Job, written: Written) -> None:
-        """List a take as soon as its files exist (its batch ended); the run's end records it again, ranked."""
+        """List a take as soon as its files exist (its batch ended); the run's end adds only what it learnt since
+        (its CLAP score and search vector)."""
         library = self._library()
         if library is None:
             return
@@ -232,12 +244,12 @@ class GenerationController(QObject):
             record = library.add(*written, wait_s=0)
         except SoundDeskError:  # a locked library: the run's end records it (or says why not)
             return
-        count = self._arrived.get(job, 0)
-        self._arrived[job] = count + 1
-        self.takes_arrived.emit([record], count == 0)
+        listed = self._listed.setdefault(job, {})
+        listed[written[1].sidecar] = record
+        self.takes_arrived.emit([record], len(listed) == 1)
 
     def _record_takes(self, job: Job, result: GenerationResult) -> None:
-        self._arrived.pop(job, None)
+        listed = self._listed.pop(job, {})
         self.model_loaded.emit(result.model)
         library = self._library()
         embeddings = result.embeddings or [None] * len(result.takes)
@@ -246,11 +258,11 @@ class GenerationController(QObject):
             self._end_preview(job, True)
             self._unlisted(items)
             return
-        records = self._add_all(library, items)
+        records = self._add_all(library, items, listed)
         if not records and items:
             return
         self._end_preview(job, True)
-        self.takes_added.emit(records)
+        self.takes_added.emit([record for record in records if not record.deleted])  # deleted while the run went on
         if result.cancelled:
             self.status.emit(f"Cancelled {job.title}; kept the {len(result.takes)} finished take(s).")
         else:
@@ -259,12 +271,16 @@ class GenerationController(QObject):
             took = f"{result.elapsed_s:.1f} s{ranked}"
             self.status.emit(f"Generated {len(result.takes)} take(s) in {took}: {job.title}{notice}")
 
-    def _add_all(self, library: Library, items: list) -> list[TakeRecord]:
-        """Record the run's takes; what a lock holds up is retried (PendingTakes) and said in one sentence."""
+    def _add_all(self, library: Library, items: list, listed: dict[Path, TakeRecord]) -> list[TakeRecord]:
+        """Record the run's takes (of those `listed` already, only what is new); what a lock holds up is retried
+        (PendingTakes) and said in one sentence."""
         records: list[TakeRecord] = []
         for i, (take, files, created, embedding) in enumerate(items):
             try:
-                records.append(library.add(take, files, created, embedding=embedding))
+                if files.sidecar in listed:
+                    records.append(_completed(library, listed[files.sidecar], take, embedding))
+                else:
+                    records.append(library.add(take, files, created, embedding=embedding))
             except LibraryBusyError as exc:
                 self.pending.add(items[i:])
                 self.error.emit(
@@ -299,13 +315,13 @@ class GenerationController(QObject):
             self.preview_ended.emit(kept)
 
     def _on_failed(self, job: Job, message: str) -> None:
-        self._arrived.pop(job, None)
+        self._listed.pop(job, None)
         self._end_preview(job, False)
         self.status.emit(f"Failed: {job.title}")
         self.error.emit(message)
 
     def _on_cancelled(self, job: Job) -> None:
-        self._arrived.pop(job, None)
+        self._listed.pop(job, None)
         self._end_preview(job, False)
         self.status.emit(f"Cancelled {job.title}; nothing was kept.")
 

@@ -16,14 +16,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import InvalidParameterError
 from core.params import GenerationParams
 from desktop.generate.audio_slot import AudioSlot
+from desktop.generate.first_run import FirstRunBox
 from desktop.generate.model_picker import ModelInfo, ModelPicker
 from desktop.generate.params_panel import ParamsPanel
 from desktop.generate.prompt_editor import PromptEditor
 from desktop.generate.tasks import GenerationSpec
 from desktop.jobs.queue import JobQueue
 from desktop.settings import group
+from desktop.widgets import theme
 from desktop.widgets.run_controls import run_buttons, show_busy, show_progress
 
 MELODY_MAX_SECONDS = 30.0
@@ -36,6 +39,7 @@ class GeneratePanel(QWidget):
     generate_requested = Signal()
     cancel_requested = Signal()
     remove_job_requested = Signal(object)  # Job
+    download_requested = Signal(str)  # a model ref the first-run box offered: download and load it
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -76,6 +80,11 @@ class GeneratePanel(QWidget):
         self.queue_list.setToolTip("Double-click a waiting job to drop it, the running one to cancel it")
         self.queue_list.itemActivated.connect(self._on_queue_item)
         self._build_layout()
+        self.first_run = FirstRunBox()  # above the prompt while no model is on disk
+        self.first_run.download_requested.connect(self._download)
+        self.first_run.open_folder_requested.connect(self.models.ask_folder)
+        self.layout().insertWidget(0, self.first_run)
+        self.models.model_changed.connect(lambda _ref: self.refresh_first_run())
         self._on_model_changed(self.models.current_ref())
 
     def _build_layout(self) -> None:
@@ -123,6 +132,22 @@ class GeneratePanel(QWidget):
             extra=tempo.record() if tempo is not None else {},
         )
 
+    def request(self, library_dir: Path) -> GenerationSpec:
+        """The next run, checked that it can start (a model, and a prompt or a recording to continue), its prompt
+        remembered; raises InvalidParameterError (or another SoundDeskError) with the sentence to show."""
+        if not self.models.current_ref():
+            raise InvalidParameterError("Choose a model first.")
+        if not self.prompt.prompt() and self.continuation.clip() is None:
+            raise InvalidParameterError("Type a prompt describing the sound first.")
+        spec = self.spec(library_dir)
+        self.prompt.remember(spec.prompt)
+        return spec
+
+    def apply_icons(self) -> None:
+        """Generate's icon stays white on its accent background; Cancel's in the theme's colour."""
+        self.generate_button.setIcon(theme.icon("generate", on_accent=True))
+        self.cancel_button.setIcon(theme.icon("cancel"))
+
     def recall(
         self, prompt: str, model: str, params: GenerationParams, seed: int, precision: str | None = None
     ) -> bool:
@@ -137,6 +162,16 @@ class GeneratePanel(QWidget):
         self.params.precision.show_picked(info.precision)
         if info.ref == self.models.current_ref():
             self._on_model_changed(info.ref)
+        self.refresh_first_run()
+
+    def refresh_first_run(self) -> None:
+        """The first-run box hides once a model is on disk (or a folder opened); else its text follows."""
+        self.first_run.refresh(len(self.models.local_folders()))
+
+    def _download(self, ref: str) -> None:
+        """First run: choose `ref` and have it downloaded and loaded (progress bar and Cancel as for any job)."""
+        self.models.select(ref)
+        self.download_requested.emit(ref)
 
     def _on_model_changed(self, ref: str) -> None:
         """Melody and MAGNeT controls light up for the models that use them."""

@@ -21,21 +21,16 @@ from desktop.jobs.worker import Report
 class EngineHolder:
     """Owns the one core Engine (so the loaded models); builds it lazily, on whichever thread asks first."""
 
-    def __init__(self, device: str = "cpu") -> None:  # "auto": CUDA when present (untested here: no GPU)
-        self.device = device
+    def __init__(self) -> None:
         self._engine: Any = None
         self._lock = threading.Lock()
 
     def get(self) -> Any:
         with self._lock:
             if self._engine is None:
-                import torch
-
                 from core.engine import Engine  # imports torch: seconds, so only ever from a worker
 
-                if self.device == "auto":
-                    self.device = "cuda" if torch.cuda.is_available() else "cpu"
-                self._engine = Engine(device=self.device, precision="auto")
+                self._engine = Engine(device="cpu", precision="auto")
                 settle_garbage()
             return self._engine
 

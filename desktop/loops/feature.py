@@ -11,18 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
+from PySide6.QtWidgets import QWidget
 
 from core.cancel import CancelToken, check_cancel
 from core.errors import SoundDeskError
 from core.loops.takes import LoopSpec, loop_label, make_loop_take, record_loop, write_loop_take_files
-from core.takes.library import Library, TakeRecord
+from core.takes.library import TakeRecord
 from core.takes.take import Take, TakeFiles, load_take
-from desktop.jobs.queue import Job, JobQueue
+from desktop.jobs.queue import Job
 from desktop.jobs.worker import Report
 from desktop.loops.dialog import MakeLoopDialog
+from desktop.services.app import AppServices
+from desktop.services.feature import TakeFeature
 
 LOOP_TIP = "Make a tempo-exact or seamless loop of this take (a new take; this one is kept as it is)"
 
@@ -60,27 +61,16 @@ def loop_task(job: LoopJob):
     return task
 
 
-class LoopFeature(QObject):
+class LoopFeature(TakeFeature):
     """The "Make loop…" action for the selected take, the jobs it queues and the loop takes it records.
 
-    Placed by the main window like Separation: it gets the queue, the library and its folder, and the settings the
-    dialog remembers its fields in; it answers with signals (takes_added, message, error).
+    A take feature like Separation: the queue, the library and its folder, and the settings the dialog remembers
+    its fields in come from the AppServices; it answers with signals (takes_added, message, error).
     """
 
-    takes_added = Signal(list)  # [TakeRecord] of the loop just recorded
-    message = Signal(str)
-    error = Signal(str)
-
-    def __init__(
-        self,
-        queue: JobQueue,
-        library: Callable[[], Library | None],
-        library_dir: Callable[[], Path],
-        settings: QSettings,
-        parent: QWidget,
-    ) -> None:
+    def __init__(self, services: AppServices, parent: QWidget) -> None:
         super().__init__(parent)
-        self.queue, self._library, self._library_dir, self._settings = queue, library, library_dir, settings
+        self.services, self.queue, self._settings = services, services.queue, services.settings
         self.record: TakeRecord | None = None
         self.follow_tempo: Callable[[], float | None] = lambda: None  # a DAW's tempo (Link) that loops are made at
         self.action = QAction("Make loop…", self)
@@ -89,16 +79,11 @@ class LoopFeature(QObject):
         self.action.triggered.connect(lambda: self.make_loop())
         self.show_take(None)
 
-    def section(self) -> QWidget:
-        """The row under the take details: a Make loop… button."""
-        section = QWidget()
-        row = QHBoxLayout(section)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.button = QToolButton()
-        self.button.setDefaultAction(self.action)
-        row.addWidget(self.button)
-        row.addStretch(1)
-        return section
+    def menu_entries(self) -> list[tuple[str, QAction]]:
+        return [("take", self.action)]
+
+    def detail_actions(self) -> list[QAction]:
+        return [self.action]
 
     def show_take(self, record: TakeRecord | None) -> None:
         self.record = record
@@ -121,12 +106,12 @@ class LoopFeature(QObject):
                 self.error.emit(str(exc))
                 return None
             dialog.remember()
-        context = LoopJob(record.id, record.sidecar_path, spec, self._library_dir())
+        context = LoopJob(record.id, record.sidecar_path, spec, self.services.library_dir())
         what = f"{spec.bars} bars at {spec.bpm:g} BPM" if spec.kind == "music" else "seamless"
         return self.queue.submit(Job(f"loop ({what}) of “{record.name}”", loop_task(context), self._recorded))
 
     def _recorded(self, result: LoopResult) -> None:
-        library = self._library()
+        library = self.services.library
         if library is None:
             self.error.emit("The library is closed; the loop was written but not recorded.")
             return

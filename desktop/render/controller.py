@@ -1,19 +1,19 @@
 """Render a manifest from the window: pick the file, review it, then render it as one job of the window's queue.
 
-The job renders in the worker thread with the window's Engine (models already loaded stay loaded), reports
+The job renders in the worker thread with the app's Engine (models already loaded stay loaded), reports
 "take n of N" with time left, and stops at the next decoding step on Cancel; the takes already written stay
 complete (and are recorded like the others), and rendering the manifest again finishes the rest. The job
-answers this controller's callback with the render report; new takes can be recorded in the library.
+answers this controller's callback with the render report; new takes can be recorded in the library. A take
+feature (desktop.services.feature) with one File menu entry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from core.cancel import CancelToken
 from core.errors import SoundDeskError
@@ -24,6 +24,8 @@ from desktop.jobs.engine import EngineHolder
 from desktop.jobs.queue import Job
 from desktop.jobs.worker import Report
 from desktop.render.dialog import RenderDialog
+from desktop.services.app import AppServices
+from desktop.services.feature import TakeFeature
 
 MANIFEST_FILTER = "Render manifests (*.csv *.jsonl *.ndjson *.tsv);;All files (*)"
 
@@ -58,18 +60,22 @@ def render_task(holder: EngineHolder, spec: RenderJob):
     return task
 
 
-class RenderController(QObject):
+class RenderController(TakeFeature):
     """The File menu's "Render a manifest…": a dialog, then a queued render job whose result it records."""
 
-    def __init__(self, window: Any) -> None:
-        """`window`: the MainWindow (its queue and engine, library, takes panel, preferences and messages)."""
-        super().__init__(window)
-        self.window = window
-        self.queue = window.controller.queue
+    def __init__(self, services: AppServices, parent: QWidget) -> None:
+        """`parent`: the window its dialogs open over."""
+        super().__init__(parent)
+        self.services, self.queue, self._parent = services, services.queue, parent
         self.dialog: RenderDialog | None = None
+        self.action = QAction("Render a manifest…", self)
+        self.action.triggered.connect(self.ask)
+
+    def menu_entries(self) -> list[tuple[str, QAction]]:
+        return [("file", self.action)]
 
     def ask(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Render a manifest", "", MANIFEST_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self._parent, "Render a manifest", "", MANIFEST_FILTER)
         if path:
             self.review(Path(path))
 
@@ -78,10 +84,10 @@ class RenderController(QObject):
         try:
             manifest = read_manifest(path)
         except SoundDeskError as exc:
-            self.window.show_error(str(exc))
+            self.error.emit(str(exc))
             return None
-        out = self.window.preferences.library_dir / "renders" / path.stem
-        self.dialog = RenderDialog(manifest, out, self.window)
+        out = self.services.library_dir() / "renders" / path.stem
+        self.dialog = RenderDialog(manifest, out, self._parent)
         self.dialog.accepted.connect(self._start_from_dialog)
         self.dialog.open()
         return self.dialog
@@ -97,7 +103,7 @@ class RenderController(QObject):
 
     def start(self, spec: RenderJob) -> Job:
         title = f"render {spec.manifest.path.name} ({spec.manifest.take_count} takes)"
-        task = render_task(self.window.controller.engine, spec)
+        task = render_task(self.services.engine, spec)
         return self.queue.submit(Job(title, task, lambda report: self._finished(spec, report), spec.manifest.path.name))
 
     def _finished(self, spec: RenderJob, report: RenderReport) -> None:
@@ -105,17 +111,17 @@ class RenderController(QObject):
             self._record(report)
         name = spec.manifest.path.name
         if report.cancelled:
-            self.window.show_status(
+            self.message.emit(
                 f"Cancelled the render of {name}: {report.summary()} The finished takes are complete and stay; "
                 "render it again to finish."
             )
         else:
-            self.window.show_status(f"Rendered {name}: {report.summary()}")
+            self.message.emit(f"Rendered {name}: {report.summary()}")
 
     def _record(self, result: RenderReport) -> None:
-        library = self.window.library
+        library = self.services.library
         if library is None:
-            self.window.show_error("The library is closed; the takes were rendered but not recorded.")
+            self.error.emit("The library is closed; the takes were rendered but not recorded.")
             return
         records = []
         try:
@@ -124,5 +130,5 @@ class RenderController(QObject):
                 files = TakeFiles(sidecar.with_suffix(".wav"), result.out / f"{entry['name']}.codes.npy", sidecar)
                 records.append(library.add(load_take(sidecar), files))
         except SoundDeskError as exc:
-            self.window.show_error(str(exc))
-        self.window.takes_panel.added(records)
+            self.error.emit(str(exc))
+        self.takes_added.emit(records)

@@ -68,12 +68,15 @@ class TakesPanel(QWidget):
     sound_search_opened = Signal()  # "by sound" was ticked: a good moment to index what is not indexed yet
     message = Signal(str)
     playing_changed = Signal(object, str)  # the take id playing (None: none, or the preview), what plays in words
+    current_changed = Signal(object)  # the selected TakeRecord, or None
+    selection_changed = Signal(float, float)  # a time selection on the waveform, start and end in seconds
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, player: Player | None = None, parent: QWidget | None = None) -> None:
+        """`player`: the app's one Player (desktop.services); a panel of its own has its own."""
         super().__init__(parent)
         self.library: Library | None = None
         self.model = TakesModel(self)
-        self.player = Player(self)
+        self.player = player if player is not None else Player(self)
         self.undo_stack = QUndoStack(self)
         self._make_actions()
         self.search = QLineEdit(placeholderText="Search prompts and names…", clearButtonEnabled=True)
@@ -105,6 +108,8 @@ class TakesPanel(QWidget):
                 self.export_action,
             ]
         )
+        self.list.current_record_changed.connect(self.current_changed)
+        self.detail.waveform.selection_changed.connect(self.selection_changed)
         self.player.position.connect(self._on_position)
         self.player.started.connect(self._on_playing)
         self.player.stopped.connect(self._on_playing)
@@ -180,6 +185,14 @@ class TakesPanel(QWidget):
         self.results_bar.hide()
         layout.addWidget(self.results_bar)
         layout.addWidget(split, 1)
+
+    def add_section(self, widget: QWidget) -> None:
+        """Another part about the selected take, below its details (a feature's buttons, the explain panel)."""
+        self.detail.add_section(widget)
+
+    def clear_selection(self) -> None:
+        """Drop the time selection on the waveform."""
+        self.detail.waveform.clear_selection()
 
     def set_library(self, library: Library | None) -> None:
         self.player.stop()
@@ -405,6 +418,13 @@ class TakesPanel(QWidget):
     def playing_text(self) -> str:
         """What plays, in words ("" when nothing does)."""
         return f"Playing {self._playing_name or 'a take'}" if self.player.is_playing() else ""
+
+    def apply_icons(self) -> None:
+        """The take actions' icons in the current theme's colour (again after a theme change)."""
+        actions = (self.loop_action, self.star_action, self.rename_action, self.delete_action, self.recall_action)
+        for action in (*actions, self.export_action):
+            action.setIcon(theme.icon(action.objectName()))  # each action is named as its icon
+        self.show_playing()  # Play / Stop
 
     def show_playing(self) -> None:
         """The Play action's text, icon and tooltip for what the player does now."""

@@ -6,7 +6,8 @@ playback that catches up with the generation waits in silence and continues. Wit
 "Listen to" picks the one to follow as it grows, or each in turn (the first until it is complete, then the
 next); switching while it plays goes on playing the other one from the same moment. When the takes are
 recorded the list selects the first one, which replaces the preview; a cancel or failure drops the preview,
-stops its playback and hands the detail view back (`released`) to the selected take, or to none.
+stops its playback and hands the detail view back to the selected take, or to none. A take feature
+(desktop.services.feature): selecting another take hides the preview.
 """
 
 from __future__ import annotations
@@ -14,25 +15,25 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from desktop.generate.controller import GenerationController
 from desktop.generate.tasks import GenerationSpec
-from desktop.playback import Player
-from desktop.takes.detail import TakeDetail
+from desktop.services.feature import TakeFeature
+from desktop.takes.panel import TakesPanel
 
 
-class LivePreview(QObject):
+class LivePreview(TakeFeature):
     """The take being generated, in the takes panel's detail view and player."""
 
     changed = Signal()  # a chunk arrived, a preview started or ended
     active_changed = Signal(bool)
     released = Signal()  # a cancel or failure dropped the preview it showed: the detail view shows the selection
 
-    def __init__(self, controller: GenerationController, detail: TakeDetail, player: Player, parent=None) -> None:
+    def __init__(self, controller: GenerationController, takes: TakesPanel, parent=None) -> None:
         super().__init__(parent)
-        self.detail, self.player = detail, player
+        self.detail, self.player = takes.detail, takes.player
         self.spec: GenerationSpec | None = None
         self.variation = 0
         self.wav: np.ndarray | None = None  # [C, N] of the variation being generated
@@ -52,11 +53,14 @@ class LivePreview(QObject):
         row.addWidget(QLabel("Listen to"))
         row.addWidget(self.follow_box, 1)
         self.follow_row.hide()
-        detail.add_header(self.follow_row)
+        self.detail.add_header(self.follow_row)
+        takes.live = self
+        self.changed.connect(takes.refresh_actions)
+        self.released.connect(takes.show_selected)
         controller.preview_started.connect(self._started)
         controller.preview_chunk.connect(self._chunk)
         controller.preview_ended.connect(self._ended)
-        player.position.connect(self._position)
+        self.player.position.connect(self._position)
 
     @property
     def active(self) -> bool:
@@ -84,6 +88,9 @@ class LivePreview(QObject):
     def hide(self) -> None:
         """Another take was selected: the detail view is its again (the preview keeps playing if it did)."""
         self.showing = False
+
+    def show_take(self, record: object) -> None:
+        self.hide()
 
     def follow(self, variation: int | None) -> None:
         """Hear `variation` (0-based) as it grows, or each in turn (None); a playing preview switches over at the

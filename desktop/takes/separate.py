@@ -11,17 +11,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
 from core.cancel import CancelToken, check_cancel
 from core.errors import SoundDeskError
-from core.takes.library import Library, TakeRecord
+from core.takes.library import TakeRecord
 from core.takes.take import Take, TakeFiles, load_take
 from desktop.generate.model_picker import ModelInfo
 from desktop.jobs.engine import EngineHolder, write_all
-from desktop.jobs.queue import Job, JobQueue, short_prompt
+from desktop.jobs.queue import Job, short_prompt
 from desktop.jobs.worker import Report
+from desktop.services.app import AppServices
+from desktop.services.feature import TakeFeature
 
 SEPARATE_TIP = "Split this music take into drums, bass, other and vocals takes (demucs htdemucs)"
 
@@ -52,30 +54,26 @@ def separate_task(holder: EngineHolder, sidecar: Path, library_dir: Path):
     return task
 
 
-class Separation(QObject):
-    """The "Separate stems" action for the selected take and the jobs it queues."""
-
-    takes_added = Signal(list)  # [TakeRecord] of the stems just recorded
-    message = Signal(str)
-    error = Signal(str)
+class Separation(TakeFeature):
+    """The "Separate stems" action for the selected take and the jobs it queues; `takes_added` the stems."""
 
     def __init__(
-        self,
-        queue: JobQueue,
-        engine: EngineHolder,
-        library: Callable[[], Library | None],
-        library_dir: Callable[[], Path],
-        model_info: Callable[[str], ModelInfo],
-        parent: QObject | None = None,
+        self, services: AppServices, model_info: Callable[[str], ModelInfo], parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self.queue, self.engine, self._library, self._library_dir = queue, engine, library, library_dir
+        self.services, self.queue, self.engine = services, services.queue, services.engine
         self._model_info = model_info
         self.record: TakeRecord | None = None
         self.action = QAction("Separate stems", self)
         self.action.setObjectName("separate")
         self.action.setToolTip(SEPARATE_TIP)
         self.action.triggered.connect(self.separate)
+
+    def menu_entries(self) -> list[tuple[str, QAction]]:
+        return [("take", self.action)]
+
+    def detail_actions(self) -> list[QAction]:
+        return [self.action]
 
     def show_take(self, record: TakeRecord | None) -> None:
         self.record = record
@@ -88,11 +86,11 @@ class Separation(QObject):
         if record is None or not self.action.isEnabled():
             return None
         title = f"separate “{short_prompt(record.prompt)}”"
-        task = separate_task(self.engine, record.sidecar_path, self._library_dir())
+        task = separate_task(self.engine, record.sidecar_path, self.services.library_dir())
         return self.queue.submit(Job(title, task, lambda written: self._record(title, written)))
 
     def _record(self, title: str, written: Written) -> None:
-        library = self._library()
+        library = self.services.library
         if library is None:
             self.error.emit("The library is closed; the stems were written but not recorded.")
             return

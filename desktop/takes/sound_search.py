@@ -10,16 +10,17 @@ of whoever asked (the job's on_finished).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from core.clap.loading import SEARCH_CLAP
 from core.clap.ranking import TEXT_MATCH
 from core.clap.search import hits_for_vector
-from core.takes.library import Library, TakeRecord
+from core.takes.library import TakeRecord
 from desktop.generate.clap_tasks import embed_query_task, embed_take_task, index_task, rank_files_task
 from desktop.jobs.queue import Job
+from desktop.services.app import AppServices
+from desktop.takes.panel import TakesPanel
 
 TOP = 50
 
@@ -31,13 +32,20 @@ class SoundSearch(QObject):
     scored = Signal(list)  # [TakeRecord] of one prompt, just scored by how well they fit it, best first
     message = Signal(str)
 
-    def __init__(self, controller: Any, library: Callable[[], Library | None], parent: QObject | None = None) -> None:
+    def __init__(self, services: AppServices, takes: TakesPanel, parent: QObject | None = None) -> None:
+        """Answers the takes panel's searches ("by sound", "More like this", "Rank takes of this prompt")."""
         super().__init__(parent)
-        self.controller = controller
-        self._library = library
+        self.queue, self.engine = services.queue, services.engine
+        self._library = lambda: services.library
         self._on_cancel: dict[Job, Callable[[], None]] = {}  # what to say when one of these jobs is cancelled
         self._index_job: Job | None = None
-        queue = controller.queue
+        takes.sound_search_requested.connect(self.search_text)
+        takes.more_like_requested.connect(self.more_like)
+        takes.rank_requested.connect(self.rank_prompt)
+        takes.sound_search_opened.connect(self.index_first)
+        self.ranked.connect(takes.show_ranked)
+        self.scored.connect(takes.added)
+        queue = self.queue
         queue.failed.connect(lambda job, _message: self._on_cancel.pop(job, None))  # the controller shows it
         queue.cancelled.connect(self._on_cancelled)
 
@@ -47,7 +55,7 @@ class SoundSearch(QObject):
         if not query or self._library() is None:
             return None
         self.index_first()
-        task = embed_query_task(self.controller.engine, query)
+        task = embed_query_task(self.engine, query)
         return self._submit(f"search by sound “{query}”", task, lambda v: self._show(f"Sounds like “{query}”", v))
 
     def more_like(self, record: TakeRecord, index_first: bool = True) -> Job | None:
@@ -69,11 +77,11 @@ class SoundSearch(QObject):
                 current.embeddings.put(record.id, SEARCH_CLAP, vector)
                 self._show(title, vector, cosine=True, exclude=record.id)
 
-        return self._submit(f"embed “{record.name}”", embed_take_task(self.controller.engine, record.wav_path), done)
+        return self._submit(f"embed “{record.name}”", embed_take_task(self.engine, record.wav_path), done)
 
     def index_first(self) -> bool:
         """Queue indexing if some takes have no embedding and it is not queued already; True if it is queued."""
-        if self._index_job is not None and self._index_job in self.controller.queue.jobs():
+        if self._index_job is not None and self._index_job in self.queue.jobs():
             return True
         self._index_job = self.index_library(quiet=True)
         return self._index_job is not None
@@ -98,16 +106,14 @@ class SoundSearch(QObject):
             left_out = f" {len(skipped)} take(s) could not be indexed: {skipped[0]}." if skipped else ""
             self.message.emit(f"Indexed {count} take(s) for search by sound.{left_out}")
 
-        return self._submit(
-            f"index the library ({missing} takes)", index_task(self.controller.engine, folder), done, stopped
-        )
+        return self._submit(f"index the library ({missing} takes)", index_task(self.engine, folder), done, stopped)
 
     def _submit(self, title: str, task, callback, on_cancel=None) -> Job:
         job = Job(title, task)
         job.on_finished = lambda result: (self._on_cancel.pop(job, None), callback(result))
         if on_cancel is not None:
             self._on_cancel[job] = on_cancel
-        return self.controller.queue.submit(job)
+        return self.queue.submit(job)
 
     def _on_cancelled(self, job: Job) -> None:
         on_cancel = self._on_cancel.pop(job, None)
@@ -132,7 +138,7 @@ class SoundSearch(QObject):
                 f"Scored {len(records)} take(s) of “{record.prompt}” by how well they fit it: best first."
             )
 
-        task = rank_files_task(self.controller.engine, [r.sidecar_path for r in takes])
+        task = rank_files_task(self.engine, [r.sidecar_path for r in takes])
         return self._submit(f"score the takes of “{record.prompt}”", task, done)
 
     def _show(self, title: str, vector, cosine: bool = False, exclude: int | None = None) -> None:

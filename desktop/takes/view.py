@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from core.takes.library import TakeRecord
@@ -13,8 +13,6 @@ from desktop.takes.drag import start_take_drag
 from desktop.takes.library_model import THUMBNAIL_SIZE, MatchRole, RecordRole, TakesModel, ThumbnailRole
 
 ROW_HEIGHT = 52
-STAR_COLOUR = QColor(255, 196, 40)
-PLAYING_COLOUR = QColor(255, 170, 40)
 EMPTY_LIST_TEXT = "Your takes appear here. Drag one into your DAW; Space plays it."
 
 

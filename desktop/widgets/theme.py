@@ -114,6 +114,17 @@ def apply(app: QApplication, name: str = DEFAULT_THEME) -> Theme:
     return theme
 
 
+APP_ICON = resource_path("icons", "sounddesk.svg")
+"""SoundDesk's own icon (the windows' and the application's; scripts/build_app.py makes the platform icons)."""
+
+
+def app_icon():
+    """SoundDesk's icon, in its own colours."""
+    from PySide6.QtGui import QIcon
+
+    return QIcon(str(APP_ICON))
+
+
 def icon(name: str, on_accent: bool = False):
     """An icon from resources/icons/<name>.svg drawn in the current theme's icon colour (white on an accent
     button): a white icon on the light theme's toolbar would vanish. An empty icon when the file is missing."""

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QWidget
 
 from desktop.widgets import theme
 
-WAVE_COLOUR = QColor(90, 170, 255)  # the dark theme's; views and pictures take the current theme's
 PLAYHEAD_COLOUR = QColor(255, 170, 40)
 SELECTION_COLOUR = QColor(255, 255, 255, 40)
 SPECTROGRAM_FFT = 512
@@ -175,10 +174,6 @@ class WaveformView(pg.PlotWidget):
         selection = self.selection()
         if selection is not None and selection[1] > selection[0]:
             self.selection_changed.emit(*selection)
-
-    @property
-    def spectrogram_shown(self) -> bool:
-        return self._spectrogram
 
     def show_spectrogram(self, shown: bool) -> None:
         self._spectrogram = shown

@@ -145,7 +145,7 @@ def test_closing_while_the_library_is_locked_stops_waiting(qtbot, tmp_settings, 
     try:
         window = MainWindow(QSettings())
         window.show()
-        assert window.library_opener is not None and window.library_opener.isRunning()
+        assert window.services.library_opener is not None and window.services.library_opener.isRunning()
         window.close()  # the opener stops and is joined (no_dangling_threads checks it)
         assert window.library is None
     finally:

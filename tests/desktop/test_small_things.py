@@ -15,6 +15,7 @@ from desktop.generate.controller import GenerationController
 from desktop.jobs.queue import Job
 from desktop.main_window import MainWindow
 from desktop.playback import Player
+from desktop.services.app import AppServices
 from desktop.widgets import theme
 from tests.desktop.test_clarity import GENERATION_TIMEOUT_MS, add_take
 
@@ -88,12 +89,12 @@ def test_light_theme_lightens_the_waveform(qtbot, make_window):
     assert waveform.grab().toImage().pixelColor(3, 3).lightness() < 80
 
 
-def test_time_left_follows_the_measured_step_rate(qtbot, monkeypatch):
+def test_time_left_follows_the_measured_step_rate(qtbot, monkeypatch, tmp_settings):
     """Three slow warm-up steps (5 s each), then 0.1 s steps: at step 50 of 100 about 5 s are left, not the
     15 s that averaging from the stage's start says."""
     now = [0.0]
     monkeypatch.setattr(controller_module.time, "monotonic", lambda: now[0])
-    controller = GenerationController(lambda: None)
+    controller = GenerationController(AppServices())  # QSettings in tmp_settings
     texts: list[str] = []
     controller.progress.connect(lambda stage, step, total, text: texts.append(text))
     job = Job("a take", lambda report, cancel: None)

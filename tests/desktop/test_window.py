@@ -315,7 +315,7 @@ def test_export_writes_through_core_export(qtbot, window, tmp_path):
 
     record = generate_and_wait(qtbot, window)[0]
     assert window.takes_panel.export_action.isEnabled()
-    result = window.export_record(record, tmp_path / "out", ExportSettings(format="flac24", sample_rate=48000))
+    result = window.exporter.export(record, tmp_path / "out", ExportSettings(format="flac24", sample_rate=48000))
     assert result is not None and result.path.is_file() and result.path.suffix == ".flac"
     assert sf.info(result.path).samplerate == 48000
     assert str(result.path) in window.statusBar().currentMessage()

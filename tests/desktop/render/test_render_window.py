@@ -32,7 +32,7 @@ def _manifest(tmp_path: Path, fixtures_dir: Path, rows: list[dict]) -> Path:
 
 def test_the_dialog_shows_every_invalid_row_and_needs_consent_to_skip_them(window, fixtures_dir, tmp_path):
     path = _manifest(tmp_path, fixtures_dir, [{"prompt": "door slam", "seed": 1}, {"prompt": "door", "top_p": 3}])
-    assert window.render_action.text() == "Render a manifest…"
+    assert window.render_controller.action.text() == "Render a manifest…"
     dialog = window.render_controller.review(path)
     assert dialog.summary.text() == "1 valid row(s), 1 take(s); 1 invalid row(s)."
     assert dialog.errors.toPlainText().startswith("line 2: top-p must lie between 0 and 1")

@@ -70,11 +70,11 @@ def build_scene(qtbot, window: MainWindow):
     rain = sine(1.0, 220, 0.2)
     bell = sine(0.5, 880, 0.3)
     add_take(window, "rain on a roof", rain)
-    window.scene.add_action.trigger()
+    window.scene.action.trigger()
     add_take(window, "a bell", bell)
-    window.scene.add_action.trigger()
-    view = window.scene.view
-    qtbot.waitUntil(lambda: window.scene.isVisible() and view.rows[1].lane.width() > 200)
+    window.scene.action.trigger()
+    view = window.scene.dock.view
+    qtbot.waitUntil(lambda: window.scene.dock.isVisible() and view.rows[1].lane.width() > 200)
     lane = view.rows[1].lane
     scale = lane.pixels_per_second
     drag_clip(lane, 100)
@@ -144,7 +144,7 @@ def test_a_scene_with_every_layer_muted_fails_with_one_message_and_writes_nothin
     for row in view.rows:
         row.mute.click()
     with qtbot.waitSignal(window.controller.error, timeout=TIMEOUT_MS) as blocker:
-        window.scene.export_stems(view.scene(), tmp_path / "out")
+        window.scene.dock.export_stems(view.scene(), tmp_path / "out")
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
     assert "muted" in blocker.args[0] and window.error_box.text() == blocker.args[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -190,7 +190,7 @@ def test_separate_stems_adds_four_takes_to_the_library(qtbot, window):
     current = window.takes_panel.current()
     assert "stem" in current.extra and not window.separation.action.isEnabled()
     assert "already" in window.separation.action.toolTip()
-    assert window.add_to_scene() and window.scene.view.rows[0].layer.take == current.sidecar_path
+    assert window.scene.add_selected() and window.scene.dock.view.rows[0].layer.take == current.sidecar_path
 
 
 def test_separation_is_refused_for_sound_effects_and_cancel_writes_nothing(qtbot, window):

@@ -36,7 +36,7 @@ def window(qtbot, tmp_settings, tmp_path, no_dangling_threads, fixtures_dir):
 
 
 def generate(qtbot, window: MainWindow, rank: bool) -> list:
-    window.preferences = replace(window.preferences, rank_takes=rank)
+    window.services.preferences = replace(window.preferences, rank_takes=rank)
     with qtbot.waitSignal(window.controller.takes_added, timeout=TIMEOUT_MS) as blocker:
         window.generate()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)

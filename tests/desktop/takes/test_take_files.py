@@ -69,14 +69,14 @@ def test_a_renamed_take_is_dragged_out_and_exported_under_its_name(take, tmp_pat
 
     dialog = window.exporter.dialog(renamed)  # the export is named after the take by default
     assert dialog.naming.currentText() == "{name}" and "Tin roof rain.wav" in dialog.file_name.text()
-    result = window.export_record(renamed, tmp_path / "out", dialog.export_settings())
+    result = window.exporter.export(renamed, tmp_path / "out", dialog.export_settings())
     assert result is not None and result.path.name == "Tin roof rain.wav"
 
 
 def test_an_unrenamed_take_keeps_its_library_file_and_prompt_model_seed_export(take, tmp_path):
     window, record = take
     assert [Path(u.toLocalFile()) for u in take_mime_data(record).urls()] == [record.wav_path]
-    result = window.export_record(record, tmp_path / "out", ExportSettings(naming="{name}"))
+    result = window.exporter.export(record, tmp_path / "out", ExportSettings(naming="{name}"))
     assert result.path.name == f"rain-on-a-tin-roof_audiogen_{record.seed}.wav"
 
 
@@ -93,7 +93,7 @@ def test_export_dialog_trims_fades_and_remembers_them(take, tmp_path):
     dialog.naming.setEditText("{bogus}")  # a pattern that cannot be used says so and cannot be accepted
     assert not dialog.ok_button.isEnabled() and "{bogus}" in dialog.file_name.text()
     dialog.naming.setEditText("{prompt}_{seed}")
-    result = window.export_record(record, tmp_path / "out", dialog.export_settings())
+    result = window.exporter.export(record, tmp_path / "out", dialog.export_settings())
     audio, _ = sf.read(result.path, always_2d=True)
     assert np.abs(audio[-1]).max() < 1e-3  # faded out to silence
     dialog.remember()
@@ -105,7 +105,7 @@ def test_show_in_folder_after_an_export_and_the_library_and_exports_folders(take
     window, record = take
     button = window.exporter.reveal_button
     assert button.isHidden()
-    result = window.export_record(record, tmp_path / "out", ExportSettings())
+    result = window.exporter.export(record, tmp_path / "out", ExportSettings())
     assert not button.isHidden() and str(result.path) in window.statusBar().currentMessage()
     button.click()
     window.reveal_library_action.trigger()

@@ -51,7 +51,7 @@ def test_waveform_view_and_pixmap(qtbot):
     view.set_playhead(0.25)
     assert view.playhead.value() == pytest.approx(0.25)
     view.show_spectrogram(True)
-    assert view.spectrogram_shown and view._image.image is not None
+    assert view._image.isVisible() and view._image.image is not None
     view.set_audio(None)
     assert view.duration == 0.0
     pixmap = waveform_pixmap(wav, 120, 30)
