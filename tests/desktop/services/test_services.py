@@ -8,7 +8,7 @@ from core.models.capabilities import FAMILIES
 from core.takes.library import default_name
 from desktop.main_window import MainWindow
 from desktop.services.feature import TakeFeature
-from tests.desktop.test_desktop_window import GENERATION_TIMEOUT_MS, prepare
+from tests.desktop.test_window import GENERATION_TIMEOUT_MS, prepare
 
 
 def test_a_take_is_recorded_once_and_a_rename_meanwhile_stays(qtbot, make_window, fixtures_dir):
