@@ -94,6 +94,7 @@ def test_first_start_fits_the_screen_and_the_empty_view_says_what_to_do(qtbot, t
     window.close()
 
 
+@pytest.mark.slow
 def test_theme_preference_switches_between_dark_and_light(qtbot, tmp_settings, tmp_path):
     settings = QSettings()
     settings.setValue("preferences/library_dir", str(tmp_path / "library"))

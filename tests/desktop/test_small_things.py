@@ -60,6 +60,7 @@ def test_unticking_bars_gives_the_typed_duration_back(make_window):
     assert params.params().duration == 3.0
 
 
+@pytest.mark.slow
 def test_light_theme_keeps_the_generate_icon(qtbot, make_window):
     """The Generate icon was drawn white for the blue button: on the light toolbar it vanished."""
     window = make_window()
@@ -74,6 +75,7 @@ def test_light_theme_keeps_the_generate_icon(qtbot, make_window):
     assert icon_lightness(window.generate_action.icon()) > 120  # light strokes on the dark toolbar again
 
 
+@pytest.mark.slow
 def test_light_theme_lightens_the_waveform(qtbot, make_window):
     """pyqtgraph caches the view's background: switching to the light theme kept the dark one behind the wave."""
     window = make_window()

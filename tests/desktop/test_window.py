@@ -149,6 +149,7 @@ def test_a_batch_is_listed_when_it_ends_and_a_cancel_keeps_it(qtbot, window, mak
     assert "kept the 4 finished take(s)" in window.statusBar().currentMessage()
 
 
+@pytest.mark.slow
 def test_restart_restores_history_and_settings(qtbot, make_window, fixtures_dir):
     first = make_window()
     prepare(first, fixtures_dir / "musicgen", prompt="dog barking far away", seconds=0.6)

@@ -54,6 +54,7 @@ def test_text_search_scores_are_the_text_match(tmp_path, scorer):
             assert hit.score == pytest.approx(scorer.text_match("metallic impacts", wav, 16000), abs=1e-5)
 
 
+@pytest.mark.slow
 def test_library_of_200_takes_indexes_resumably_and_searches(tmp_path, scorer):
     with Library(tmp_path) as library:
         for i in range(200):
