@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -237,16 +238,24 @@ class _Checked(Mapping[str, torch.Tensor]):
     def __init__(self, lm: LMModel, entry: Path, digest: str, stored: StoredTensors, scheme: _Scheme) -> None:
         self._lm, self._entry, self._digest, self._scheme = lm, entry, digest, scheme
         self._tensors: Mapping[str, torch.Tensor] = stored
+        self._lock = threading.Lock()
 
     def __getitem__(self, name: str) -> torch.Tensor:
-        if isinstance(self._tensors, StoredTensors):
+        stored = self._tensors
+        if isinstance(stored, StoredTensors):
             try:
-                return self._tensors[name]
+                return stored[name]
             except (OSError, SafetensorError) as exc:
+                self._quantize_again(stored, exc)
+        return self._tensors[name]
+
+    def _quantize_again(self, damaged: StoredTensors, exc: Exception) -> None:
+        """Once per load, however many threads read the damaged entry (core.nn.fast_linear.made_together)."""
+        with self._lock:
+            if self._tensors is damaged:
                 log.warning("cache entry %s is damaged (%s): quantizing again", self._entry.name, exc)
                 self._tensors = self._scheme.quantize(self._lm)  # kept: this load does not read the entry again
                 _write(self._entry, self._digest, self._tensors, self._scheme)
-        return self._tensors[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)

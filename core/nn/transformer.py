@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.nn.fast_linear import PreparedLinear, int8_values_kept, linear
+from core.nn.fast_linear import PreparedLinear, int8_values_kept, linear, made_together
 from core.nn.kv_cache import KVCache
 
 
@@ -212,22 +212,30 @@ class Transformer(nn.Module):
 
     def prepare(self, make: Callable[[str, torch.Tensor], PreparedLinear], prefix: str = "") -> None:
         """Give every linear its decode-time form: `make(state-dict name, weight)` (core.nn.fast_linear)."""
+        forms = made_together(make, self.linear_weights(prefix))
         for i, layer in enumerate(self.layers):
-            name, attn = f"{prefix}layers.{i}.", layer.self_attn
-            attn.packed = {
-                "in": make(f"{name}self_attn.in_proj_weight", attn.in_proj_weight),
-                "out": make(f"{name}self_attn.out_proj.weight", attn.out_proj.weight),
-            }
-            layer.packed = {
-                1: make(f"{name}linear1.weight", layer.linear1.weight),
-                2: make(f"{name}linear2.weight", layer.linear2.weight),
-            }
+            layer.self_attn.packed = {"in": forms[i, "in"], "out": forms[i, "out"]}
+            layer.packed = {1: forms[i, 1], 2: forms[i, 2]}
             if layer.cross_attention is not None:
-                cross, d = layer.cross_attention, layer.cross_attention.dim
-                whole = make(f"{name}cross_attention.in_proj_weight", cross.in_proj_weight)
+                cross, d, whole = layer.cross_attention, layer.cross_attention.dim, forms[i, "cross"]
                 with int8_values_kept([whole]):  # an int8 weight is unpacked once for its three parts, not thrice
                     cross.packed = {part: whole.part(part * d, (part + 1) * d) for part in range(3)}
-                cross.packed["out"] = make(f"{name}cross_attention.out_proj.weight", cross.out_proj.weight)
+                cross.packed["out"] = forms[i, "cross out"]
+
+    def linear_weights(self, prefix: str = "") -> dict[tuple[int, str | int], tuple[str, torch.Tensor]]:
+        """Every linear's weight with its state-dict name, keyed by (layer, role)."""
+        weights = {}
+        for i, layer in enumerate(self.layers):
+            name, attn = f"{prefix}layers.{i}.", layer.self_attn
+            weights[i, "in"] = (f"{name}self_attn.in_proj_weight", attn.in_proj_weight)
+            weights[i, "out"] = (f"{name}self_attn.out_proj.weight", attn.out_proj.weight)
+            weights[i, 1] = (f"{name}linear1.weight", layer.linear1.weight)
+            weights[i, 2] = (f"{name}linear2.weight", layer.linear2.weight)
+            if layer.cross_attention is not None:
+                cross = layer.cross_attention
+                weights[i, "cross"] = (f"{name}cross_attention.in_proj_weight", cross.in_proj_weight)
+                weights[i, "cross out"] = (f"{name}cross_attention.out_proj.weight", cross.out_proj.weight)
+        return weights
 
     def cross_kv(self, src: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
         """Per-layer keys/values of the cross-attention source, computed once."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -13,7 +14,7 @@ from benchmarks.common import random_lm
 from core.engine import Engine
 from core.models.int8_cache import CACHE_ENV, FORMAT, cache_dir, content_hash, int8_weights
 from core.nn import kernels
-from core.nn.fast_linear import row_sums
+from core.nn.fast_linear import Int8Linear, made_together, row_sums
 from core.nn.lm import Conditions
 from core.nn.quantize import apply_precision, linear_weight_names, quantize_lm, quantize_per_channel
 
@@ -155,3 +156,30 @@ def test_row_sums_are_the_exact_integer_sums():
     q[0], q[1] = 127, -127
     assert torch.equal(row_sums(q).double(), q.sum(dim=1, dtype=torch.int64).double())
     assert set(quantize_lm(random_lm(dim=32, num_heads=2, num_layers=1, card=16))) >= {"linears.0.weight.sums"}
+
+
+def test_packing_side_by_side_gives_the_forms_packing_one_at_a_time_gives():
+    """A load packs its weights on several threads (fast_linear.made_together): every form, and so every logit,
+    is the one a serial load makes."""
+    lm = random_lm(dim=64, num_heads=2, num_layers=3, card=32, hidden_scale=2)
+    tensors = quantize_lm(lm)
+    threads = set()
+
+    def make(name, weight):
+        threads.add(threading.current_thread().name)
+        return Int8Linear(tensors[f"{name}.q"], tensors[f"{name}.scale"])
+
+    weights = lm.transformer.linear_weights("transformer.")
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone = made_together(make, weights)
+        torch.set_num_threads(2)
+        together = made_together(make, weights)
+    finally:
+        torch.set_num_threads(previous)
+    assert len(threads) > 1  # the second load did use a pool
+    generator = torch.Generator().manual_seed(0)
+    for key in weights:
+        x = torch.randn(3, alone[key].in_features, generator=generator)
+        torch.testing.assert_close(together[key].kernel_run(x, None), alone[key].kernel_run(x, None), rtol=0, atol=0)
