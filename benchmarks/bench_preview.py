@@ -4,8 +4,8 @@ joined preview chunks are from the final decode.
 A musicgen-small-size random release (benchmarks/random_release.py) loaded through the Engine in the default
 precision, as the window does, and an EnCodec of the real 32 kHz size (num_filters 64, hidden 128, codebook 2048,
 2 LSTM layers, ratios 8/5/4/4; random weights) for the chunks and the final decode; batch 1 with CFG.
-"Preview on" = core's `on_frames` into the window's `PreviewFeed`: the streaming decoder on the preview thread,
-at a lower priority, a first chunk of FIRST_CHUNK_FRAMES frames, then one each CHUNK_FRAMES. `--compare` adds the
+"Preview on" = core's `on_frames` into the window's `PreviewFeed`: the streaming decoder between the LM's steps,
+a first chunk of FIRST_CHUNK_FRAMES frames, then one each CHUNK_FRAMES. `--compare` adds the
 preview before issue 25: each chunk of 25 frames decoded again with 25 frames of left context and 5 of look-ahead
 on the generating thread. The largest preview difference is also measured on the fixture models' own codecs.
 

@@ -146,7 +146,7 @@ def generation_task(
 
 
 def _preview_feed(model, on_chunk: PreviewSink):
-    """Decodes the growing takes on a thread of its own at a lower priority (autoregressive models only)."""
+    """Decodes the growing takes between the LM's steps (autoregressive models only)."""
     if not model.autoregressive:
         return None
     from core.codec.preview_feed import PreviewFeed  # torch and the codec's layers: imported by the load already
