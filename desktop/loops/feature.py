@@ -23,7 +23,7 @@ from desktop.jobs.queue import Job
 from desktop.jobs.worker import Report
 from desktop.loops.dialog import MakeLoopDialog
 from desktop.services.app import AppServices
-from desktop.services.feature import TakeFeature
+from desktop.services.feature import TakeActionFeature
 
 LOOP_TIP = "Make a tempo-exact or seamless loop of this take (a new take; this one is kept as it is)"
 
@@ -61,7 +61,7 @@ def loop_task(job: LoopJob):
     return task
 
 
-class LoopFeature(TakeFeature):
+class LoopFeature(TakeActionFeature):
     """The "Make loop…" action for the selected take, the jobs it queues and the loop takes it records.
 
     A take feature like Separation: the queue, the library and its folder, and the settings the dialog remembers
@@ -78,16 +78,6 @@ class LoopFeature(TakeFeature):
         self.action.setToolTip(LOOP_TIP)
         self.action.triggered.connect(lambda: self.make_loop())
         self.show_take(None)
-
-    def menu_entries(self) -> list[tuple[str, QAction]]:
-        return [("take", self.action)]
-
-    def detail_actions(self) -> list[QAction]:
-        return [self.action]
-
-    def show_take(self, record: TakeRecord | None) -> None:
-        self.record = record
-        self.action.setEnabled(record is not None)
 
     def make_loop(self, spec: LoopSpec | None = None) -> Job | None:
         """Queue a loop of the selected take: `spec`, or what the dialog asks for (None when cancelled)."""

@@ -6,17 +6,15 @@ reads the selected take's audio and lays it on the scene.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from core.takes.library import TakeRecord
 from desktop.scene.dock import SceneDock
 from desktop.services.app import AppServices
-from desktop.services.feature import TakeFeature
+from desktop.services.feature import TakeActionFeature
 from desktop.takes.panel import TakesPanel
 
 
-class SceneFeature(TakeFeature):
+class SceneFeature(TakeActionFeature):
     """The scene dock and its "Add to scene" action for the selected take."""
 
     def __init__(self, services: AppServices, takes: TakesPanel, window: QMainWindow) -> None:
@@ -27,18 +25,9 @@ class SceneFeature(TakeFeature):
         self.action = self.dock.add_action
         self.action.triggered.connect(self.add_selected)
 
-    def menu_entries(self) -> list[tuple[str, QAction]]:
-        return [("take", self.action)]
-
-    def detail_actions(self) -> list[QAction]:
-        return [self.action]
-
     def fill_menu(self, menu: QMenu) -> None:
         """The Scene menu: add, play the mix, export stems, open and save, show the dock."""
         self.dock.fill_menu(menu)
-
-    def show_take(self, record: TakeRecord | None) -> None:
-        self.action.setEnabled(record is not None)
 
     def add_selected(self) -> bool:
         """Lay the selected take on the scene; False (and why, in a message) when it cannot."""

@@ -43,3 +43,21 @@ class TakeFeature(QObject):
 
     def apply_icons(self) -> None:
         """Draw its icons in the current theme's colour (again after a theme change)."""
+
+
+class TakeActionFeature(TakeFeature):
+    """A feature that is one action on the selected take (`self.action`, set by the subclass): in the Take menu
+    and as a button under the take details, enabled while a take is selected (`self.record`)."""
+
+    action: QAction
+    record: TakeRecord | None = None
+
+    def menu_entries(self) -> list[tuple[str, QAction]]:
+        return [("take", self.action)]
+
+    def detail_actions(self) -> list[QAction]:
+        return [self.action]
+
+    def show_take(self, record: TakeRecord | None) -> None:
+        self.record = record
+        self.action.setEnabled(record is not None)

@@ -23,7 +23,7 @@ from desktop.jobs.engine import EngineHolder, write_all
 from desktop.jobs.queue import Job, short_prompt
 from desktop.jobs.worker import Report
 from desktop.services.app import AppServices
-from desktop.services.feature import TakeFeature
+from desktop.services.feature import TakeActionFeature
 
 SEPARATE_TIP = "Split this music take into drums, bass, other and vocals takes (demucs htdemucs)"
 
@@ -54,7 +54,7 @@ def separate_task(holder: EngineHolder, sidecar: Path, library_dir: Path):
     return task
 
 
-class Separation(TakeFeature):
+class Separation(TakeActionFeature):
     """The "Separate stems" action for the selected take and the jobs it queues; `takes_added` the stems."""
 
     def __init__(
@@ -68,12 +68,6 @@ class Separation(TakeFeature):
         self.action.setObjectName("separate")
         self.action.setToolTip(SEPARATE_TIP)
         self.action.triggered.connect(self.separate)
-
-    def menu_entries(self) -> list[tuple[str, QAction]]:
-        return [("take", self.action)]
-
-    def detail_actions(self) -> list[QAction]:
-        return [self.action]
 
     def show_take(self, record: TakeRecord | None) -> None:
         self.record = record
