@@ -126,9 +126,8 @@ class RenderController(TakeFeature):
         records = []
         try:
             for entry in result.done:
-                sidecar = result.out / f"{entry['name']}.json"
-                files = TakeFiles(sidecar.with_suffix(".wav"), result.out / f"{entry['name']}.codes.npy", sidecar)
-                records.append(library.add(load_take(sidecar), files))
+                files = TakeFiles.named(result.out, entry["name"])
+                records.append(library.add(load_take(files.sidecar), files))
         except SoundDeskError as exc:
             self.error.emit(str(exc))
         self.takes_added.emit(records)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import SoundDeskError
+from core.takes.naming import TakeFiles
 from desktop.playback import Player
 from desktop.scene.lane import DragHandle, LayerLane
 from desktop.takes.library_model import read_wav
@@ -181,7 +182,7 @@ class SceneView(QWidget):
     def _add(self, layer: Layer, wav: np.ndarray | None = None, rate: int | None = None) -> bool:
         if wav is None or rate is None:
             try:
-                wav, rate = read_wav(layer.take.with_suffix(".wav"))
+                wav, rate = read_wav(TakeFiles.of_sidecar(layer.take).wav)
             except (OSError, RuntimeError) as exc:
                 self.message.emit(f"Cannot read the take {layer.take}: {exc}.")
                 return False
