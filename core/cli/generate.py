@@ -59,25 +59,34 @@ def run(args: argparse.Namespace) -> int:
     engine, model, clips = _load(args)
     params, seed = _check_against_model(args, model, out)
     writer = _TakeWriter(args, engine, model, out, tempo)
-    from core.engine import GenerationRequest, generate_variations
+    from core.nn.decode_step import quick_start
 
+    seconds = (params.duration or 0.0) * args.variations * len(args.prompts)
     try:
-        for prompt in args.prompts:
-            request = GenerationRequest(
-                tempo.prompt(prompt) if tempo else prompt,
-                params,
-                seed,
-                melody=clips["melody"],
-                separate_melody=not args.no_melody_separation,
-                continuation=clips["continuation"],
-            )
-            generate_variations(model, request, args.variations, progress_printer(args.verbose), on_take=writer)
+        with quick_start(seconds):
+            _generate_all(args, model, params, seed, tempo, clips, writer)
     except (GenerationCancelled, KeyboardInterrupt) as exc:
         print(f"cancelled: {len(writer.taken)} finished take(s) kept, the unfinished one dropped.", file=sys.stderr)
         return exit_code(exc)
     finally:
         writer.print_ranked()
     return 0
+
+
+def _generate_all(args, model, params, seed, tempo, clips, writer) -> None:
+    """Every prompt's variations, each take written as it is finished."""
+    from core.engine import GenerationRequest, generate_variations
+
+    for prompt in args.prompts:
+        request = GenerationRequest(
+            tempo.prompt(prompt) if tempo else prompt,
+            params,
+            seed,
+            melody=clips["melody"],
+            separate_melody=not args.no_melody_separation,
+            continuation=clips["continuation"],
+        )
+        generate_variations(model, request, args.variations, progress_printer(args.verbose), on_take=writer)
 
 
 def _check_before_loading(args: argparse.Namespace) -> Path:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +32,25 @@ from core.nn.lm import Conditions, LMModel
 from core.nn.transformer import LayerScale, TransformerLayer, sin_embedding
 
 log = logging.getLogger(__name__)
+
+QUICK_START_SECONDS = 30.0
+"""Up to this much audio in a one-shot process, the scripted step runs without TorchScript's graph optimization."""
+
+
+@contextmanager
+def quick_start(audio_seconds: float) -> Iterator[bool]:
+    """Inside, for a process that decodes at most QUICK_START_SECONDS of audio and ends (`main.py generate`):
+    the scripted step runs unoptimized. Optimizing its graph costs the first take 0.6 s and saves about 2 % of
+    every step after (musicgen-small size, benchmarks/README.md), a gain only beyond about 30 s of audio. The
+    ops, and so the numbers, are the same either way. Yields whether it turned the optimization off."""
+    before = torch._C._get_graph_executor_optimize()
+    quick = before and audio_seconds <= QUICK_START_SECONDS
+    if quick:
+        torch._C._set_graph_executor_optimize(False)
+    try:
+        yield quick
+    finally:
+        torch._C._set_graph_executor_optimize(before)
 
 
 class _Kernel(nn.Module):

@@ -167,3 +167,27 @@ def test_takes_are_the_same_with_and_without_the_scripted_step(fixtures_dir, mon
     eager = model.generate(request)
     assert eager_calls.calls == counting.calls
     np.testing.assert_array_equal(scripted.codes, eager.codes)
+
+
+def test_a_short_one_shot_run_skips_the_graph_optimization_and_gives_it_back():
+    from core.nn.decode_step import QUICK_START_SECONDS, quick_start
+
+    assert torch._C._get_graph_executor_optimize()
+    with quick_start(0.1) as quick:
+        assert quick and not torch._C._get_graph_executor_optimize()
+    assert torch._C._get_graph_executor_optimize()
+    with quick_start(QUICK_START_SECONDS + 1) as quick:  # a long run earns the optimization back
+        assert not quick and torch._C._get_graph_executor_optimize()
+
+
+def test_an_unoptimized_step_gives_the_optimized_steps_codes(fixtures_dir):
+    """`main.py generate` runs short takes unoptimized (quick_start): the same take as the window's optimized step."""
+    from core.nn.decode_step import quick_start
+
+    model = Engine(precision="int8").load(fixtures_dir / "musicgen")
+    assert model.bundle.lm.decode_step is not None
+    request = GenerationRequest("dog barking", model.default_params.replace(duration=1.0), 3)
+    optimized = model.generate(request)
+    with quick_start(1.0):
+        quick = model.generate(request)
+    np.testing.assert_array_equal(quick.codes, optimized.codes)
