@@ -9,8 +9,8 @@ decoded. A failing decode or sink is logged and ends the preview, never the gene
 Why between the steps and not beside them: the LM's steps keep every core busy in short parallel regions, so a
 decoder running beside them, even at a lower OS priority on a thread of its own, stalls each region it shares a
 core with. Measured on 2 cores (`benchmarks/bench_preview.py`, musicgen-small size, int8, 5 s): preview beside
-the LM +54 % generation time (+20-28 % with the decoder on one thread), between the steps +7-15 % (median 9.7 % of 6 runs)
-(benchmarks/README.md).
+the LM +54 % generation time (+20-28 % with the decoder on one thread), between the steps +7-15 % (median
+9.7 % of 6 runs; benchmarks/README.md).
 """
 
 from __future__ import annotations
